@@ -1,0 +1,1 @@
+"""Headless capture engine: devices, ring buffers, writer threads, take sessions, CLI."""

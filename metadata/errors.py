@@ -1,0 +1,13 @@
+"""Errors that reach the user as one clear line (see the exit statuses in PRODUCT.md)."""
+
+
+class HeadblockError(Exception):
+    """Bad input or usage: the command line prints the message and exits 2."""
+
+    exit_status = 2
+
+
+class VerificationFailed(HeadblockError):
+    """A failed fixity or sign-off verification: exit 1."""
+
+    exit_status = 1

@@ -1,0 +1,85 @@
+"""The capture log ``ITEM_tNN.log``: one line per event, readable by people and by QC.
+
+Line format: ``2026-11-22T14:55:00.123Z WARN  overflow {"at_s": 12.3, "frames_lost": 4800}``
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+LEVELS = ("INFO", "WARN", "ERROR")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso_utc(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+@dataclass
+class LogEvent:
+    time: str
+    level: str
+    event: str
+    fields: dict
+
+
+class TakeLog:
+    """Append-only, flushed per line so a crash keeps everything written so far.
+
+    Not for the audio callback: call from writer/control threads only.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+
+    def write(self, event: str, level: str = "INFO", **fields) -> None:
+        if level not in LEVELS:
+            raise ValueError(level)
+        line = f"{iso_utc(utc_now())} {level:<5} {event} {json.dumps(fields, default=str)}\n"
+        with self._lock:
+            if self._fh.closed:
+                return
+            self._fh.write(line)
+            self._fh.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._fh.closed:
+                self._fh.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def read_log(path: Path) -> list[LogEvent]:
+    """Events of a capture log; lines that do not parse are kept as ``unparsed`` events."""
+    events = []
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return events
+    for raw in text.splitlines():
+        parts = raw.split(" ", 3)
+        if len(parts) < 3:
+            continue
+        time, level = parts[0], parts[1]
+        rest = raw[len(time) + 1 :].lstrip()[len(level) :].lstrip()
+        name, _, payload = rest.partition(" ")
+        try:
+            fields = json.loads(payload) if payload else {}
+        except json.JSONDecodeError:
+            fields = {"text": payload}
+        events.append(LogEvent(time, level, name, fields))
+    return events

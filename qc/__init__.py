@@ -1,0 +1,1 @@
+"""Headless quality control: measures, checks, runner, QC result, reports."""
