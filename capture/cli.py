@@ -45,26 +45,41 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("capture", help="record a take")
     csub = c.add_subparsers(dest="kind", parser_class=_Parser)
     ca = csub.add_parser("audio", help="record an audio take to Broadcast WAV")
-    ca.add_argument("--device", required=True, help="PortAudio input (name substring or index) or 'demo'")
+    ca.add_argument(
+        "--device", required=True, help="PortAudio input (name substring or index) or 'demo'"
+    )
     ca.add_argument("--item", required=True)
     ca.add_argument("--library", required=True)
     ca.add_argument("--seconds", type=float, help="stop after N seconds of audio written")
     ca.add_argument("--rate", type=int, default=96000, help="sample rate in Hz (default 96000)")
     ca.add_argument("--bits", type=int, default=24, choices=(16, 24, 32), help="bits per sample")
-    ca.add_argument("--channels", type=int, default=None, help="channels (default: the source's, at most 2 for demo)")
+    ca.add_argument(
+        "--channels",
+        type=int,
+        default=None,
+        help="channels (default: the source's, at most 2 for demo)",
+    )
     ca.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE")
     ca.add_argument("--meta-file", help="TOML file of item/carrier fields")
     ca.add_argument("--profile", default="default", help="QC profile run after the take")
     ca.add_argument("--no-qc", action="store_true", help="skip QC after the take")
     cv = csub.add_parser("video", help="record a video take to FFV1/Matroska")
-    cv.add_argument("--device", required=True, help="FORMAT:TARGET, e.g. v4l2:/dev/video0, lavfi:testsrc2, demo:ntsc")
+    cv.add_argument(
+        "--device",
+        required=True,
+        help="FORMAT:TARGET, e.g. v4l2:/dev/video0, lavfi:testsrc2, demo:ntsc",
+    )
     cv.add_argument("--item", required=True)
     cv.add_argument("--library", required=True)
     cv.add_argument("--seconds", type=float)
-    cv.add_argument("--audio-device", help="PortAudio input, or lavfi:... (default: embedded audio)")
+    cv.add_argument(
+        "--audio-device", help="PortAudio input, or lavfi:... (default: embedded audio)"
+    )
     cv.add_argument("--standard", choices=("ntsc", "pal"), help="video standard preset")
     cv.add_argument("--pix-fmt", help="pixel format to request from the device")
-    cv.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="FFmpeg device option")
+    cv.add_argument(
+        "--option", action="append", default=[], metavar="KEY=VALUE", help="FFmpeg device option"
+    )
     cv.add_argument("--audio-rate", type=int, default=48000)
     cv.add_argument("--audio-channels", type=int, default=2)
     cv.add_argument("--audio-bits", type=int, default=24, choices=(16, 24))

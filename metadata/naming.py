@@ -25,9 +25,7 @@ def item_id_problem(item: str) -> str | None:
     if not _ITEM_RE.match(item):
         bad = sorted({c for c in item if not (c.isascii() and (c.isalnum() or c in "._-"))})
         shown = " ".join(repr(c) for c in bad)
-        return (
-            f"the item identifier {item!r} has characters outside letters, digits, '.', '_', '-': {shown}"
-        )
+        return f"the item identifier {item!r} has characters outside letters, digits, '.', '_', '-': {shown}"
     return None
 
 
@@ -162,7 +160,9 @@ def new_take_dir(library: Path, item: str) -> TakePaths:
         try:
             library.mkdir(parents=True)
         except OSError as exc:
-            raise HeadblockError(f"cannot create the library folder {library}: {exc.strerror}") from exc
+            raise HeadblockError(
+                f"cannot create the library folder {library}: {exc.strerror}"
+            ) from exc
     if not library.is_dir():
         raise HeadblockError(f"the library {library} is not a folder")
     if not os.access(library, os.W_OK | os.X_OK):

@@ -13,7 +13,7 @@ from metadata.errors import HeadblockError
 
 CARRIERS = {
     # key: (label, PBCore instantiationPhysical, kind)
-    "open_reel": ("1/4\" open reel", "1/4 inch audio tape", "audio"),
+    "open_reel": ('1/4" open reel', "1/4 inch audio tape", "audio"),
     "cassette": ("Audio cassette", "Audio cassette", "audio"),
     "dat": ("DAT", "DAT", "audio"),
     "disc": ("Lacquer / vinyl disc", "Lacquer disc", "audio"),
@@ -126,7 +126,9 @@ def coding_history_lines(
 ) -> list[str]:
     """EBU R 98 CodingHistory: the analogue source, then the A/D conversion to PCM."""
     source_parts = ["A=ANALOGUE", f"M={_mode(channels)}"]
-    deck = " ".join(x for x in (meta.deck, f"SN{meta.deck_serial}" if meta.deck_serial else "") if x)
+    deck = " ".join(
+        x for x in (meta.deck, f"SN{meta.deck_serial}" if meta.deck_serial else "") if x
+    )
     text = "; ".join(
         _clean(x)
         for x in (
