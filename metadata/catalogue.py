@@ -1,0 +1,545 @@
+"""The library's catalogue: items, takes and their state, review notes and decisions.
+
+The take folder is the source of truth; the catalogue is an index of it that any station can
+rebuild. SQLite inside the library by default; any SQLAlchemy URL (a lab points every station
+at one PostgreSQL server: ``postgresql+psycopg://user@host/db``).
+
+URL, first found: the ``url`` argument (``--url``), ``HEADBLOCK_CATALOGUE_URL``, the settings
+file (``catalogue_url`` or ``[catalogue] url`` in metadata.settings' TOML file),
+else ``sqlite:///LIBRARY/catalogue.sqlite``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import tomllib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    delete,
+    event,
+    select,
+)
+from sqlalchemy.exc import SQLAlchemyError
+
+from metadata.errors import HeadblockError
+from metadata.naming import iter_take_dirs, paths_for_take_dir
+
+log = logging.getLogger(__name__)
+
+STATES = ("captured", "qc_done", "in_review", "signed_off", "rejected")
+AWAITING_STATES = ("qc_done", "in_review")
+
+md = MetaData()
+
+items = Table(
+    "items",
+    md,
+    Column("item", String(64), primary_key=True),
+    Column("title", Text, nullable=False, default=""),
+    Column("carrier", Text, nullable=False, default=""),
+    Column("updated_utc", DateTime(timezone=True), nullable=False),
+)
+
+takes = Table(
+    "takes",
+    md,
+    Column("identifier", String(80), primary_key=True),  # ITEM_tNN
+    Column("item", String(64), ForeignKey("items.item"), nullable=False, index=True),
+    Column("take_number", Integer, nullable=False),
+    Column("library", Text, nullable=False),
+    Column("take_dir", Text, nullable=False),
+    Column("kind", String(8), nullable=False, default=""),
+    Column("master", Text, nullable=False, default=""),
+    Column("state", String(16), nullable=False, index=True),
+    Column("verdict", String(8), nullable=False, default=""),
+    Column("duration_s", Float),
+    Column("events", Integer, nullable=False, default=0),
+    Column("qc_json", Text, nullable=False, default=""),
+    Column("report", Text, nullable=False, default=""),
+    Column("captured_utc", DateTime(timezone=True)),
+    Column("qc_utc", DateTime(timezone=True)),
+    Column("decided_utc", DateTime(timezone=True)),
+    Column("updated_utc", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("item", "take_number", name="uq_take_item_number"),
+)
+
+review_notes = Table(
+    "review_notes",
+    md,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("take", String(80), ForeignKey("takes.identifier", ondelete="CASCADE"), nullable=False),
+    Column("event_key", Text, nullable=False),
+    Column("mark", String(16), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("reviewer", Text, nullable=False),
+    Column("at_utc", Text, nullable=False),
+    UniqueConstraint("take", "event_key", "at_utc", "reviewer", "mark", name="uq_review_note"),
+)
+
+decisions = Table(
+    "decisions",
+    md,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("take", String(80), ForeignKey("takes.identifier", ondelete="CASCADE"), nullable=False),
+    Column("decided_by", Text, nullable=False),
+    Column("decision", String(16), nullable=False),
+    Column("comment", Text, nullable=False, default=""),
+    Column("at_utc", Text, nullable=False),
+    Column("qc_sha256", String(64), nullable=False, default=""),
+    Column("report_sha256", String(64), nullable=False, default=""),
+    UniqueConstraint("take", "at_utc", "decided_by", name="uq_decision"),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# connection
+
+
+def _settings_url() -> str | None:
+    """``catalogue_url`` (or ``[catalogue] url``) in the station's settings file."""
+    try:
+        from metadata.settings import config_path
+
+        data = tomllib.loads(config_path().read_text(encoding="utf-8"))
+    except (ImportError, OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return None
+    url = data.get("catalogue_url") or (data.get("catalogue") or {}).get("url")
+    return str(url) if url else None
+
+
+def resolve_url(library: Path | None, url: str | None = None) -> str:
+    url = url or os.environ.get("HEADBLOCK_CATALOGUE_URL") or _settings_url()
+    if url:
+        return url
+    if library is None:
+        raise HeadblockError("no catalogue: give a library folder or a database URL")
+    return f"sqlite:///{Path(library).resolve() / 'catalogue.sqlite'}"
+
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def _sqlite_pragmas(dbapi_conn, _record):
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")  # several processes may sync at once
+    cur.close()
+
+
+def engine_for(url: str) -> Engine:
+    """One engine per URL per process; the schema is created on first use."""
+    with _engines_lock:
+        eng = _engines.get(url)
+        if eng is not None:
+            return eng
+        try:
+            if url.startswith("sqlite"):
+                eng = create_engine(url, connect_args={"timeout": 30})
+                event.listen(eng, "connect", _sqlite_pragmas)
+            else:
+                eng = create_engine(url, pool_pre_ping=True)
+            md.create_all(eng, checkfirst=True)
+        except ModuleNotFoundError as exc:
+            raise HeadblockError(f"the catalogue URL {url!r} needs a driver: {exc.name}") from exc
+        except SQLAlchemyError as exc:
+            raise HeadblockError(f"cannot open the catalogue {url}: {_one_line(exc)}") from exc
+        except Exception as exc:  # malformed URL
+            raise HeadblockError(f"cannot open the catalogue {url!r}: {exc}") from exc
+        _engines[url] = eng
+        return eng
+
+
+def dispose_all() -> None:
+    with _engines_lock:
+        for eng in _engines.values():
+            eng.dispose()
+        _engines.clear()
+
+
+def _one_line(exc: BaseException) -> str:
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# reading a take folder
+
+
+@dataclass
+class TakeFacts:
+    """What a take folder says about itself (the source of truth)."""
+
+    identifier: str
+    item: str
+    take_number: int
+    library: str
+    take_dir: str
+    kind: str
+    master: str
+    state: str
+    verdict: str
+    duration_s: float | None
+    events: int
+    qc_json: str
+    report: str
+    captured_utc: datetime | None
+    qc_utc: datetime | None
+    decided_utc: datetime | None
+    title: str
+    carrier: str
+    notes: list[dict]
+    decisions: list[dict]
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _mtime(path: Path) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    except OSError:
+        return None
+
+
+def _parse_utc(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        dt = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def _list_of(data, key: str) -> list[dict]:
+    if isinstance(data, dict):
+        data = data.get(key)
+    return [d for d in (data or []) if isinstance(d, dict)] if isinstance(data, list) else []
+
+
+def read_take_folder(take_dir: Path) -> TakeFacts:
+    paths = paths_for_take_dir(take_dir)
+    take_dir = paths.directory.resolve()
+    master = paths.master_if_present()
+    kind = {".wav": "audio", ".mkv": "video"}.get(master.suffix, "") if master else ""
+
+    title = carrier = ""
+    captured = None
+    try:
+        from metadata.takelog import read_log
+
+        for ev in read_log(paths.log):
+            if ev.event == "take_start":
+                kind = kind or str(ev.fields.get("kind") or "")
+                meta = ev.fields.get("meta") or {}
+                if isinstance(meta, dict):
+                    title = str(meta.get("title") or "")
+                    carrier = str(meta.get("carrier") or "")
+                captured = _parse_utc(ev.time)
+                break
+    except Exception as exc:  # a damaged log never stops indexing
+        log.warning("catalogue: cannot read %s: %s", paths.log, exc)
+    if captured is None and master is not None:
+        captured = _mtime(master)
+
+    qc = _read_json(paths.qc_json) if paths.qc_json.exists() else None
+    verdict, duration, n_events, qc_utc = "", None, 0, None
+    if isinstance(qc, dict):
+        verdict = str(qc.get("verdict") or "")
+        kind = kind or str(qc.get("kind") or "")
+        try:
+            duration = float(qc["duration_s"]) if qc.get("duration_s") is not None else None
+        except (TypeError, ValueError):
+            duration = None
+        n_events = len(qc.get("events") or [])
+        qc_utc = _mtime(paths.qc_json)
+
+    notes = _list_of(_read_json(paths.review_json), "marks") if paths.review_json.exists() else []
+    decs = (
+        _list_of(_read_json(paths.signoff_json), "decisions") if paths.signoff_json.exists() else []
+    )
+    if decs:
+        last = decs[-1].get("decision")
+        state = "signed_off" if last == "approved" else "rejected"
+    elif notes:
+        state = "in_review"
+    elif verdict:
+        state = "qc_done"
+    else:
+        state = "captured"
+    report = next((p for p in (paths.qc_html, paths.qc_pdf) if p.exists()), None)
+    return TakeFacts(
+        identifier=paths.stem,
+        item=paths.item,
+        take_number=paths.take_number,
+        library=str(take_dir.parent.parent),
+        take_dir=str(take_dir),
+        kind=kind,
+        master=str(master) if master else "",
+        state=state,
+        verdict=verdict,
+        duration_s=duration,
+        events=n_events,
+        qc_json=str(paths.qc_json) if paths.qc_json.exists() else "",
+        report=str(report) if report else "",
+        captured_utc=captured,
+        qc_utc=qc_utc,
+        decided_utc=_parse_utc(decs[-1].get("at_utc")) if decs else None,
+        title=title,
+        carrier=carrier,
+        notes=notes,
+        decisions=decs,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# writing
+
+
+def _upsert(conn, table: Table, values: dict, keys: tuple[str, ...]) -> None:
+    """INSERT … ON CONFLICT DO UPDATE where the dialect has it, else update-then-insert."""
+    name = conn.dialect.name
+    update = {k: v for k, v in values.items() if k not in keys}
+    if name in ("sqlite", "postgresql"):
+        if name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        stmt = dialect_insert(table).values(**values)
+        conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=update))
+        return
+    where = [table.c[k] == values[k] for k in keys]
+    if conn.execute(table.update().where(*where).values(**update)).rowcount == 0:
+        conn.execute(table.insert().values(**values))
+
+
+def _write_facts(conn, f: TakeFacts) -> None:
+    now = datetime.now(UTC)
+    _upsert(
+        conn,
+        items,
+        {"item": f.item, "title": f.title, "carrier": f.carrier, "updated_utc": now},
+        ("item",),
+    )
+    _upsert(
+        conn,
+        takes,
+        {
+            "identifier": f.identifier,
+            "item": f.item,
+            "take_number": f.take_number,
+            "library": f.library,
+            "take_dir": f.take_dir,
+            "kind": f.kind,
+            "master": f.master,
+            "state": f.state,
+            "verdict": f.verdict,
+            "duration_s": f.duration_s,
+            "events": f.events,
+            "qc_json": f.qc_json,
+            "report": f.report,
+            "captured_utc": f.captured_utc,
+            "qc_utc": f.qc_utc,
+            "decided_utc": f.decided_utc,
+            "updated_utc": now,
+        },
+        ("identifier",),
+    )
+    # The folder's history files are append-only, so replacing the rows mirrors them exactly.
+    conn.execute(delete(review_notes).where(review_notes.c.take == f.identifier))
+    seen = set()
+    for n in f.notes:
+        row = {
+            "take": f.identifier,
+            "event_key": str(n.get("event_key") or ""),
+            "mark": str(n.get("mark") or ""),
+            "note": str(n.get("note") or ""),
+            "reviewer": str(n.get("reviewer") or ""),
+            "at_utc": str(n.get("at_utc") or ""),
+        }
+        key = (row["event_key"], row["at_utc"], row["reviewer"], row["mark"])
+        if key not in seen:
+            seen.add(key)
+            conn.execute(review_notes.insert().values(**row))
+    conn.execute(delete(decisions).where(decisions.c.take == f.identifier))
+    seen = set()
+    for d in f.decisions:
+        row = {
+            "take": f.identifier,
+            "decided_by": str(d.get("by") or ""),
+            "decision": str(d.get("decision") or ""),
+            "comment": str(d.get("comment") or ""),
+            "at_utc": str(d.get("at_utc") or ""),
+            "qc_sha256": str((d.get("sha256") or {}).get("qc_json") or ""),
+            "report_sha256": str((d.get("sha256") or {}).get("report_html") or ""),
+        }
+        key = (row["at_utc"], row["decided_by"])
+        if key not in seen:
+            seen.add(key)
+            conn.execute(decisions.insert().values(**row))
+
+
+def _sync(eng: Engine, facts: TakeFacts, attempts: int = 3) -> None:
+    for attempt in range(attempts):
+        try:
+            with eng.begin() as conn:
+                _write_facts(conn, facts)
+            return
+        except SQLAlchemyError:
+            # Two stations inserting the same new item at once: the loser retries as an update.
+            if attempt == attempts - 1:
+                raise
+
+
+def sync_take(take_dir: Path, url: str | None = None) -> bool:
+    """Bring the catalogue in line with one take folder. Never raises: logs and returns False."""
+    try:
+        take_dir = Path(take_dir)
+        facts = read_take_folder(take_dir)
+        eng = engine_for(resolve_url(Path(facts.library), url))
+        _sync(eng, facts)
+        return True
+    except Exception as exc:
+        log.warning("catalogue: could not index %s: %s", take_dir, exc)
+        return False
+
+
+def rebuild(library: Path, url: str | None = None, progress=None) -> int:
+    """Index every take folder of ``library``; drop rows of this library's takes that are gone.
+
+    Returns the number of takes indexed. Raises HeadblockError for a missing library or an
+    unreachable database (a command, unlike ``sync_take``, should say so).
+    """
+    library = Path(library)
+    if not library.is_dir():
+        raise HeadblockError(f"the library {library} is not a folder")
+    eng = engine_for(resolve_url(library, url))
+    lib_str = str(library.resolve())
+    dirs = list(iter_take_dirs(library))
+    present = set()
+    for i, take_dir in enumerate(dirs):
+        try:
+            facts = read_take_folder(take_dir)
+        except HeadblockError as exc:
+            log.warning("catalogue: skipping %s: %s", take_dir, exc)
+            continue
+        try:
+            _sync(eng, facts)
+        except SQLAlchemyError as exc:
+            raise HeadblockError(f"catalogue {eng.url}: {_one_line(exc)}") from exc
+        present.add(facts.identifier)
+        if progress:
+            progress((i + 1) / len(dirs), facts.identifier)
+    with eng.begin() as conn:
+        rows = conn.execute(select(takes.c.identifier).where(takes.c.library == lib_str)).scalars()
+        gone = [r for r in rows if r not in present]
+        for ident in gone:
+            conn.execute(delete(review_notes).where(review_notes.c.take == ident))
+            conn.execute(delete(decisions).where(decisions.c.take == ident))
+            conn.execute(delete(takes).where(takes.c.identifier == ident))
+    return len(present)
+
+
+# ---------------------------------------------------------------------------------------------
+# queries
+
+
+def list_takes(
+    library: Path | None = None,
+    url: str | None = None,
+    states: tuple[str, ...] | None = None,
+) -> list[dict]:
+    """Takes as dicts (columns of ``takes`` plus ``title``), newest capture first."""
+    eng = engine_for(resolve_url(library, url))
+    q = select(takes, items.c.title, items.c.carrier).join(items, items.c.item == takes.c.item)
+    if library is not None:
+        q = q.where(takes.c.library == str(Path(library).resolve()))
+    if states:
+        q = q.where(takes.c.state.in_(states))
+    q = q.order_by(takes.c.item, takes.c.take_number)
+    try:
+        with eng.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+    except SQLAlchemyError as exc:
+        raise HeadblockError(f"catalogue {eng.url}: {_one_line(exc)}") from exc
+
+
+def awaiting_signoff(library: Path | None = None, url: str | None = None) -> list[dict]:
+    """Takes whose QC is done and that have no decision yet (the supervisor's queue)."""
+    return list_takes(library, url, AWAITING_STATES)
+
+
+def take_history(identifier: str, library: Path | None = None, url: str | None = None) -> dict:
+    eng = engine_for(resolve_url(library, url))
+    with eng.connect() as conn:
+        notes = conn.execute(
+            select(review_notes)
+            .where(review_notes.c.take == identifier)
+            .order_by(review_notes.c.id)
+        )
+        decs = conn.execute(
+            select(decisions).where(decisions.c.take == identifier).order_by(decisions.c.id)
+        )
+        return {
+            "notes": [dict(r._mapping) for r in notes],
+            "decisions": [dict(r._mapping) for r in decs],
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# command line
+
+
+def _fmt_dt(dt) -> str:
+    if not dt:
+        return ""
+    if isinstance(dt, datetime):
+        return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    return str(dt)
+
+
+def cmd_catalogue(args) -> int:
+    library = Path(args.library)
+    url = getattr(args, "url", None)
+    if args.action == "rebuild":
+        from metadata.progress import TerminalProgress
+
+        prog = TerminalProgress("catalogue")
+        n = rebuild(library, url, progress=prog)
+        prog.done()
+        print(f"catalogue: {n} take(s) indexed from {library}")
+        return 0
+    if not library.is_dir():
+        raise HeadblockError(f"the library {library} is not a folder")
+    rows = list_takes(library, url)
+    print(f"{'take':<24} {'kind':<6} {'state':<11} {'verdict':<7} {'duration':>9}  captured")
+    for r in rows:
+        dur = f"{r['duration_s']:.1f}s" if r["duration_s"] is not None else ""
+        print(
+            f"{r['identifier']:<24} {r['kind']:<6} {r['state']:<11} {r['verdict']:<7} "
+            f"{dur:>9}  {_fmt_dt(r['captured_utc'])}"
+        )
+    print(f"{len(rows)} take(s)")
+    return 0

@@ -1,0 +1,195 @@
+"""Reviewer marks on QC events, kept beside the take in ``ITEM_tNN.review.json``.
+
+The file is an append-only history: ``{"take": ..., "marks": [mark, ...]}``; the latest mark
+of an event is its current state. Each mark is also a PREMIS event and reaches the catalogue.
+An event is identified by its check id, start time (ms) and channel, so a mark survives a
+re-run of QC that finds the same fault.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from metadata.errors import HeadblockError
+from metadata.naming import TakePaths, paths_for_master, paths_for_take_dir
+
+log = logging.getLogger(__name__)
+
+MARKS = ("confirmed", "false_alarm", "note")
+MARK_LABELS = {"confirmed": "confirmed", "false_alarm": "false alarm", "note": "note"}
+
+
+def event_key(event: dict) -> str:
+    """Stable identity of a QC event: ``check@start_ms#channel`` (channel ``-`` when none)."""
+    start_ms = int(round(float(event.get("start_s") or 0.0) * 1000))
+    channel = event.get("channel")
+    return f"{event.get('check', '?')}@{start_ms}#{channel if channel is not None else '-'}"
+
+
+@dataclass
+class ReviewMark:
+    event_key: str
+    check: str
+    start_s: float
+    channel: int | None
+    mark: str  # one of MARKS
+    reviewer: str
+    at_utc: str  # ISO 8601, Z
+    note: str = ""
+
+
+def utc_stamp(now: datetime | None = None) -> str:
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def take_paths(path: Path) -> TakePaths:
+    """TakePaths for a take folder or a master file (a loose WAV/MKV keeps sidecars beside it)."""
+    path = Path(path)
+    if path.is_dir():
+        return paths_for_take_dir(path)
+    return paths_for_master(path)
+
+
+def read_marks(path: Path) -> list[dict]:
+    """Every mark ever made (oldest first); ``path`` is a take folder, master or review.json."""
+    path = Path(path)
+    file = path if path.name.endswith(".review.json") else take_paths(path).review_json
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as exc:
+        raise HeadblockError(f"{file.name} is not readable: {exc}") from exc
+    marks = data.get("marks") if isinstance(data, dict) else None
+    return [m for m in (marks or []) if isinstance(m, dict)]
+
+
+def current_marks(path: Path) -> dict[str, dict]:
+    """The latest mark of each event, by event key. A ``note`` keeps the earlier verdict."""
+    out: dict[str, dict] = {}
+    for m in read_marks(path):
+        key = m.get("event_key", "")
+        prev = out.get(key)
+        if m.get("mark") == "note" and prev and prev.get("mark") in ("confirmed", "false_alarm"):
+            merged = dict(prev)
+            merged["note"] = m.get("note", "")
+            merged["at_utc"] = m.get("at_utc", prev.get("at_utc"))
+            out[key] = merged
+        else:
+            out[key] = dict(m)
+    return out
+
+
+def _append_json_list(file: Path, take: str, entry: dict, list_key: str) -> None:
+    """Append under an exclusive lock and replace atomically: history is never rewritten."""
+    lock_path = file.with_name(file.name + ".lock")
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            data = {"take": take, list_key: []}
+            if file.exists():
+                try:
+                    data = json.loads(file.read_text(encoding="utf-8"))
+                except ValueError as exc:
+                    raise HeadblockError(f"{file.name} is damaged; not appending: {exc}") from exc
+                if not isinstance(data, dict) or not isinstance(data.get(list_key), list):
+                    raise HeadblockError(f"{file.name} has no '{list_key}' list; not appending")
+            data[list_key].append(entry)
+            tmp = file.with_name(file.name + ".tmp")
+            tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            tmp.replace(file)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    try:
+        lock_path.unlink()
+    except OSError:
+        pass
+
+
+def add_premis_event(
+    paths: TakePaths,
+    event_type: str,
+    detail: str,
+    outcome: str,
+    outcome_detail: str = "",
+    agent: str = "",
+    when: str | None = None,
+) -> bool:
+    """Append one event to the take's PREMIS file through metadata.premis; False when skipped."""
+    if not paths.premis.exists():
+        return False
+    try:
+        from metadata import premis
+
+        ev = premis.PremisEvent(
+            event_type=event_type,
+            detail=detail,
+            outcome=outcome,
+            outcome_detail=outcome_detail,
+            agent=agent,
+            date_time=when,
+        )
+        premis.add_event(paths.premis, ev)
+        return True
+    except HeadblockError:
+        raise
+    except Exception as exc:
+        log.warning("PREMIS event not written to %s: %s", paths.premis.name, exc)
+        return False
+
+
+def add_mark(
+    path: Path,
+    event: dict,
+    mark: str,
+    reviewer: str,
+    note: str = "",
+    now: datetime | None = None,
+) -> dict:
+    """Record a reviewer's mark on one QC event; returns the mark as saved."""
+    if mark not in MARKS:
+        raise HeadblockError(f"unknown mark {mark!r} (expected one of {', '.join(MARKS)})")
+    reviewer = (reviewer or "").strip()
+    if not reviewer:
+        raise HeadblockError("a mark needs the reviewer's name")
+    if mark == "note" and not note.strip():
+        raise HeadblockError("a note needs some text")
+    paths = take_paths(path)
+    channel = event.get("channel")
+    m = ReviewMark(
+        event_key=event_key(event),
+        check=str(event.get("check", "")),
+        start_s=round(float(event.get("start_s") or 0.0), 6),
+        channel=int(channel) if channel is not None else None,
+        mark=mark,
+        reviewer=reviewer,
+        at_utc=utc_stamp(now),
+        note=note.strip(),
+    )
+    entry = asdict(m)
+    _append_json_list(paths.review_json, paths.stem, entry, "marks")
+    where = f"{m.check} at {m.start_s:.3f} s" + (f", channel {m.channel}" if m.channel else "")
+    detail = f"review: {MARK_LABELS[mark]} — {where}" + (f": {m.note}" if m.note else "")
+    add_premis_event(
+        paths,
+        "quality review",
+        detail,
+        outcome={"confirmed": "fault confirmed", "false_alarm": "false alarm"}.get(mark, "note"),
+        outcome_detail=m.event_key,
+        agent=reviewer,
+        when=m.at_utc,
+    )
+    if paths.take_number:
+        from metadata.catalogue import sync_take
+
+        sync_take(paths.directory)
+    return entry

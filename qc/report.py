@@ -1,0 +1,958 @@
+"""The QC report of a take: ``ITEM_tNN.qc.html`` (self-contained) and ``ITEM_tNN.qc.pdf``.
+
+Both are written from the same facts: item and carrier (capture log ``take_start`` or PBCore),
+technical metadata of the master (soundfile / PyAV), fixity (the ``.md5`` sidecar, verified
+now), the verdict per check, the events with the reviewer's marks, and plots (matplotlib, Agg)
+from the review sidecars, so a two-hour take does not need decoding again. Video events get a
+thumbnail of the frame (PyAV seek). The PDF is laid out by reportlab for A4 (fits Letter).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from metadata.errors import HeadblockError
+from metadata.naming import TakePaths, paths_for_master, paths_for_take_dir
+from metadata.progress import ProgressFn, TerminalProgress, no_progress
+
+log = logging.getLogger(__name__)
+
+MAX_EVENT_ROWS = 400  # beyond this the table lists the first ones and says how many more
+MAX_THUMBNAILS = 12
+VIDEO_CHECKS = {
+    "video_dropout",
+    "line_repetition",
+    "out_of_range",
+    "saturation",
+    "black",
+    "freeze",
+    "frame_drop",
+}
+STATUS_COLOURS = {"pass": "#2e7d32", "warn": "#b26a00", "fail": "#c62828"}
+
+
+# ---------------------------------------------------------------------------------------------
+# review sidecars, read tolerantly (the QC runner's own readers when present)
+
+
+@dataclass
+class Envelope:
+    """Per-block levels: ``peak_dbfs``/``rms_dbfs`` shaped (blocks, channels)."""
+
+    block_s: float
+    peak_dbfs: np.ndarray
+    rms_dbfs: np.ndarray
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def channels(self) -> int:
+        return self.peak_dbfs.shape[1]
+
+    def times_s(self) -> np.ndarray:
+        return np.arange(self.peak_dbfs.shape[0]) * self.block_s
+
+
+@dataclass
+class VStats:
+    """Per-frame video statistics by upper-case name (YMIN … BRNG, SATMAX, TOUT, VREP)."""
+
+    times_s: np.ndarray
+    series: dict[str, np.ndarray]
+    bit_depth: int = 8
+
+
+def _to_db(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a, dtype=np.float64)
+    finite = a[np.isfinite(a)]
+    if finite.size and finite.min() >= 0.0 and finite.max() <= 1.5:  # linear amplitude
+        with np.errstate(divide="ignore"):
+            a = 20.0 * np.log10(np.maximum(a, 1e-10))
+    return np.maximum(a, -120.0)
+
+
+def _as_block_channel(a: np.ndarray, channels_hint: int | None = None) -> np.ndarray:
+    a = np.asarray(a)
+    if a.ndim == 1:
+        return a[:, None]
+    if channels_hint and a.shape[0] == channels_hint and a.shape[1] != channels_hint:
+        return a.T
+    if a.shape[0] < a.shape[1] and a.shape[0] <= 16:
+        return a.T
+    return a
+
+
+def _first(data, *names):
+    for n in names:
+        if n in data:
+            return data[n]
+    return None
+
+
+def read_envelope(paths: TakePaths) -> Envelope | None:
+    path = paths.file(".envelope.npz")
+    if not path.exists():
+        return None
+    try:
+        from qc import sidecars  # the QC runner's reader, when it has one
+
+        env = sidecars.read_envelope(path)
+        return Envelope(
+            float(env.block_s),
+            _as_block_channel(_to_db(env.peak_dbfs)),
+            _as_block_channel(_to_db(env.rms_dbfs)),
+        )
+    except Exception:
+        pass
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            d = {k: data[k] for k in data.files}
+    except Exception as exc:
+        log.warning("cannot read %s: %s", path.name, exc)
+        return None
+    peak = _first(d, "peak_dbfs", "peak", "peaks")
+    rms = _first(d, "rms_dbfs", "rms")
+    if peak is None and rms is None:
+        return None
+    peak = _as_block_channel(_to_db(peak if peak is not None else rms))
+    rms = _as_block_channel(_to_db(rms if rms is not None else peak), peak.shape[1])
+    block = _first(d, "block_s", "block_seconds")
+    if block is None and "block_ms" in d:
+        block = float(d["block_ms"]) / 1000.0
+    if block is None and "rate_hz" in d and "block_frames" in d:
+        block = float(d["block_frames"]) / float(d["rate_hz"])
+    if block is None and "times_s" in d and len(d["times_s"]) > 1:
+        block = float(np.median(np.diff(d["times_s"])))
+    used = {"peak_dbfs", "peak", "peaks", "rms_dbfs", "rms"}
+    extra = {k: v for k, v in d.items() if k not in used}
+    return Envelope(float(block or 0.01), peak, rms, extra)
+
+
+VSTAT_NAMES = (
+    "YMIN",
+    "YLOW",
+    "YAVG",
+    "YHIGH",
+    "YMAX",
+    "SATMIN",
+    "SATAVG",
+    "SATHIGH",
+    "SATMAX",
+    "TOUT",
+    "VREP",
+    "BRNG",
+    "YDIF",
+)
+
+
+def read_vstats(paths: TakePaths) -> VStats | None:
+    path = paths.file(".vstats.npz")
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            d = {k: data[k] for k in data.files}
+    except Exception as exc:
+        log.warning("cannot read %s: %s", path.name, exc)
+        return None
+    upper = {k.upper(): v for k, v in d.items()}
+    series = {n: np.asarray(upper[n], dtype=np.float64) for n in VSTAT_NAMES if n in upper}
+    if not series:
+        return None
+    n = len(next(iter(series.values())))
+    t = _first(upper, "PTS_S", "PTS", "TIMES_S", "T_S")
+    if t is None or len(t) != n:
+        fps = float(_first(upper, "FPS", "FRAME_RATE") or 29.97)
+        t = np.arange(n) / fps
+    bits = _first(upper, "BIT_DEPTH", "BITS")
+    return VStats(np.asarray(t, dtype=np.float64), series, int(bits) if bits is not None else 8)
+
+
+# ---------------------------------------------------------------------------------------------
+# facts
+
+
+@dataclass
+class ReportFacts:
+    paths: TakePaths
+    qc: dict
+    master: Path | None
+    item_rows: list[tuple[str, str]]
+    tech_rows: list[tuple[str, str]]
+    fixity_rows: list[tuple[str, str]]
+    fixity_ok: bool | None
+    marks: dict
+    plots: list[tuple[str, bytes]]  # (caption, PNG)
+    thumbnails: list[tuple[str, bytes]]
+    generated_utc: str
+
+
+def _item_rows(paths: TakePaths) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = [("Item", paths.item), ("Take", f"{paths.take_number:02d}")]
+    start = None
+    try:
+        from metadata.takelog import read_log
+
+        start = next((e for e in read_log(paths.log) if e.event == "take_start"), None)
+    except Exception:
+        start = None
+    if start is not None:
+        rows.append(("Captured (UTC)", start.time))
+        f = start.fields
+        if f.get("device"):
+            rows.append(("Device", str(f["device"])))
+        settings = f.get("settings")
+        if isinstance(settings, dict):
+            shown = ", ".join(f"{k}={v}" for k, v in settings.items() if not isinstance(v, dict))
+            if shown:
+                rows.append(("Settings", shown))
+        meta = f.get("meta") if isinstance(f.get("meta"), dict) else {}
+        try:
+            from metadata.takemeta import TakeMeta
+
+            tm = TakeMeta.from_dict(meta)
+            if tm.carrier:
+                rows.append(("Carrier", tm.carrier_label))
+            for name in TakeMeta.field_names():
+                value = getattr(tm, name)
+                if value and name != "carrier":
+                    rows.append((name.replace("_", " ").capitalize(), value))
+            for k, v in tm.extra.items():
+                rows.append((k, v))
+        except Exception:
+            for k, v in meta.items():
+                rows.append((str(k), str(v)))
+    elif paths.pbcore.exists():
+        rows += _pbcore_rows(paths.pbcore)
+    return rows
+
+
+def _pbcore_rows(path: Path) -> list[tuple[str, str]]:
+    try:
+        from lxml import etree
+
+        tree = etree.parse(str(path))
+    except Exception:
+        return []
+    rows = []
+    for label, local in (
+        ("Title", "pbcoreTitle"),
+        ("Carrier", "instantiationPhysical"),
+        ("Date", "instantiationDate"),
+        ("Description", "pbcoreDescription"),
+    ):
+        found = tree.xpath(f"//*[local-name()='{local}']/text()")
+        if found:
+            rows.append((label, str(found[0]).strip()))
+    return rows
+
+
+def _fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    s = float(seconds)
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{int(h):d}:{int(m):02d}:{sec:06.3f}"
+
+
+def _tech_rows(master: Path | None) -> list[tuple[str, str]]:
+    if master is None:
+        return [("Master", "missing")]
+    rows = [("File", master.name), ("Size", f"{master.stat().st_size:,} bytes")]
+    if master.suffix.lower() == ".wav":
+        try:
+            import soundfile as sf
+
+            info = sf.info(str(master))
+            rows += [
+                ("Format", f"{info.format_info} ({info.format})"),
+                ("Encoding", f"{info.subtype_info}"),
+                ("Sample rate", f"{info.samplerate} Hz"),
+                ("Channels", str(info.channels)),
+                ("Duration", f"{_fmt_duration(info.duration)} ({info.frames:,} frames)"),
+            ]
+        except Exception as exc:
+            rows.append(("Read error", str(exc)))
+        return rows
+    try:
+        import av
+
+        with av.open(str(master)) as c:
+            rows.append(("Container", c.format.long_name or c.format.name))
+            if c.duration:
+                rows.append(("Duration", _fmt_duration(c.duration / 1_000_000)))
+            for s in c.streams:
+                cc = s.codec_context
+                if s.type == "video":
+                    rate = s.average_rate or s.guessed_rate
+                    rows.append(
+                        (
+                            f"Video stream {s.index}",
+                            f"{cc.name} {cc.width}×{cc.height} {cc.pix_fmt}, "
+                            f"{rate} fps, {s.frames or '?'} frames",
+                        )
+                    )
+                elif s.type == "audio":
+                    rows.append(
+                        (
+                            f"Audio stream {s.index}",
+                            f"{cc.name} {cc.sample_rate} Hz, {cc.channels} ch, {cc.format.name}",
+                        )
+                    )
+    except Exception as exc:
+        rows.append(("Read error", str(exc)))
+    return rows
+
+
+def _file_md5(path: Path, progress: ProgressFn) -> str:
+    try:
+        from metadata.checksums import file_md5
+
+        return file_md5(path)
+    except ImportError:
+        pass
+    h = hashlib.md5()
+    size = max(path.stat().st_size, 1)
+    done = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(8 << 20):
+            h.update(chunk)
+            done += len(chunk)
+            progress(0.1 + 0.5 * done / size, "verifying checksum")
+    return h.hexdigest()
+
+
+def _fixity(master: Path | None, progress: ProgressFn) -> tuple[list[tuple[str, str]], bool | None]:
+    if master is None:
+        return [("Master", "missing")], False
+    md5_path = master.with_name(master.name + ".md5")
+    if not md5_path.exists():
+        return [("Checksum file", f"{md5_path.name} missing")], None
+    try:
+        recorded = md5_path.read_text(encoding="utf-8").split()[0].lower()
+    except (OSError, IndexError):
+        return [("Checksum file", f"{md5_path.name} unreadable")], False
+    actual = _file_md5(master, progress)
+    ok = actual == recorded
+    rows = [
+        ("Algorithm", "MD5 (md5sum -c format)"),
+        ("Recorded", recorded),
+        ("Computed now", actual),
+        ("Result", "verified" if ok else "MISMATCH"),
+    ]
+    fm = master.with_suffix(".framemd5")
+    if fm.exists():
+        lines = [ln for ln in fm.read_text(errors="replace").splitlines() if ln and ln[0] != "#"]
+        rows.append(("framemd5", f"{fm.name}: {len(lines):,} frame checksums"))
+    return rows, ok
+
+
+# ---------------------------------------------------------------------------------------------
+# plots
+
+
+def _fig_png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _event_spans(ax, events: list[dict], checks: set[str] | None = None) -> None:
+    for ev in events:
+        if checks is not None and ev.get("check") not in checks:
+            continue
+        colour = STATUS_COLOURS.get(ev.get("severity"), "#555555")
+        start = float(ev.get("start_s") or 0)
+        end = float(ev.get("end_s") or start)
+        ax.axvspan(start, max(end, start + 1e-3), color=colour, alpha=0.25, lw=0)
+        ax.axvline(start, color=colour, lw=0.6, alpha=0.8)
+
+
+def _decimate(t: np.ndarray, y: np.ndarray, n: int = 4000):
+    """Envelope-preserving reduction for long takes: min and max per bucket."""
+    if len(t) <= 2 * n:
+        return t, y, y
+    step = len(t) // n
+    m = (len(t) // step) * step
+    yy = y[:m].reshape(-1, step)
+    return t[:m:step], yy.min(axis=1), yy.max(axis=1)
+
+
+def _plots(paths: TakePaths, qc: dict, progress: ProgressFn) -> list[tuple[str, bytes]]:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    events = [e for e in qc.get("events") or [] if isinstance(e, dict)]
+    out: list[tuple[str, bytes]] = []
+    env = read_envelope(paths)
+    if env is not None:
+        progress(0.65, "plotting levels")
+        t = env.times_s()
+        fig, axes = plt.subplots(
+            env.channels, 1, figsize=(7.2, 1.5 + 1.2 * env.channels), sharex=True, squeeze=False
+        )
+        for ch in range(env.channels):
+            ax = axes[ch][0]
+            tt, lo, hi = _decimate(t, env.peak_dbfs[:, ch])
+            ax.fill_between(tt, -120, hi, color="#5c7cfa", lw=0, label="peak")
+            tr, _, rms_hi = _decimate(t, env.rms_dbfs[:, ch])
+            ax.plot(tr, rms_hi, color="#1a237e", lw=0.6, label="RMS")
+            ax.set_ylim(-90, 3)
+            ax.set_ylabel(f"ch {ch + 1}\ndBFS", fontsize=8)
+            ax.tick_params(labelsize=7)
+            ax.grid(alpha=0.3)
+            _event_spans(ax, [e for e in events if e.get("channel") in (None, ch + 1)], None)
+        axes[0][0].legend(loc="lower right", fontsize=7)
+        axes[-1][0].set_xlabel("time (s)", fontsize=8)
+        fig.suptitle("Level envelope per channel (QC events shaded)", fontsize=9)
+        fig.tight_layout()
+        out.append(("Level envelope per channel", _fig_png(fig)))
+
+        progress(0.7, "plotting loudness")
+        fig, ax = plt.subplots(figsize=(7.2, 2.2))
+        lufs = _first(env.extra, "short_term_lufs", "momentary_lufs", "loudness_lufs")
+        if lufs is not None and len(lufs) > 1:
+            lt = np.arange(len(lufs)) * float(
+                _first(env.extra, "loudness_step_s", "lufs_step_s") or env.block_s
+            )
+            ax.plot(lt, np.maximum(np.asarray(lufs, dtype=float), -70), color="#6a1b9a", lw=0.8)
+            label = "short-term (LUFS)"
+        else:
+            # Short-term (3 s) mean power over all channels: a stand-in where QC kept no curve.
+            power = np.mean(10 ** (env.rms_dbfs / 10.0), axis=1)
+            win = max(1, int(round(3.0 / env.block_s)))
+            kernel = np.ones(win) / win
+            st = 10 * np.log10(np.maximum(np.convolve(power, kernel, mode="same"), 1e-12))
+            tt, _, hi = _decimate(t, st)
+            ax.plot(tt, hi, color="#6a1b9a", lw=0.8)
+            label = "3 s RMS (dBFS)"
+        stats = qc.get("stats") or {}
+        integ = _first(stats, "integrated_lufs", "loudness_lufs", "integrated_loudness_lufs")
+        if isinstance(stats.get("loudness"), dict):
+            integ = _first(stats["loudness"], "integrated_lufs", "integrated", "I") or integ
+        if isinstance(integ, int | float):
+            ax.axhline(
+                float(integ),
+                color="#c62828",
+                lw=0.8,
+                ls="--",
+                label=f"integrated {float(integ):.1f} LUFS",
+            )
+            ax.legend(loc="lower right", fontsize=7)
+        ax.set_ylim(-70, 0)
+        ax.set_ylabel(label, fontsize=7)
+        ax.set_xlabel("time (s)", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+        fig.suptitle("Loudness", fontsize=9)
+        fig.tight_layout()
+        out.append(("Loudness", _fig_png(fig)))
+
+    vs = read_vstats(paths)
+    if vs is not None:
+        progress(0.75, "plotting video statistics")
+        groups = [
+            ("Luma range", ("YMIN", "YLOW", "YAVG", "YHIGH", "YMAX")),
+            ("Saturation", ("SATAVG", "SATHIGH", "SATMAX")),
+            ("TOUT (temporal outliers)", ("TOUT",)),
+            ("VREP (repeated lines)", ("VREP",)),
+            ("BRNG (out of broadcast range)", ("BRNG",)),
+        ]
+        groups = [(g, [n for n in names if n in vs.series]) for g, names in groups]
+        groups = [(g, names) for g, names in groups if names]
+        fig, axes = plt.subplots(
+            len(groups), 1, figsize=(7.2, 1.0 + 1.25 * len(groups)), sharex=True, squeeze=False
+        )
+        video_events = [e for e in events if e.get("check") in VIDEO_CHECKS]
+        for (title, names), row in zip(groups, axes, strict=True):
+            ax = row[0]
+            for n in names:
+                tt, _, hi = _decimate(vs.times_s, vs.series[n])
+                ax.plot(tt, hi, lw=0.7, label=n)
+            if title == "Luma range":
+                top = (1 << vs.bit_depth) - 1
+                lo_legal, hi_legal = 16 * (top + 1) / 256, 235 * (top + 1) / 256
+                ax.axhline(lo_legal, color="#999", lw=0.5, ls=":")
+                ax.axhline(hi_legal, color="#999", lw=0.5, ls=":")
+            _event_spans(ax, video_events)
+            ax.set_title(title, fontsize=8, loc="left")
+            ax.tick_params(labelsize=7)
+            ax.grid(alpha=0.3)
+            if len(names) > 1:
+                ax.legend(fontsize=6, ncol=len(names), loc="upper right")
+        axes[-1][0].set_xlabel("time (s)", fontsize=8)
+        fig.suptitle("Video statistics per frame", fontsize=9)
+        fig.tight_layout()
+        out.append(("Video statistics", _fig_png(fig)))
+    return out
+
+
+def _thumbnails(master: Path | None, events: list[dict], progress: ProgressFn):
+    if master is None or master.suffix.lower() != ".mkv":
+        return []
+    video_events = [e for e in events if e.get("check") in VIDEO_CHECKS][:MAX_THUMBNAILS]
+    if not video_events:
+        return []
+    out = []
+    try:
+        import av
+        import PIL.Image  # noqa: F401  (frame.to_image needs Pillow)
+    except ImportError:
+        return []
+    try:
+        with av.open(str(master)) as c:
+            stream = c.streams.video[0]
+            stream.thread_type = "AUTO"
+            for i, ev in enumerate(video_events):
+                progress(0.8 + 0.15 * i / len(video_events), "thumbnails")
+                frame = frame_at(c, stream, float(ev.get("start_s") or 0))
+                if frame is None:
+                    continue
+                img = frame.to_image()
+                img.thumbnail((240, 180))
+                buf = io.BytesIO()
+                img.save(buf, format="PNG")
+                caption = f"{ev.get('check')} at {float(ev.get('start_s') or 0):.3f} s"
+                out.append((caption, buf.getvalue()))
+    except Exception as exc:
+        log.warning("thumbnails of %s: %s", master.name, exc)
+    return out
+
+
+def frame_at(container, stream, t_s: float):
+    """The decoded frame shown at ``t_s`` (seek to the keyframe before, then decode on)."""
+    tb = stream.time_base
+    target = int(t_s / tb) if tb else 0
+    container.seek(max(target, 0), stream=stream, backward=True, any_frame=False)
+    last = None
+    for frame in container.decode(stream):
+        if frame.pts is None:
+            last = frame
+            continue
+        if frame.pts * tb > t_s + 1e-6 and last is not None:
+            return last
+        last = frame
+        if abs(float(frame.pts * tb) - t_s) < 1e-3:
+            return frame
+    return last
+
+
+# ---------------------------------------------------------------------------------------------
+# gathering
+
+
+def gather(take_dir: Path, progress: ProgressFn = no_progress) -> ReportFacts:
+    take_dir = Path(take_dir)
+    if take_dir.is_dir():
+        paths = paths_for_take_dir(take_dir)
+    elif take_dir.is_file():
+        paths = paths_for_master(take_dir)
+    else:
+        raise HeadblockError(f"{take_dir} does not exist")
+    if not paths.qc_json.exists():
+        raise HeadblockError(
+            f"{paths.stem} has no QC result ({paths.qc_json.name}); run `headblock qc` first"
+        )
+    try:
+        qc = json.loads(paths.qc_json.read_text(encoding="utf-8"))
+        if not isinstance(qc, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as exc:
+        raise HeadblockError(f"{paths.qc_json.name} is not a QC result: {exc}") from exc
+    master = paths.master_if_present()
+    if master is None and qc.get("file"):
+        cand = paths.directory / str(qc["file"])
+        master = cand if cand.exists() else None
+    progress(0.02, "metadata")
+    item_rows = _item_rows(paths)
+    tech_rows = _tech_rows(master)
+    fixity_rows, fixity_ok = _fixity(master, progress)
+    from metadata.review import current_marks
+
+    marks = current_marks(paths.review_json) if paths.review_json.exists() else {}
+    plots = _plots(paths, qc, progress)
+    thumbs = _thumbnails(master, qc.get("events") or [], progress)
+    return ReportFacts(
+        paths=paths,
+        qc=qc,
+        master=master,
+        item_rows=item_rows,
+        tech_rows=tech_rows,
+        fixity_rows=fixity_rows,
+        fixity_ok=fixity_ok,
+        marks=marks,
+        plots=plots,
+        thumbnails=thumbs,
+        generated_utc=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+    )
+
+
+def _event_rows(facts: ReportFacts) -> list[list[str]]:
+    from metadata.review import MARK_LABELS, event_key
+
+    rows = []
+    for ev in (facts.qc.get("events") or [])[:MAX_EVENT_ROWS]:
+        if not isinstance(ev, dict):
+            continue
+        m = facts.marks.get(event_key(ev))
+        mark = ""
+        if m:
+            mark = f"{MARK_LABELS.get(m.get('mark'), m.get('mark'))} ({m.get('reviewer', '')})"
+            if m.get("note"):
+                mark += f": {m['note']}"
+        value = ev.get("value")
+        rows.append(
+            [
+                str(ev.get("check", "")),
+                f"{float(ev.get('start_s') or 0):.3f}",
+                f"{float(ev.get('end_s') or 0):.3f}",
+                "" if ev.get("channel") is None else str(ev.get("channel")),
+                str(ev.get("severity", "")),
+                ""
+                if value is None
+                else (f"{value:.2f}" if isinstance(value, float) else str(value)),
+                str(ev.get("detail", "")),
+                mark,
+            ]
+        )
+    return rows
+
+
+EVENT_HEADERS = ["check", "start (s)", "end (s)", "ch", "severity", "value", "detail", "review"]
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML
+
+_CSS = """
+body{font-family:"DejaVu Sans",Helvetica,Arial,sans-serif;font-size:10.5pt;color:#222;
+ max-width:190mm;margin:1em auto;padding:0 4mm}
+h1{font-size:17pt;margin:.2em 0}h2{font-size:12.5pt;border-bottom:1px solid #bbb;margin-top:1.2em}
+table{border-collapse:collapse;width:100%;margin:.3em 0}
+td,th{border:1px solid #ccc;padding:2px 5px;vertical-align:top;text-align:left}
+th{background:#eee}table.kv td:first-child{width:32%;color:#555}
+.verdict{display:inline-block;padding:2px 10px;color:#fff;border-radius:3px;font-weight:bold}
+.pass{background:#2e7d32}.warn{background:#b26a00}.fail{background:#c62828}
+td.pass,td.warn,td.fail{color:#fff;font-weight:bold}
+img.plot{width:100%;page-break-inside:avoid}figure{margin:.4em 0;page-break-inside:avoid}
+figure.thumb{display:inline-block;width:31%;margin:.5%;font-size:8pt}
+figure.thumb img{width:100%;border:1px solid #999}.small{font-size:8.5pt;color:#555}
+table.events{font-size:8.5pt}
+@page{size:A4;margin:14mm}
+@media print{body{max-width:none;margin:0;padding:0}h2{page-break-after:avoid}
+ tr{page-break-inside:avoid}}
+"""
+
+
+def _kv_table(rows: list[tuple[str, str]]) -> str:
+    body = "".join(
+        f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>" for k, v in rows
+    )
+    return f'<table class="kv">{body}</table>'
+
+
+def render_html(facts: ReportFacts) -> str:
+    qc = facts.qc
+    e = html.escape
+    verdict = str(qc.get("verdict", "?"))
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>QC report {e(facts.paths.stem)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>QC report — {e(facts.paths.stem)}</h1>",
+        f"<p>Verdict: <span class='verdict {e(verdict)}'>{e(verdict.upper())}</span> "
+        f"&nbsp; {e(str(qc.get('kind', '')))} · {e(_fmt_duration(qc.get('duration_s')))} · "
+        f"profile {e(str(qc.get('profile', '')))} · "
+        f"{len(qc.get('events') or [])} event(s)</p>",
+        f"<p class='small'>File {e(str(qc.get('file', '')))} · report generated "
+        f"{e(facts.generated_utc)}</p>",
+        "<h2>Item and carrier</h2>",
+        _kv_table(facts.item_rows),
+        "<h2>Technical metadata of the master</h2>",
+        _kv_table(facts.tech_rows),
+        "<h2>Fixity</h2>",
+        _kv_table(facts.fixity_rows),
+        "<h2>Checks</h2><table><tr><th>check</th><th>status</th><th>count</th>"
+        "<th>summary</th></tr>",
+    ]
+    for c in qc.get("checks") or []:
+        if not isinstance(c, dict):
+            continue
+        st = str(c.get("status", ""))
+        parts.append(
+            f"<tr><td>{e(str(c.get('id', '')))}</td><td class='{e(st)}'>{e(st)}</td>"
+            f"<td>{e(str(c.get('count', '')))}</td><td>{e(str(c.get('summary', '')))}</td></tr>"
+        )
+    parts.append("</table>")
+    parts.append("<h2>Events</h2>")
+    rows = _event_rows(facts)
+    if rows:
+        parts.append("<table class='events'><tr>")
+        parts += [f"<th>{e(h)}</th>" for h in EVENT_HEADERS]
+        parts.append("</tr>")
+        for r in rows:
+            sev = r[4]
+            parts.append(
+                "<tr>"
+                + "".join(
+                    f"<td class='{e(sev)}'>{e(c)}</td>" if i == 4 else f"<td>{e(c)}</td>"
+                    for i, c in enumerate(r)
+                )
+                + "</tr>"
+            )
+        parts.append("</table>")
+        more = len(qc.get("events") or []) - len(rows)
+        if more > 0:
+            parts.append(f"<p class='small'>… and {more} more event(s) in the QC result.</p>")
+    else:
+        parts.append("<p>No events.</p>")
+    if facts.plots:
+        parts.append("<h2>Plots</h2>")
+        for caption, png in facts.plots:
+            uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+            parts.append(
+                f"<figure><img class='plot' alt='{e(caption)}' src='{uri}'>"
+                f"<figcaption class='small'>{e(caption)}</figcaption></figure>"
+            )
+    if facts.thumbnails:
+        parts.append("<h2>Frames at video events</h2><div>")
+        for caption, png in facts.thumbnails:
+            uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+            parts.append(
+                f"<figure class='thumb'><img alt='{e(caption)}' src='{uri}'>"
+                f"<figcaption>{e(caption)}</figcaption></figure>"
+            )
+        parts.append("</div>")
+    parts.append("</body></html>\n")
+    return "".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# PDF
+
+
+def render_pdf(facts: ReportFacts, path: Path) -> None:
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.units import mm
+    from reportlab.lib.utils import ImageReader
+    from reportlab.platypus import (
+        Image,
+        KeepTogether,
+        Paragraph,
+        SimpleDocTemplate,
+        Spacer,
+        Table,
+        TableStyle,
+    )
+
+    styles = getSampleStyleSheet()
+    small = styles["BodyText"].clone("small", fontSize=7.5, leading=9)
+    body = styles["BodyText"].clone("body", fontSize=9, leading=11)
+    h1, h2 = styles["Title"], styles["Heading2"]
+    # Letter is shorter and A4 narrower: these margins keep every page inside both.
+    width = A4[0] - 36 * mm
+    qc = facts.qc
+    e = html.escape
+
+    def para(text, style=body):
+        return Paragraph(e(str(text)), style)
+
+    def kv(rows):
+        data = [[para(k, small), para(v, small)] for k, v in rows]
+        t = Table(data, colWidths=[0.3 * width, 0.7 * width])
+        t.setStyle(
+            TableStyle(
+                [
+                    ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("TEXTCOLOR", (0, 0), (0, -1), colors.HexColor("#555555")),
+                ]
+            )
+        )
+        return t
+
+    verdict = str(qc.get("verdict", "?"))
+    story = [
+        Paragraph(f"QC report — {e(facts.paths.stem)}", h1),
+        Paragraph(
+            f"Verdict: <font color='{STATUS_COLOURS.get(verdict, '#000')}'><b>"
+            f"{e(verdict.upper())}</b></font> &nbsp; {e(str(qc.get('kind', '')))} · "
+            f"{e(_fmt_duration(qc.get('duration_s')))} · profile {e(str(qc.get('profile', '')))}"
+            f" · {len(qc.get('events') or [])} event(s)",
+            body,
+        ),
+        Paragraph(f"File {e(str(qc.get('file', '')))} · generated {facts.generated_utc}", small),
+        Paragraph("Item and carrier", h2),
+        kv(facts.item_rows),
+        Paragraph("Technical metadata of the master", h2),
+        kv(facts.tech_rows),
+        Paragraph("Fixity", h2),
+        kv(facts.fixity_rows),
+        Paragraph("Checks", h2),
+    ]
+    data = [[para(h, small) for h in ("check", "status", "count", "summary")]]
+    style = [
+        ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ]
+    for i, c in enumerate([c for c in qc.get("checks") or [] if isinstance(c, dict)], start=1):
+        st = str(c.get("status", ""))
+        data.append(
+            [
+                para(c.get("id", ""), small),
+                para(st, small),
+                para(c.get("count", ""), small),
+                para(c.get("summary", ""), small),
+            ]
+        )
+        if st in STATUS_COLOURS:
+            style.append(("BACKGROUND", (1, i), (1, i), colors.HexColor(STATUS_COLOURS[st])))
+            style.append(("TEXTCOLOR", (1, i), (1, i), colors.white))
+    t = Table(data, colWidths=[0.2 * width, 0.1 * width, 0.1 * width, 0.6 * width], repeatRows=1)
+    t.setStyle(TableStyle(style))
+    story.append(t)
+    story.append(Paragraph("Events", h2))
+    rows = _event_rows(facts)
+    if rows:
+        data = [[para(h, small) for h in EVENT_HEADERS]] + [
+            [para(c, small) for c in r] for r in rows
+        ]
+        fr = [0.13, 0.08, 0.08, 0.05, 0.08, 0.08, 0.28, 0.22]
+        t = Table(data, colWidths=[f * width for f in fr], repeatRows=1)
+        style = [
+            ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ]
+        for i, r in enumerate(rows, start=1):
+            if r[4] in STATUS_COLOURS:
+                style.append(("BACKGROUND", (4, i), (4, i), colors.HexColor(STATUS_COLOURS[r[4]])))
+        t.setStyle(TableStyle(style))
+        story.append(t)
+        more = len(qc.get("events") or []) - len(rows)
+        if more > 0:
+            story.append(para(f"… and {more} more event(s) in the QC result.", small))
+    else:
+        story.append(para("No events."))
+    for i, (caption, png) in enumerate(facts.plots):
+        reader = ImageReader(io.BytesIO(png))
+        w, h = reader.getSize()
+        img = Image(io.BytesIO(png), width=width, height=width * h / w)
+        block = [img, para(caption, small), Spacer(1, 3 * mm)]
+        if i == 0:
+            block.insert(0, Paragraph("Plots", h2))
+        story.append(KeepTogether(block))
+    if facts.thumbnails:
+        story.append(Paragraph("Frames at video events", h2))
+        cells, row = [], []
+        for caption, png in facts.thumbnails:
+            reader = ImageReader(io.BytesIO(png))
+            w, h = reader.getSize()
+            cw = width / 3 - 4 * mm
+            thumb = Table([[Image(io.BytesIO(png), width=cw, height=cw * h / w)]])
+            thumb.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 0.5, colors.grey)]))
+            row.append([thumb, para(caption, small)])
+            if len(row) == 3:
+                cells.append(row)
+                row = []
+        if row:
+            cells.append(row + [""] * (3 - len(row)))
+        t = Table(cells, colWidths=[width / 3] * 3)
+        t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+        story.append(t)
+
+    def footer(canvas, doc):
+        canvas.saveState()
+        canvas.setFont("Helvetica", 7)
+        canvas.drawString(18 * mm, 10 * mm, f"Headblock QC report {facts.paths.stem}")
+        canvas.drawRightString(A4[0] - 18 * mm, 10 * mm, f"page {doc.page}")
+        canvas.restoreState()
+
+    doc = SimpleDocTemplate(
+        str(path),
+        pagesize=A4,
+        leftMargin=18 * mm,
+        rightMargin=18 * mm,
+        topMargin=16 * mm,
+        bottomMargin=24 * mm,  # Letter is 18 mm shorter than A4
+        title=f"QC report {facts.paths.stem}",
+        author="Headblock",
+    )
+    doc.build(story, onFirstPage=footer, onLaterPages=footer)
+
+
+# ---------------------------------------------------------------------------------------------
+# entry points
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def _signed_report_files(paths: TakePaths) -> set[str]:
+    """Names of the files the last sign-off hashed: rewriting them would void the sign-off."""
+    try:
+        data = json.loads(paths.signoff_json.read_text(encoding="utf-8"))
+        last = data["decisions"][-1]
+        return {str(v) for v in (last.get("files") or {}).values()}
+    except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return set()
+
+
+def write_report(
+    take_dir: Path, pdf: bool = False, progress: ProgressFn | None = None
+) -> list[Path]:
+    """Write ``.qc.html`` (and ``.qc.pdf``) of a take folder (or a loose master); return paths."""
+    progress = progress or no_progress
+    facts = gather(Path(take_dir), progress)
+    signed = _signed_report_files(facts.paths)
+    wanted = [facts.paths.qc_html] + ([facts.paths.qc_pdf] if pdf else [])
+    if signed and all(p.name in signed for p in wanted):
+        raise HeadblockError(
+            f"the report of {facts.paths.stem} is signed off; it is kept as signed "
+            f"(a new take or a new decision is the way forward)"
+        )
+    progress(0.95, "writing")
+    out = []
+    if facts.paths.qc_html.name not in signed:
+        _atomic_write_bytes(facts.paths.qc_html, render_html(facts).encode("utf-8"))
+        out.append(facts.paths.qc_html)
+    if pdf and facts.paths.qc_pdf.name not in signed:
+        tmp = facts.paths.qc_pdf.with_name(facts.paths.qc_pdf.name + ".tmp")
+        render_pdf(facts, tmp)
+        tmp.replace(facts.paths.qc_pdf)
+        out.append(facts.paths.qc_pdf)
+    progress(1.0, "done")
+    if facts.paths.take_number:
+        from metadata.catalogue import sync_take
+
+        sync_take(facts.paths.directory)
+    return out
+
+
+def cmd_report(args) -> int:
+    prog = TerminalProgress("report")
+    paths = write_report(Path(args.take_dir), pdf=bool(getattr(args, "pdf", False)), progress=prog)
+    prog.done()
+    for p in paths:
+        print(p)
+    return 0

@@ -1,0 +1,104 @@
+"""The catalogue, rebuilt from take folders, on SQLite and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+
+from capture.cli import main
+from metadata import catalogue
+from metadata.review import add_mark
+from metadata.signoff import signoff
+from tests.review.takes import AUDIO_EVENTS, make_audio_take, make_video_take
+
+
+def _states(library, url):
+    return {r["identifier"]: r["state"] for r in catalogue.list_takes(library, url)}
+
+
+def test_rebuild_follows_the_take_folders(library, catalogue_url):
+    a1 = make_audio_take(library)
+    a2 = make_audio_take(library)
+    v1 = make_video_take(library)
+    (library / "NOTAKE").mkdir()  # an item folder with no take is not an error
+    assert catalogue.rebuild(library, catalogue_url) == 3
+    rows = {r["identifier"]: r for r in catalogue.list_takes(library, catalogue_url)}
+    assert set(rows) == {"REEL-001_t01", "REEL-001_t02", "VHS-042_t01"}
+    assert rows["VHS-042_t01"]["kind"] == "video" and rows["VHS-042_t01"]["verdict"] == "fail"
+    assert rows["REEL-001_t01"]["duration_s"] == 4.0 and rows["REEL-001_t01"]["events"] == 3
+    assert rows["REEL-001_t01"]["title"] == "Oral history interview, side A"
+    assert rows["REEL-001_t01"]["carrier"] == "open_reel"
+    assert rows["REEL-001_t01"]["state"] == "qc_done"
+
+    # review and sign-off change state in the folder; sync and rebuild mirror it
+    add_mark(a1.directory, AUDIO_EVENTS[0], "confirmed", "R. Viewer")
+    signoff(v1.directory, "S. Upervisor", "rejected", "dropouts")
+    assert catalogue.sync_take(a1.directory, catalogue_url)
+    assert catalogue.sync_take(v1.directory, catalogue_url)
+    assert _states(library, catalogue_url) == {
+        "REEL-001_t01": "in_review",
+        "REEL-001_t02": "qc_done",
+        "VHS-042_t01": "rejected",
+    }
+    queue = catalogue.awaiting_signoff(library, catalogue_url)
+    assert [r["identifier"] for r in queue] == ["REEL-001_t01", "REEL-001_t02"]
+    hist = catalogue.take_history("REEL-001_t01", library, catalogue_url)
+    assert [(n["mark"], n["reviewer"]) for n in hist["notes"]] == [("confirmed", "R. Viewer")]
+
+    # the folder is the truth: a lost database and a removed take are both rebuilt
+    shutil.rmtree(a2.directory)
+    assert catalogue.rebuild(library, catalogue_url) == 2
+    assert set(_states(library, catalogue_url)) == {"REEL-001_t01", "VHS-042_t01"}
+    if catalogue_url is None:
+        catalogue.dispose_all()
+        (library / "catalogue.sqlite").unlink()
+        assert catalogue.rebuild(library) == 2
+        assert _states(library, None)["VHS-042_t01"] == "rejected"
+        assert len(catalogue.take_history("REEL-001_t01", library)["notes"]) == 1
+
+
+def test_concurrent_stations_do_not_collide(library, catalogue_url):
+    takes = [make_audio_take(library, "SHARED") for _ in range(6)]
+    barrier = threading.Barrier(len(takes))
+    results = []
+
+    def station(take):
+        barrier.wait()
+        results.append(catalogue.sync_take(take.directory, catalogue_url))
+
+    threads = [threading.Thread(target=station, args=(t,)) for t in takes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert results == [True] * len(takes)
+    assert len(catalogue.list_takes(library, catalogue_url)) == len(takes)
+    # syncing again is an update, not a duplicate
+    assert catalogue.sync_take(takes[0].directory, catalogue_url)
+    assert len(catalogue.list_takes(library, catalogue_url)) == len(takes)
+
+
+def test_catalogue_command(library, catalogue_url, capsys):
+    make_audio_take(library)
+    url_args = ["--url", catalogue_url] if catalogue_url else []
+    assert main(["catalogue", "rebuild", str(library), *url_args]) == 0
+    assert "1 take(s) indexed" in capsys.readouterr().out
+    assert main(["catalogue", "list", str(library), *url_args]) == 0
+    out = capsys.readouterr().out
+    assert "REEL-001_t01" in out and "qc_done" in out and "4.0s" in out
+    if catalogue_url is None:
+        assert (library / "catalogue.sqlite").exists()
+
+
+def test_bad_catalogue_input(library, tmp_path, capsys, monkeypatch):
+    assert main(["catalogue", "list", str(tmp_path / "missing")]) == 2
+    assert main(["catalogue", "rebuild", str(library), "--url", "nosuchdb://x"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 2 and "Traceback" not in err
+    # the environment URL is used; a capture's sync never raises on a dead server
+    take = make_audio_take(library)
+    monkeypatch.setenv("HEADBLOCK_CATALOGUE_URL", "postgresql+psycopg://u@/db?host=/nonexistent")
+    assert catalogue.sync_take(take.directory) is False
+    monkeypatch.setenv("HEADBLOCK_CATALOGUE_URL", f"sqlite:///{tmp_path / 'env.sqlite'}")
+    assert catalogue.sync_take(take.directory) is True
+    assert (tmp_path / "env.sqlite").exists()

@@ -1,0 +1,84 @@
+"""`headblock report`: HTML and a real PDF, read back by parsing and rendering."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from capture.cli import main
+from metadata.review import add_mark
+from qc.report import write_report
+from tests.review.takes import AUDIO_EVENTS
+
+needs_poppler = pytest.mark.skipif(
+    not (shutil.which("pdftotext") and shutil.which("pdftoppm")),
+    reason="poppler-utils (pdftotext, pdftoppm) not installed",
+)
+
+
+def test_html_report_of_audio_take(audio_take, capsys):
+    add_mark(audio_take.directory, AUDIO_EVENTS[1], "false_alarm", "R. Viewer", note="tape splice")
+    assert main(["report", str(audio_take.directory)]) == 0
+    html = audio_take.qc_html.read_text(encoding="utf-8")
+    assert str(audio_take.qc_html) in capsys.readouterr().out
+    assert (
+        "FAIL" in html
+        and "Oral history interview, side A" in html
+        and "1/4&quot; open reel" in html
+    )
+    assert "Signed 24 bit PCM" in html and "48000 Hz" in html
+    assert ">verified<" in html  # the md5 sidecar matches the master
+    # every event with its time, the false alarm with reviewer and note
+    for ev in AUDIO_EVENTS:
+        assert f"<td>{ev['start_s']:.3f}</td>" in html
+    assert "false alarm (R. Viewer): tape splice" in html
+    # self-contained: plots as PNG data URIs, nothing fetched
+    pngs = re.findall(r"src='data:image/png;base64,", html)
+    assert len(pngs) == 2  # level envelope and loudness
+    assert "http://" not in html and "https://" not in html
+    assert not audio_take.qc_pdf.exists()
+
+
+def test_fixity_mismatch_is_reported(audio_take):
+    master = audio_take.master("audio")
+    data = bytearray(master.read_bytes())
+    data[-10] ^= 0xFF
+    master.write_bytes(bytes(data))
+    write_report(audio_take.directory)
+    assert "MISMATCH" in audio_take.qc_html.read_text(encoding="utf-8")
+
+
+@needs_poppler
+def test_pdf_report_renders(video_take, tmp_path):
+    assert main(["report", str(video_take.directory), "--pdf"]) == 0
+    pdf = video_take.qc_pdf
+    assert pdf.read_bytes().startswith(b"%PDF")
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "QC report" in text and "VHS-042_t01" in text
+    assert "video_dropout" in text and "freeze" in text and "verified" in text
+    assert "ffv1 160×120 yuv420p" in text
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    assert "(A4)" in info
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "2", str(pdf), str(tmp_path / "page")],
+        check=True,
+    )
+    pages = sorted(tmp_path.glob("page-*.png"))
+    assert len(pages) == 2
+    html = video_take.qc_html.read_text(encoding="utf-8")
+    assert html.count("<figure class='thumb'>") == 2  # a frame per video event
+    assert html.count("data:image/png;base64,") == 3  # video statistics + two thumbnails
+
+
+def test_report_needs_a_qc_result(library, capsys):
+    take = library / "X" / "X_t01"
+    take.mkdir(parents=True)
+    assert main(["report", str(take)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "no QC result" in err
+    assert main(["report", str(library / "nowhere")]) == 2
