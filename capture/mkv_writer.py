@@ -1,0 +1,330 @@
+"""The video preservation master: FFV1 version 3 with PCM audio in Matroska, through PyAV.
+
+Settings follow the archival FFV1/Matroska recipes (vrecord): level 3, GOP 1, slice CRCs,
+24 slices for SD, the source's pixel format kept, field order, BT.601 colour description,
+display aspect ratio. Two things PyAV's Matroska muxer cannot do are done here:
+
+* field order: set as FFmpeg's integer ``AVFieldOrder`` on the codec context, and the frames
+  pass a ``setfield`` filter so FFV1's own picture structure says the same;
+* display aspect ratio: the muxer ignores the sample aspect ratio, so after close
+  ``mkvpropedit`` (mkvtoolnix) writes DisplayWidth/DisplayHeight/DisplayUnit in place.
+
+Packets are flushed to the file as they are muxed (``flush_packets``), so a crash loses at
+most the frame being written (``capture.video_recover`` remuxes what reached the disk).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import av.filter
+
+from metadata.errors import HeadblockError
+from metadata.framemd5 import FrameMD5Writer
+
+# FFmpeg's AVFieldOrder. NTSC (bottom field first) is written as AV_FIELD_BT and PAL (top
+# field first) as AV_FIELD_TB: what `ffmpeg -field_order bt|tb` / `setfield=bff|tff` give in
+# the archival recipes, read back by ffprobe as "bt" / "tb".
+FIELD_ORDER_AV = {"progressive": 1, "tff": 4, "bff": 5}
+# AVColorPrimaries / AVColorTransferCharacteristic / AVColorSpace values by FFmpeg name.
+COLOR_PRIMARIES = {"bt709": 1, "bt470bg": 5, "smpte170m": 6}
+COLOR_TRC = {"bt709": 1, "smpte170m": 6, "gamma28": 5}
+COLOR_SPACE = {"bt709": 1, "bt470bg": 5, "smpte170m": 6}
+COLOR_RANGE_TV = 1
+
+CLUSTER_TIME_LIMIT_MS = 1000  # a crash loses at most the open cluster (flush_packets too)
+
+
+def slices_for(width: int, height: int) -> int:
+    """FFV1 slice count by frame size: 24 for SD and larger, fewer for tiny test frames."""
+    pixels = width * height
+    if pixels >= 640 * 480:
+        return 24
+    if pixels >= 320 * 240:
+        return 16
+    return 4
+
+
+def ffv1_options(width: int, height: int) -> dict[str, str]:
+    return {
+        "level": "3",
+        "g": "1",
+        "slicecrc": "1",
+        "slices": str(slices_for(width, height)),
+        "coder": "1",
+        "context": "1",
+    }
+
+
+@dataclass
+class VideoParams:
+    width: int
+    height: int
+    pix_fmt: str
+    rate: Fraction
+    field_order: str = "progressive"  # "progressive" | "tff" | "bff"
+    display_aspect: Fraction | None = None  # None: square pixels
+    color_primaries: str = ""
+    color_trc: str = ""
+    colorspace: str = ""
+    standard: str = ""  # "NTSC", "PAL" or ""
+
+    @property
+    def time_base(self) -> Fraction:
+        return 1 / Fraction(self.rate)
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """Matroska DisplayWidth/DisplayHeight (pixels): the display aspect at full height."""
+        if not self.display_aspect:
+            return self.width, self.height
+        return round(self.height * self.display_aspect), self.height
+
+    @property
+    def sample_aspect(self) -> Fraction:
+        dw, dh = self.display_size
+        return Fraction(dw * self.height, dh * self.width)
+
+    @property
+    def bit_depth(self) -> int:
+        return max(c.bits for c in av.VideoFormat(self.pix_fmt).components)
+
+
+@dataclass
+class AudioParams:
+    rate_hz: int
+    channels: int
+    bits: int = 24  # 16 or 24
+
+    @property
+    def codec(self) -> str:
+        return "pcm_s24le" if self.bits == 24 else "pcm_s16le"
+
+    @property
+    def sample_format(self) -> str:
+        """The frame format the PCM encoder takes (24-bit PCM comes in s32 frames)."""
+        return "s32" if self.bits == 24 else "s16"
+
+    @property
+    def layout(self) -> str:
+        return {1: "mono", 2: "stereo"}.get(self.channels, f"{self.channels}c")
+
+
+@dataclass
+class WriterStats:
+    frames: int = 0
+    last_index: int = -1
+    video_bytes: int = 0
+    audio_samples: int = 0
+    audio_end_samples: int = 0
+    mkvpropedit: str = ""  # "" until close; then "ok", "missing" or the error
+    framemd5_frames: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+def _av_layout(channels: int):
+    return {1: "mono", 2: "stereo"}.get(channels) or av.AudioLayout(channels)
+
+
+class MkvWriter:
+    """One Matroska master. Not thread-safe: one thread (the encoder thread) calls it.
+
+    ``write_video(frame, index)``: ``index`` is the frame's slot in frame periods from the
+    start (gaps left by lost frames stay gaps). ``write_audio(frame, pts_samples)``: frames
+    in ``audio.sample_format`` with ``audio.channels``. The muxer interleaves by timestamp.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        video: VideoParams,
+        audio: AudioParams | None = None,
+        *,
+        tags: dict[str, str] | None = None,
+        framemd5_path: Path | None = None,
+        threads: int = 2,
+    ):
+        self.path = Path(path)
+        self.video = video
+        self.audio = audio
+        self.stats = WriterStats()
+        self._closed = False
+        try:
+            self._out = av.open(
+                str(self.path),
+                "w",
+                format="matroska",
+                container_options={
+                    "flush_packets": "1",
+                    "max_interleave_delta": "1000000",
+                    "cluster_time_limit": str(CLUSTER_TIME_LIMIT_MS),
+                },
+            )
+        except (av.error.FFmpegError, OSError) as exc:
+            raise HeadblockError(f"cannot create {self.path}: {exc}") from exc
+        for key, value in (tags or {}).items():
+            if value:
+                self._out.metadata[key] = str(value)
+        vs = self._out.add_stream(
+            "ffv1", rate=Fraction(video.rate), options=ffv1_options(video.width, video.height)
+        )
+        vs.width = video.width
+        vs.height = video.height
+        vs.pix_fmt = video.pix_fmt
+        cc = vs.codec_context
+        cc.time_base = video.time_base
+        cc.thread_type = "SLICE"
+        cc.thread_count = threads
+        cc.field_order = FIELD_ORDER_AV.get(video.field_order, 0)
+        cc.color_range = COLOR_RANGE_TV
+        if video.color_primaries:
+            cc.color_primaries = COLOR_PRIMARIES[video.color_primaries]
+        if video.color_trc:
+            cc.color_trc = COLOR_TRC[video.color_trc]
+        if video.colorspace:
+            cc.colorspace = COLOR_SPACE[video.colorspace]
+        self._vs = vs
+        self._as = None
+        if audio:
+            a = self._out.add_stream(
+                audio.codec, rate=audio.rate_hz, layout=_av_layout(audio.channels)
+            )
+            self._as = a
+        self._field_graph = (
+            self._make_field_graph() if video.field_order in ("tff", "bff") else None
+        )
+        self.framemd5 = None
+        if framemd5_path is not None:
+            self.framemd5 = FrameMD5Writer(
+                framemd5_path,
+                width=video.width,
+                height=video.height,
+                pix_fmt=video.pix_fmt,
+                time_base=video.time_base,
+                sar=video.sample_aspect,
+            )
+
+    def _make_field_graph(self):
+        g = av.filter.Graph()
+        src = g.add_buffer(
+            width=self.video.width,
+            height=self.video.height,
+            format=self.video.pix_fmt,
+            time_base=self.video.time_base,
+        )
+        setfield = g.add("setfield", self.video.field_order)
+        sink = g.add("buffersink")
+        src.link_to(setfield)
+        setfield.link_to(sink)
+        g.configure()
+        return g
+
+    def write_video(self, frame: av.VideoFrame, index: int) -> int:
+        """Encode and mux one frame at slot ``index``; returns the bytes written."""
+        if frame.width != self.video.width or frame.height != self.video.height:
+            raise HeadblockError(
+                f"the source changed frame size to {frame.width}x{frame.height} "
+                f"(take started at {self.video.width}x{self.video.height})"
+            )
+        if frame.format.name != self.video.pix_fmt:
+            raise HeadblockError(
+                f"the source changed pixel format to {frame.format.name} "
+                f"(take started in {self.video.pix_fmt})"
+            )
+        frame.pts = index
+        frame.time_base = self.video.time_base
+        frame.duration = 1
+        if self._field_graph is not None:
+            self._field_graph.push(frame)
+            frame = self._field_graph.pull()
+            frame.pts = index
+            frame.time_base = self.video.time_base
+        size = 0
+        for packet in self._vs.encode(frame):
+            size += packet.size
+            self._out.mux(packet)
+        if self.framemd5 is not None:
+            self.framemd5.write(frame, pts=index)
+            self.stats.framemd5_frames += 1
+        self.stats.frames += 1
+        self.stats.last_index = index
+        self.stats.video_bytes += size
+        return size
+
+    def write_audio(self, frame: av.AudioFrame, pts_samples: int) -> None:
+        if self._as is None:
+            return
+        frame.pts = pts_samples
+        frame.time_base = Fraction(1, self.audio.rate_hz)
+        for packet in self._as.encode(frame):
+            self._out.mux(packet)
+        self.stats.audio_samples += frame.samples
+        self.stats.audio_end_samples = pts_samples + frame.samples
+
+    @property
+    def duration_s(self) -> float:
+        return (self.stats.last_index + 1) * float(self.video.time_base)
+
+    def close(self) -> WriterStats:
+        """Flush the encoders, write cues and trailer, then set the display aspect ratio."""
+        if self._closed:
+            return self.stats
+        self._closed = True
+        try:
+            for packet in self._vs.encode(None):
+                self._out.mux(packet)
+            if self._as is not None:
+                for packet in self._as.encode(None):
+                    self._out.mux(packet)
+        finally:
+            self._out.close()
+            if self.framemd5 is not None:
+                self.framemd5.close()
+        self.stats.mkvpropedit = set_display_size(self.path, *self.video.display_size)
+        return self.stats
+
+    def abort(self) -> None:
+        """Close after an error without raising again (the file stays recoverable)."""
+        if self._closed:
+            return
+        self._closed = True
+        for closer in (self._out.close, getattr(self.framemd5, "close", None)):
+            if closer:
+                try:
+                    closer()
+                except Exception:  # noqa: BLE001 - best effort on the error path
+                    pass
+
+
+def set_display_size(path: Path, display_width: int, display_height: int) -> str:
+    """Write Matroska DisplayWidth/DisplayHeight (unit: pixels) of the first video track.
+
+    Returns "ok", "missing" (no mkvpropedit on PATH) or the tool's error text."""
+    tool = shutil.which("mkvpropedit")
+    if not tool:
+        return "missing"
+    cmd = [
+        tool,
+        "--quiet",
+        str(path),
+        "--edit",
+        "track:v1",
+        "--set",
+        f"display-width={display_width}",
+        "--set",
+        f"display-height={display_height}",
+        "--set",
+        "display-unit=0",
+    ]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"mkvpropedit failed: {exc}"
+    if r.returncode not in (0, 1):  # 1: warnings only
+        return f"mkvpropedit failed: {(r.stdout + r.stderr).strip()[:200]}"
+    return "ok"

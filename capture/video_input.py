@@ -1,0 +1,382 @@
+"""Video inputs: FFmpeg input devices through PyAV (libavdevice), and the demo deck.
+
+``--device FORMAT:TARGET``: ``v4l2:/dev/video0``, ``decklink:NAME``, ``avfoundation:0``,
+``dshow:video=NAME``, ``lavfi:GRAPH`` (a test signal; a graph with ``[out0]``/``[out1]``
+labels may carry audio too), ``demo:ntsc`` / ``demo:pal`` (the demo deck).
+
+A source yields decoded frames with their device timestamps; the take (capture.video_take)
+turns them into frame slots, counts gaps, and writes the master. Test signals are paced in
+real time here, as a device paces itself.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from metadata.errors import HeadblockError
+
+
+@dataclass(frozen=True)
+class VideoStandard:
+    """An analogue video standard as digitized (BT.601), with vrecord's master settings."""
+
+    name: str  # "ntsc" | "pal"
+    label: str  # "NTSC" | "PAL"
+    width: int
+    height: int
+    rate: Fraction
+    field_order: str  # "bff" | "tff"
+    display_aspect: Fraction
+    color_primaries: str
+    color_trc: str
+    colorspace: str
+    v4l2_standard: str
+    decklink_format: str
+
+    @property
+    def sample_aspect(self) -> Fraction:
+        return self.display_aspect * self.height / self.width
+
+
+# Display aspect 4:3 over the full 720-pixel raster, as vrecord writes it (setdar=4/3: SAR
+# 9:10 for 486 lines, 16:15 for 576); colour description as vrecord's NTSC/PAL settings
+# (BT.601 primaries and matrix; transfer tagged bt709, the same curve as BT.601's).
+STANDARDS: dict[str, VideoStandard] = {
+    "ntsc": VideoStandard(
+        "ntsc", "NTSC", 720, 486, Fraction(30000, 1001), "bff", Fraction(4, 3),
+        "smpte170m", "bt709", "smpte170m", "NTSC", "ntsc",
+    ),
+    "pal": VideoStandard(
+        "pal", "PAL", 720, 576, Fraction(25), "tff", Fraction(4, 3),
+        "bt470bg", "bt709", "bt470bg", "PAL", "pal",
+    ),
+}  # fmt: skip
+
+DEVICE_FORMATS = ("v4l2", "decklink", "avfoundation", "dshow", "lavfi", "demo")
+_AV_NAMES = {"v4l2": ("v4l2", "video4linux2,v4l2", "video4linux2")}
+# --pix-fmt -> the option each device takes for it
+_PIX_OPTION = {
+    "v4l2": "input_format",
+    "avfoundation": "pixel_format",
+    "dshow": "pixel_format",
+    "decklink": "raw_format",
+}
+_DECKLINK_RAW = {"yuv422p10le": "yuv422p10", "uyvy422": "uyvy422", "yuv422p10": "yuv422p10"}
+
+
+def standard_named(name: str | None) -> VideoStandard | None:
+    if not name:
+        return None
+    try:
+        return STANDARDS[name.lower()]
+    except KeyError:
+        raise HeadblockError(
+            f"unknown video standard {name!r} (expected: {', '.join(STANDARDS)})"
+        ) from None
+
+
+def standard_for(width: int, height: int, rate: Fraction | None) -> VideoStandard | None:
+    """The standard whose raster and rate a stream has, or None."""
+    for std in STANDARDS.values():
+        if (width, height) == (std.width, std.height) and (
+            rate is None or Fraction(rate) == std.rate
+        ):
+            return std
+    return None
+
+
+def format_available(kind: str) -> bool:
+    if kind == "demo":
+        return True
+    names = _AV_NAMES.get(kind, (kind,))
+    return any(n in av.formats_available for n in names)
+
+
+def _input_formats() -> list[str]:
+    known = ["lavfi", "v4l2", "decklink", "avfoundation", "dshow"]
+    return [k for k in known if format_available(k)]
+
+
+@dataclass
+class VideoDeviceSpec:
+    """A parsed ``--device FORMAT:TARGET`` with its options."""
+
+    text: str
+    kind: str  # one of DEVICE_FORMATS
+    target: str
+    options: dict[str, str] = field(default_factory=dict)
+    standard: VideoStandard | None = None
+    pix_fmt: str | None = None
+
+    @property
+    def paced(self) -> bool:
+        """True when the source makes frames as fast as asked (we pace it in real time)."""
+        return self.kind in ("lavfi", "demo")
+
+
+def parse_video_device(
+    text: str,
+    *,
+    standard: str | None = None,
+    pix_fmt: str | None = None,
+    options: list[str] | tuple[str, ...] = (),
+    audio_channels: int | None = None,
+) -> VideoDeviceSpec:
+    """Parse ``FORMAT:TARGET`` and the device options; HeadblockError with one clear line."""
+    if not text or ":" not in text:
+        raise HeadblockError(
+            f"--device takes FORMAT:TARGET (e.g. v4l2:/dev/video0, lavfi:testsrc2, demo:ntsc), "
+            f"got {text!r}"
+        )
+    kind, target = text.split(":", 1)
+    kind = kind.strip().lower()
+    if kind == "video4linux2":
+        kind = "v4l2"
+    if kind not in DEVICE_FORMATS:
+        raise HeadblockError(
+            f"unknown video input format {kind!r} (expected one of: {', '.join(DEVICE_FORMATS)})"
+        )
+    if not target:
+        raise HeadblockError(f"--device {text!r} names no target after '{kind}:'")
+    if not format_available(kind):
+        raise HeadblockError(
+            f"this FFmpeg build (PyAV {av.__version__}) has no '{kind}' input device; "
+            f"available here: {', '.join(_input_formats())}"
+            + (
+                " (decklink needs an FFmpeg built with the Blackmagic SDK)"
+                if kind == "decklink"
+                else ""
+            )
+        )
+    opts: dict[str, str] = {}
+    for pair in options or ():
+        if "=" not in pair:
+            raise HeadblockError(f"--option takes KEY=VALUE, got {pair!r}")
+        key, value = pair.split("=", 1)
+        if not key.strip():
+            raise HeadblockError(f"--option takes KEY=VALUE, got {pair!r}")
+        opts[key.strip()] = value.strip()
+    std = standard_named(standard)
+    if kind == "demo":
+        std = std or standard_named(target)
+    if pix_fmt:
+        try:
+            av.VideoFormat(pix_fmt)
+        except (ValueError, av.error.FFmpegError):
+            raise HeadblockError(f"unknown pixel format {pix_fmt!r}") from None
+    spec = VideoDeviceSpec(text, kind, target, opts, std, pix_fmt)
+    _device_options(spec, audio_channels)
+    return spec
+
+
+def _device_options(spec: VideoDeviceSpec, audio_channels: int | None) -> None:
+    """Fill the FFmpeg options the standard and pixel format imply (explicit ones win)."""
+    o, std = {}, spec.standard
+    if std and spec.kind in ("v4l2", "avfoundation", "dshow"):
+        o["video_size"] = f"{std.width}x{std.height}"
+        o["framerate"] = str(std.rate)
+    if std and spec.kind == "v4l2":
+        o["standard"] = std.v4l2_standard
+    if std and spec.kind == "decklink":
+        o["format_code"] = std.decklink_format
+    if spec.pix_fmt and spec.kind in _PIX_OPTION:
+        value = spec.pix_fmt
+        if spec.kind == "decklink":
+            value = _DECKLINK_RAW.get(value, value)
+        o[_PIX_OPTION[spec.kind]] = value
+    if audio_channels and spec.kind == "decklink":
+        o["channels"] = str(audio_channels)
+    o.update(spec.options)
+    spec.options = o
+
+
+# -- sources --------------------------------------------------------------------------------
+
+
+@dataclass
+class SourceInfo:
+    width: int
+    height: int
+    pix_fmt: str
+    rate: Fraction
+    audio_rate_hz: int | None = None
+    audio_channels: int | None = None
+    audio_format: str | None = None
+
+
+class VideoSource:
+    """A source of decoded frames. ``frames()`` yields ``(kind, frame, t_s)`` where kind is
+    "video" or "audio" and ``t_s`` the frame's time on the device clock, in seconds."""
+
+    info: SourceInfo
+    device_drops: int = 0
+
+    def frames(self) -> Iterator[tuple[str, av.frame.Frame, float]]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class PyAVSource(VideoSource):
+    """An FFmpeg input device (or lavfi graph) opened with PyAV."""
+
+    def __init__(self, spec: VideoDeviceSpec, *, want_audio: bool = True, pace: bool | None = None):
+        self.spec = spec
+        self.pace = spec.paced if pace is None else pace
+        self._stop = threading.Event()
+        target = spec.target
+        if spec.kind == "lavfi" and spec.pix_fmt and ";" not in target and "[" not in target:
+            target = f"{target},format={spec.pix_fmt}"
+        try:
+            self.container = av.open(
+                target, format=spec.kind, options=dict(spec.options), timeout=10
+            )
+        except av.error.FFmpegError as exc:
+            raise HeadblockError(f"cannot open video input {spec.text}: {_reason(exc)}") from exc
+        except OSError as exc:
+            raise HeadblockError(
+                f"cannot open video input {spec.text}: {exc.strerror or exc}"
+            ) from exc
+        if not self.container.streams.video:
+            self.container.close()
+            raise HeadblockError(f"the input {spec.text} has no video stream")
+        self.vstream = self.container.streams.video[0]
+        self.astream = (
+            self.container.streams.audio[0]
+            if (want_audio and self.container.streams.audio)
+            else None
+        )
+        cc = self.vstream.codec_context
+        rate = self.vstream.average_rate or self.vstream.guessed_rate or self.vstream.base_rate
+        if not rate:
+            raise HeadblockError(f"the input {spec.text} declares no frame rate")
+        self.info = SourceInfo(cc.width, cc.height, cc.pix_fmt or "", Fraction(rate))
+        if self.astream is not None:
+            acc = self.astream.codec_context
+            self.info.audio_rate_hz = acc.sample_rate
+            self.info.audio_channels = acc.channels
+            self.info.audio_format = acc.format.name if acc.format else None
+
+    def frames(self):
+        streams = [self.vstream] + ([self.astream] if self.astream is not None else [])
+        t0_wall = None
+        t0_media = None
+        try:
+            for packet in self.container.demux(streams):
+                if self._stop.is_set():
+                    return
+                if packet.dts is None and packet.size == 0:
+                    continue
+                kind = "video" if packet.stream is self.vstream else "audio"
+                try:
+                    decoded = packet.decode()
+                except av.error.FFmpegError:
+                    if kind == "video":
+                        self.device_drops += 1
+                    continue
+                for frame in decoded:
+                    if frame.pts is None:
+                        continue
+                    t_s = float(frame.pts * frame.time_base)
+                    if self.pace:
+                        if t0_wall is None:
+                            t0_wall, t0_media = time.monotonic(), t_s
+                        delay = t0_wall + (t_s - t0_media) - time.monotonic()
+                        if delay > 0 and self._stop.wait(delay):
+                            return
+                    yield kind, frame, t_s
+        except av.error.FFmpegError as exc:
+            if not self._stop.is_set():
+                raise HeadblockError(
+                    f"the video input {self.spec.text} failed: {_reason(exc)}"
+                ) from exc
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def close(self) -> None:
+        self._stop.set()
+        try:
+            self.container.close()
+        except Exception:  # noqa: BLE001 - closing a device that already failed
+            pass
+
+
+def _reason(exc: Exception) -> str:
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+def open_video_source(spec: VideoDeviceSpec, *, want_audio: bool = True) -> VideoSource:
+    """Open the input named by ``spec``; HeadblockError (one line) when it cannot be opened."""
+    if spec.kind == "demo":
+        from capture.demo_video import DemoVideoSource
+
+        return DemoVideoSource(spec, want_audio=want_audio)
+    return PyAVSource(spec, want_audio=want_audio)
+
+
+# -- listing ----------------------------------------------------------------------------------
+
+TEST_SIGNAL = "lavfi:testsrc2=size=720x486:rate=30000/1001,format=yuv422p10le"
+
+
+def _v4l2_name(dev: str) -> str:
+    sys_name = Path("/sys/class/video4linux") / Path(dev).name / "name"
+    try:
+        return sys_name.read_text().strip()
+    except OSError:
+        return Path(dev).name
+
+
+def list_video_inputs() -> list[dict]:
+    """Video inputs this station can open: v4l2 devices, the test signal, the demo deck."""
+    out: list[dict] = []
+    if format_available("v4l2"):
+        for dev in sorted(glob.glob("/dev/video*"), key=lambda p: (len(p), p)):
+            if os.access(dev, os.R_OK):
+                out.append(
+                    {
+                        "kind": "video",
+                        "device": f"v4l2:{dev}",
+                        "name": _v4l2_name(dev),
+                        "format": "v4l2",
+                    }
+                )
+    if format_available("decklink"):
+        out.append(
+            {
+                "kind": "video",
+                "device": "decklink:NAME",
+                "name": "Blackmagic DeckLink (give the card's name)",
+                "format": "decklink",
+            }
+        )
+    if format_available("lavfi"):
+        out.append(
+            {
+                "kind": "video",
+                "device": TEST_SIGNAL,
+                "name": "FFmpeg test signal (NTSC raster, 10-bit 4:2:2)",
+                "format": "lavfi",
+            }
+        )
+    for std in STANDARDS.values():
+        out.append(
+            {
+                "kind": "video",
+                "device": f"demo:{std.name}",
+                "name": f"Demo deck ({std.label} VHS-like tape)",
+                "format": "demo",
+            }
+        )
+    return out

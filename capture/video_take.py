@@ -1,0 +1,1033 @@
+"""The video take: a capture card (or test signal, or the demo deck) to an FFV1/Matroska master.
+
+Threads, so that recording never waits for anything slower than the device:
+
+* reader: pulls decoded frames from the source, maps device timestamps to frame slots, counts
+  timestamp gaps (frames the device or driver lost), keeps the newest frame for the preview,
+  and hands frames to a bounded queue. It never blocks: a device cannot wait, so when the
+  queue is full the frame is dropped *here*, counted and logged as ``frame_drop`` with its
+  time (an explicit, located loss rather than an unobserved overrun inside the driver);
+* audio feed (only for ``--audio-device``): a PortAudio input through ``capture.audio_input``
+  or an FFmpeg test source, placed on the video's time line by measured arrival;
+* encoder: FFV1 + PCM into Matroska with the framemd5 computed from the frames written.
+  Its queue depth is in ``status()`` and logged (``queue_depth``) when it grows.
+
+After the stop the master is closed, its display aspect set, and the shared end of a take
+(``capture.finalize``: md5, PBCore, PREMIS, QC, catalogue) runs.
+"""
+
+from __future__ import annotations
+
+import collections
+import queue
+import shutil
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from capture.mkv_writer import AudioParams, MkvWriter, VideoParams
+from capture.video_input import (
+    VideoDeviceSpec,
+    VideoSource,
+    open_video_source,
+    parse_video_device,
+    standard_for,
+)
+from metadata.errors import HeadblockError
+from metadata.naming import TakePaths, new_take_dir
+from metadata.record import AudioEssence, TakeRecord, VideoEssence
+from metadata.takelog import TakeLog, utc_now
+from metadata.takemeta import TakeMeta
+
+DISK_RESERVE_BYTES = 256 << 20  # stop the take before the disk is completely full
+DISK_WARNING_S = 600.0
+QUEUE_LOG_INTERVAL_S = 1.0
+
+EventFn = Callable[[str, dict], None]
+
+
+@dataclass
+class VideoTakeSettings:
+    device: str
+    library: Path
+    item: str
+    seconds: float | None = None
+    audio_device: str | None = None  # None: the device's own audio; "none": no audio
+    standard: str | None = None
+    pix_fmt: str | None = None
+    options: list[str] = field(default_factory=list)
+    audio_rate_hz: int = 48000
+    audio_channels: int = 2
+    audio_bits: int = 24
+    meta: TakeMeta = field(default_factory=TakeMeta)
+    profile: str = "default"
+    run_qc: bool = True
+    queue_frames: int = 90  # ~3 s of SD (~126 MB at 10-bit 4:2:2)
+    encoder_threads: int = 2
+
+
+@dataclass
+class VideoPreview:
+    """The newest frame's native planes (no RGB conversion) for preview and scopes."""
+
+    y: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    bit_depth: int
+    width: int
+    height: int
+    pts_s: float
+    pix_fmt: str = ""
+
+
+@dataclass
+class VideoTakeStatus:
+    state: str = "idle"  # idle | recording | finishing | done | failed
+    elapsed_s: float = 0.0  # media time received
+    frames_received: int = 0
+    frames_written: int = 0
+    frames_dropped: int = 0  # dropped by us (encoder queue full)
+    frames_lost: int = 0  # all missing frame slots: timestamp gaps + dropped
+    gaps: int = 0
+    device_drops: int = 0
+    last_loss_at_s: float | None = None
+    encoder_queue_depth: int = 0
+    encoder_queue_peak: int = 0
+    queue_fill: float = 0.0
+    audio_samples_written: int = 0
+    overflows: int = 0
+    frames_written_total: int = 0
+    disk_free_bytes: int = 0
+    disk_time_left_s: float | None = None
+    encode_fps: float = 0.0
+
+
+@dataclass
+class VideoTakeResult:
+    paths: TakePaths
+    record: TakeRecord
+    qc_verdict: str | None = None
+    stop_reason: str = ""
+
+
+class _AudioFrames:
+    """Converts whatever audio arrives into ``(n, channels)`` int arrays in the master's format."""
+
+    def __init__(self, params: AudioParams):
+        self.params = params
+        self._resampler = None
+
+    def from_av(self, frame: av.AudioFrame) -> np.ndarray:
+        p = self.params
+        if self._resampler is None:
+            self._resampler = av.AudioResampler(
+                format=p.sample_format, layout=p.layout, rate=p.rate_hz
+            )
+        frame.pts = None
+        out = [f.to_ndarray().reshape(-1, p.channels) for f in self._resampler.resample(frame)]
+        if not out:
+            return np.zeros((0, p.channels), self.dtype)
+        return out[0] if len(out) == 1 else np.concatenate(out)
+
+    @property
+    def dtype(self):
+        return np.int32 if self.params.bits == 24 else np.int16
+
+    def from_float(self, block: np.ndarray) -> np.ndarray:
+        full = 2147483647.0 if self.params.bits == 24 else 32767.0
+        out = np.clip(np.round(block.astype(np.float64) * full), -full - 1, full).astype(self.dtype)
+        if self.params.bits == 24:
+            out &= ~np.int32(0xFF)  # 24-bit samples in the top bits
+        return out
+
+
+class _LavfiAudioFeed:
+    """``--audio-device lavfi:GRAPH``: an FFmpeg audio test source, paced in real time."""
+
+    def __init__(self, graph: str, conv: _AudioFrames):
+        self.conv = conv
+        self.text = f"lavfi:{graph}"
+        try:
+            self.container = av.open(graph, format="lavfi")
+        except av.error.FFmpegError as exc:
+            raise HeadblockError(f"cannot open audio input lavfi:{graph}: {exc}") from exc
+        if not self.container.streams.audio:
+            self.container.close()
+            raise HeadblockError(f"the audio input lavfi:{graph} has no audio stream")
+        self.overflows = 0
+        self.frames_lost = 0
+        self._stop = threading.Event()
+
+    def blocks(self):
+        """Yields ``(block, arrival_monotonic_s)``."""
+        t0 = None
+        done = 0
+        rate = self.conv.params.rate_hz
+        for frame in self.container.decode(audio=0):
+            if self._stop.is_set():
+                return
+            block = self.conv.from_av(frame)
+            if t0 is None:
+                t0 = time.monotonic()
+            done += len(block)
+            delay = t0 + done / rate - time.monotonic()
+            if delay > 0 and self._stop.wait(delay):
+                return
+            yield block, time.monotonic()
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def close(self) -> None:
+        self._stop.set()
+        try:
+            self.container.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+class _PortAudioFeed:
+    """``--audio-device NAME``: a PortAudio input through the audio take's capture engine."""
+
+    def __init__(self, device: str, conv: _AudioFrames):
+        from capture.audio_input import open_audio_input
+
+        p = conv.params
+        self.conv = conv
+        self.text = device
+        dev = int(device) if device.isdigit() else device
+        self.input = open_audio_input(dev, p.rate_hz, p.channels, p.bits)
+        self._stop = threading.Event()
+
+    @property
+    def overflows(self) -> int:
+        return int(getattr(self.input.stats(), "overflows", 0))
+
+    @property
+    def frames_lost(self) -> int:
+        return int(getattr(self.input.stats(), "frames_lost", 0))
+
+    def start(self) -> None:
+        self.input.start()
+
+    def blocks(self):
+        ring = self.input.ring
+        bits = self.conv.params.bits
+        while not self._stop.is_set():
+            if ring.available == 0:
+                self._stop.wait(0.005)
+                continue
+            block = ring.read()
+            now = time.monotonic()
+            if block.dtype.kind == "f":
+                block = self.conv.from_float(block)
+            elif bits == 16 and block.dtype != np.int16:
+                block = (block.astype(np.int32) >> 16).astype(np.int16)
+            elif bits == 24 and block.dtype != np.int32:
+                block = block.astype(np.int32) << 16
+            yield np.ascontiguousarray(block), now
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def close(self) -> None:
+        self._stop.set()
+        try:
+            self.input.stop()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+class VideoTake:
+    """One video take; the API mirrors AudioTake (see docs/architecture.md)."""
+
+    def __init__(
+        self,
+        settings: VideoTakeSettings,
+        source: VideoSource | None = None,
+        on_event: EventFn | None = None,
+    ):
+        self.settings = settings
+        self.on_event = on_event
+        self.spec: VideoDeviceSpec = parse_video_device(
+            settings.device,
+            standard=settings.standard,
+            pix_fmt=settings.pix_fmt,
+            options=settings.options,
+            audio_channels=settings.audio_channels,
+        )
+        if settings.seconds is not None and settings.seconds <= 0:
+            raise HeadblockError("--seconds must be positive")
+        if settings.audio_bits not in (16, 24):
+            raise HeadblockError("--audio-bits must be 16 or 24")
+        self._source = source
+        self.paths: TakePaths | None = None
+        self.result: VideoTakeResult | None = None
+        self.error: BaseException | None = None
+        self._status = VideoTakeStatus()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._reader_done = threading.Event()
+        self._video_done = threading.Event()
+        self._finished = threading.Event()
+        self._stop_reason = ""
+        self._latest: tuple[av.VideoFrame, float] | None = None
+        self._queue: queue.Queue = queue.Queue(maxsize=max(2, settings.queue_frames))
+        self._audio: collections.deque = collections.deque()
+        self._threads: list[threading.Thread] = []
+        self.log: TakeLog | None = None
+        self.fixity_ok: bool | None = None
+
+    # -- public API ------------------------------------------------------------------------------
+    def start(self) -> TakePaths:
+        s = self.settings
+        want_embedded = s.audio_device is None
+        source = self._source or open_video_source(self.spec, want_audio=want_embedded)
+        self._source = source
+        info = source.info
+        std = self.spec.standard or standard_for(info.width, info.height, info.rate)
+        if self.spec.standard and (info.width, info.height) != (std.width, std.height):
+            source.close()
+            raise HeadblockError(
+                f"the input gives {info.width}x{info.height}, not the {std.label} raster "
+                f"{std.width}x{std.height}"
+            )
+        if not info.pix_fmt:
+            source.close()
+            raise HeadblockError(f"the input {self.spec.text} reports no pixel format")
+        self.std = std
+        self.vparams = VideoParams(
+            width=info.width,
+            height=info.height,
+            pix_fmt=info.pix_fmt,
+            rate=Fraction(info.rate),
+            field_order=std.field_order if std else "progressive",
+            display_aspect=std.display_aspect if std else None,
+            color_primaries=std.color_primaries if std else "",
+            color_trc=std.color_trc if std else "",
+            colorspace=std.colorspace if std else "",
+            standard=std.label if std else "",
+        )
+        # audio: embedded, a second input, or none
+        self._feed = None
+        self.aparams: AudioParams | None = None
+        self._audio_source = "none"
+        if want_embedded and info.audio_rate_hz:
+            self.aparams = AudioParams(info.audio_rate_hz, info.audio_channels or 2, s.audio_bits)
+            self._audio_source = "embedded"
+        elif s.audio_device and s.audio_device.lower() != "none":
+            self.aparams = AudioParams(s.audio_rate_hz, s.audio_channels, s.audio_bits)
+            conv = _AudioFrames(self.aparams)
+            try:
+                if s.audio_device.startswith("lavfi:"):
+                    self._feed = _LavfiAudioFeed(s.audio_device[len("lavfi:") :], conv)
+                else:
+                    self._feed = _PortAudioFeed(s.audio_device, conv)
+            except Exception:
+                source.close()
+                raise
+            self._audio_source = "separate"
+        self._conv = _AudioFrames(self.aparams) if self.aparams else None
+        self.rate = Fraction(info.rate)
+        self.target_frames = round(s.seconds * self.rate) if s.seconds else None
+
+        try:
+            self.paths = new_take_dir(Path(s.library), s.item)
+            self.master = self.paths.master("video")
+            self.log = TakeLog(self.paths.log)
+            self.started_utc = utc_now()
+            self.log.write(
+                "take_start",
+                kind="video",
+                device=self.spec.text,
+                settings=self._settings_dict(),
+                meta=s.meta.to_dict(),
+            )
+            self.writer = MkvWriter(
+                self.master,
+                self.vparams,
+                self.aparams,
+                tags=self._tags(),
+                framemd5_path=self.paths.framemd5,
+                threads=s.encoder_threads,
+            )
+        except BaseException:
+            self._close_inputs()
+            if self.log:
+                self.log.close()
+            raise
+        self._status.state = "recording"
+        self._t_start = time.monotonic()
+        self._emit("take_start", {"master": str(self.master)})
+        if self._feed is not None:
+            self._feed.start()
+        self._spawn(self._reader, "video-reader")
+        if self._feed is not None:
+            self._spawn(self._audio_feed_loop, "video-audio-feed")
+        self._spawn(self._encoder, "video-encoder")
+        return self.paths
+
+    def stop(self, reason: str = "user") -> None:
+        """Stop recording; frames already captured are written (the audio up to them)."""
+        if not self._stop_reason:
+            self._stop_reason = reason
+        self._stop.set()
+        self._video_done.set()
+        src = self._source
+        if (
+            src is not None
+            and hasattr(src, "stop")
+            and (self._audio_source != "embedded" or reason == "error")
+        ):
+            src.stop()
+        if reason == "error" and self._feed is not None:
+            self._feed.stop()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._finished.wait(timeout)
+
+    def status(self) -> VideoTakeStatus:
+        with self._lock:
+            st = VideoTakeStatus(**asdict(self._status))
+        st.encoder_queue_depth = self._queue.qsize()
+        st.queue_fill = st.encoder_queue_depth / self._queue.maxsize
+        if self._feed is not None:
+            st.overflows = self._feed.overflows
+        return st
+
+    def latest_frame(self) -> VideoPreview | None:
+        latest = self._latest
+        if latest is None:
+            return None
+        return preview_of(*latest)
+
+    # -- threads ---------------------------------------------------------------------------------
+    def _spawn(self, fn, name: str) -> None:
+        t = threading.Thread(target=self._guard(fn), name=name, daemon=True)
+        self._threads.append(t)
+        t.start()
+
+    def _guard(self, fn):
+        def run():
+            try:
+                fn()
+            except BaseException as exc:  # noqa: BLE001 - carried to the controlling thread
+                if self.error is None:
+                    self.error = exc
+                if self.log:
+                    self.log.write(
+                        "error", "ERROR", thread=threading.current_thread().name, error=str(exc)
+                    )
+                self.stop("error")
+                self._reader_done.set()
+
+        return run
+
+    def _emit(self, name: str, fields: dict) -> None:
+        if self.on_event:
+            try:
+                self.on_event(name, fields)
+            except Exception:  # noqa: BLE001 - a listener never stops a take
+                pass
+
+    def _reader(self) -> None:
+        src = self._source
+        t0 = None
+        last_slot = -1
+        drop_run: list = []  # [first_at_s, count] of frames dropped in a row
+        pending: list = []
+        audio_next = None
+        video_done = False  # the last frame slot is in: only the audio tail is still read
+        end_s = None
+        try:
+            for kind, frame, t_s in src.frames():
+                if self._stop.is_set() and not video_done:
+                    if self._conv is None or self._audio_source != "embedded" or t0 is None:
+                        break
+                    if self._stop_reason == "error":
+                        break
+                    video_done = True  # stopped: read on only for the audio of the last frames
+                    end_s = float((last_slot + 1) / self.rate)
+                    self._audio_end = self._video_end_samples(last_slot + 1) or 0
+                if kind == "audio":
+                    if self._conv is None:
+                        continue
+                    if t0 is None:  # audio ahead of the first frame: placed once video starts
+                        pending.append((self._conv.from_av(frame), t_s))
+                        continue
+                    audio_next = self._place_audio(self._conv.from_av(frame), t_s - t0, audio_next)
+                    if video_done and audio_next is not None and audio_next >= self._audio_end:
+                        break
+                    continue
+                if video_done:
+                    if self._conv is None or t_s - t0 > end_s + 0.5:
+                        break  # no embedded audio tail, or it never comes
+                    continue
+                if t0 is None:
+                    t0 = t_s
+                    self._t0_wall = time.monotonic()
+                    for block, ta in pending:
+                        audio_next = self._place_audio(block, ta - t0, audio_next)
+                    pending.clear()
+                slot = round((t_s - t0) * self.rate)
+                if slot <= last_slot:
+                    self.log.write("frame_repeat", "WARN", at_s=round(t_s - t0, 3), slot=slot)
+                    continue
+                if self.target_frames is not None and slot >= self.target_frames:
+                    self._stop_reason = self._stop_reason or "duration"
+                    break
+                lost = slot - last_slot - 1
+                if lost > 0:
+                    at_s = round(float((last_slot + 1) / self.rate), 3)
+                    self.log.write("gap", "WARN", at_s=at_s, frames_lost=lost, source="timestamps")
+                    self._emit("gap", {"at_s": at_s, "frames_lost": lost})
+                    with self._lock:
+                        self._status.gaps += 1
+                        self._status.frames_lost += lost
+                        self._status.last_loss_at_s = at_s
+                last_slot = slot
+                self._latest = (frame, float(slot / self.rate))
+                with self._lock:
+                    self._status.frames_received += 1
+                    self._status.elapsed_s = float((slot + 1) / self.rate)
+                    self._status.device_drops = src.device_drops
+                try:
+                    self._queue.put_nowait((slot, frame))
+                    if drop_run:
+                        self._log_drops(drop_run)
+                        drop_run = []
+                except queue.Full:
+                    at_s = round(float(slot / self.rate), 3)
+                    if not drop_run:
+                        drop_run = [at_s, 0]
+                    drop_run[1] += 1
+                    with self._lock:
+                        self._status.frames_dropped += 1
+                        self._status.frames_lost += 1
+                        self._status.last_loss_at_s = at_s
+                if self.target_frames is not None and slot + 1 >= self.target_frames:
+                    self._stop_reason = self._stop_reason or "duration"
+                    video_done = True
+                    end_s = float(self.target_frames / self.rate)
+                    self._audio_end = self._video_end_samples(self.target_frames) or 0
+                    self._video_done.set()
+                    if self._conv is None or self._audio_source != "embedded":
+                        break
+                    if audio_next is not None and audio_next >= self._audio_end:
+                        break
+        finally:
+            if drop_run:
+                self._log_drops(drop_run)
+            self._last_slot = last_slot
+            self._video_done.set()
+            self._reader_done.set()
+            if src.device_drops:
+                with self._lock:
+                    self._status.device_drops = src.device_drops
+
+    def _log_drops(self, run: list) -> None:
+        self.log.write(
+            "frame_drop", "WARN", at_s=run[0], frames_lost=run[1], source="encoder_queue"
+        )
+        self._emit("frame_drop", {"at_s": run[0], "frames_lost": run[1]})
+
+    def _place_audio(self, block: np.ndarray, rel_s: float, next_pts: int | None) -> int | None:
+        """Queue an audio block that starts ``rel_s`` after the first video frame."""
+        if len(block) == 0:
+            return next_pts
+        rate = self.aparams.rate_hz
+        pts = round(rel_s * rate)
+        if next_pts is None:
+            self.av_offset_ms = round(rel_s * 1000.0, 2)
+            self.log.write(
+                "av_offset",
+                offset_ms=self.av_offset_ms,
+                source=self._audio_source,
+                detail="first audio sample minus first video frame",
+            )
+            self._emit("av_offset", {"offset_ms": self.av_offset_ms})
+        elif abs(pts - next_pts) <= max(1, rate // 100):
+            pts = next_pts  # contiguous within 10 ms of jitter: keep the samples gapless
+        elif pts > next_pts:
+            self.log.write(
+                "gap",
+                "WARN",
+                at_s=round(next_pts / rate, 3),
+                frames_lost=pts - next_pts,
+                source="audio",
+            )
+        if pts < 0:
+            block = block[-pts:]
+            pts = 0
+            if len(block) == 0:
+                return next_pts
+        self._audio.append((pts, block))
+        return pts + len(block)
+
+    def _audio_feed_loop(self) -> None:
+        """A second input runs on its own clock: its first block is placed by arrival time
+        (the measured A/V offset), the rest follow gapless; its losses are its own counters."""
+        next_pts = None
+        while not hasattr(self, "_t0_wall"):
+            if self._reader_done.is_set():
+                return
+            time.sleep(0.002)
+        rate = self.aparams.rate_hz
+        deadline = None
+        for block, arrival in self._feed.blocks():
+            if next_pts is None:
+                start_wall = arrival - len(block) / rate
+                next_pts = self._place_audio(block, start_wall - self._t0_wall, None)
+                self._feed_first = (arrival, next_pts)
+            else:
+                self._audio.append((next_pts, block))
+                next_pts += len(block)
+            if self._video_done.is_set():
+                # the audio for the last frames is still arriving: take it, briefly
+                end = self._video_end_samples(getattr(self, "_last_slot", 0) + 1) or 0
+                deadline = deadline or time.monotonic() + 1.0
+                if next_pts >= end or time.monotonic() > deadline:
+                    break
+        self._feed.stop()
+
+    def _encoder(self) -> None:
+        writer = self.writer
+        rate = self.rate
+        peak = 0
+        last_log = 0.0
+        logged_depth = 0
+        t_first = None
+        try:
+            while True:
+                try:
+                    slot, frame = self._queue.get(timeout=0.05)
+                except queue.Empty:
+                    if self._reader_done.is_set() and self._queue.empty():
+                        break
+                    self._check_disk()
+                    continue
+                depth = self._queue.qsize()
+                now = time.monotonic()
+                if depth > peak:
+                    peak = depth
+                if (
+                    depth >= max(4, self._queue.maxsize // 4)
+                    and depth > logged_depth
+                    and now - last_log >= QUEUE_LOG_INTERVAL_S
+                ):
+                    self.log.write(
+                        "queue_depth",
+                        "WARN",
+                        depth=depth,
+                        capacity=self._queue.maxsize,
+                        at_s=round(float(slot / rate), 3),
+                    )
+                    self._emit("queue_depth", {"depth": depth})
+                    last_log, logged_depth = now, depth
+                elif depth < logged_depth // 2:
+                    logged_depth = depth
+                if t_first is None:
+                    t_first = now
+                writer.write_video(frame, slot)
+                self._write_audio(until_samples=self._video_end_samples(slot + 1))
+                with self._lock:
+                    st = self._status
+                    st.frames_written += 1
+                    st.frames_written_total = st.frames_written
+                    st.encoder_queue_peak = peak
+                    if now > t_first:
+                        st.encode_fps = st.frames_written / (time.monotonic() - t_first)
+                if st.frames_written % 15 == 0:
+                    self._check_disk()
+            # the end: audio up to the end of the last frame slot written
+            for t in self._threads:
+                if t.name == "video-audio-feed":
+                    t.join(timeout=3)
+            end_slot = writer.stats.last_index + 1
+            self._write_audio(until_samples=self._video_end_samples(end_slot), final=True)
+        finally:
+            self._status.encoder_queue_peak = peak
+            self._finish_thread = threading.Thread(
+                target=self._guard(self._finish), name="video-finish", daemon=True
+            )
+            self._finish_thread.start()
+
+    def _video_end_samples(self, slots: int) -> int | None:
+        if self.aparams is None:
+            return None
+        return int(round(Fraction(slots) / self.rate * self.aparams.rate_hz))
+
+    def _write_audio(self, until_samples: int | None, final: bool = False) -> None:
+        if self.aparams is None:
+            return
+        p = self.aparams
+        while self._audio:
+            pts, block = self._audio[0]
+            if not final and pts + len(block) > until_samples:
+                break  # wait until the video reaches its end (the tail is trimmed at the end)
+            self._audio.popleft()
+            if pts < self.writer.stats.audio_end_samples:  # overlap with what is written
+                cut = self.writer.stats.audio_end_samples - pts
+                block, pts = block[cut:], pts + cut
+            if final:
+                block = block[: max(0, until_samples - pts)]
+            if len(block) == 0:
+                continue
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(block).reshape(1, -1), format=p.sample_format, layout=p.layout
+            )
+            frame.sample_rate = p.rate_hz
+            self.writer.write_audio(frame, pts)
+        with self._lock:
+            self._status.audio_samples_written = self.writer.stats.audio_samples
+
+    def _check_disk(self) -> None:
+        try:
+            free = shutil.disk_usage(self.paths.directory).free
+        except OSError:
+            return
+        written = self.writer.stats.video_bytes
+        dur = self.writer.duration_s
+        rate_bps = written / dur if dur > 0.5 else None
+        left = (free - DISK_RESERVE_BYTES) / rate_bps if rate_bps else None
+        with self._lock:
+            self._status.disk_free_bytes = free
+            self._status.disk_time_left_s = left
+        if free < DISK_RESERVE_BYTES and not self._stop.is_set():
+            self.log.write("disk_stop", "ERROR", free_bytes=free, at_s=round(dur, 3))
+            self.stop("disk full")
+        elif (
+            left is not None and left < DISK_WARNING_S and not getattr(self, "_disk_warned", False)
+        ):
+            self._disk_warned = True
+            self.log.write("disk_warning", "WARN", free_bytes=free, time_left_s=round(left, 1))
+
+    def _close_inputs(self) -> None:
+        if self._source is not None:
+            self._source.close()
+        if self._feed is not None:
+            self._feed.close()
+
+    def _finish(self) -> None:
+        try:
+            self._finish_inner()
+        finally:
+            if self.log:
+                self.log.close()
+            with self._lock:
+                self._status.state = "failed" if self.error else "done"
+            self._finished.set()
+
+    def _finish_inner(self) -> None:
+        for t in self._threads:  # inputs are closed only when no thread reads them
+            if t is not threading.current_thread() and t.name != "video-encoder":
+                t.join(timeout=10)
+        self._close_inputs()
+        failed = self.error is not None
+        if failed:
+            self.writer.abort()
+        else:
+            self.writer.close()
+        stats = self.writer.stats
+        with self._lock:
+            self._status.state = "finishing"
+        reason = self._stop_reason or ("error" if failed else "end of input")
+        st = self.status()
+        if stats.mkvpropedit not in ("ok", ""):
+            self.log.write(
+                "display_aspect", "WARN", detail=f"display size not written: {stats.mkvpropedit}"
+            )
+        self.log.write(
+            "take_stop" if failed else "video_counts",
+            "ERROR" if failed else ("WARN" if st.frames_lost else "INFO"),
+            reason=reason,
+            frames=stats.frames,
+            frames_received=st.frames_received,
+            frames_dropped=st.frames_dropped,
+            frames_lost=st.frames_lost,
+            gaps=st.gaps,
+            device_drops=st.device_drops,
+            queue_peak=st.encoder_queue_peak,
+            audio_samples=stats.audio_samples,
+            duration_s=round(self.writer.duration_s, 3),
+        )
+        if failed:
+            self._emit("take_stop", {"reason": reason, "frames": stats.frames})
+            return
+        record = self._record(reason)
+        verdict, fixity_ok = finish_video_take(self, record, reason)
+        self.fixity_ok = fixity_ok
+        self.result = VideoTakeResult(self.paths, record, verdict, reason)
+
+    # -- metadata --------------------------------------------------------------------------------
+    def _settings_dict(self) -> dict:
+        s = self.settings
+        v = self.vparams
+        return {
+            "width": v.width,
+            "height": v.height,
+            "pix_fmt": v.pix_fmt,
+            "frame_rate": f"{v.rate.numerator}/{v.rate.denominator}",
+            "standard": v.standard,
+            "field_order": v.field_order,
+            "display_aspect": f"{v.display_aspect.numerator}:{v.display_aspect.denominator}"
+            if v.display_aspect
+            else "",
+            "color_primaries": v.color_primaries,
+            "color_trc": v.color_trc,
+            "colorspace": v.colorspace,
+            "codec": "ffv1",
+            "ffv1": {"level": 3, "g": 1, "slicecrc": 1, "slices": int(self.writer_slices())},
+            "audio": asdict(self.aparams) if self.aparams else None,
+            "audio_source": self._audio_source,
+            "audio_device": s.audio_device or "",
+            "options": dict(self.spec.options),
+            "seconds": s.seconds,
+            "queue_frames": s.queue_frames,
+        }
+
+    def writer_slices(self) -> int:
+        from capture.mkv_writer import slices_for
+
+        return slices_for(self.vparams.width, self.vparams.height)
+
+    def _tags(self) -> dict[str, str]:
+        m = self.settings.meta
+        p = self.paths
+        return {
+            "TITLE": m.title or p.stem,
+            "DESCRIPTION": m.description,
+            "CATALOG_NUMBER": self.settings.item,
+            "ORIGINAL_MEDIA_TYPE": m.carrier_physical if m.carrier else "",
+            "DATE_DIGITIZED": self.started_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "ENCODED_BY": m.technician,
+            "ARCHIVAL_LOCATION": m.originator,
+            "PLAYBACK_DEVICE": " ".join(x for x in (m.deck, m.deck_serial) if x),
+            "TBC": m.tbc,
+            "CAPTURE_DEVICE": m.ad_interface or self.spec.text,
+            "ENCODER_SETTINGS": f"ffv1 level 3, g 1, slicecrc 1, slices {self.writer_slices()}, "
+            f"{self.vparams.pix_fmt}",
+            "COMMENT": m.notes,
+        }
+
+    def _record(self, reason: str) -> TakeRecord:
+        v = self.vparams
+        stats = self.writer.stats
+        st = self.status()
+        fmt = av.VideoFormat(v.pix_fmt)
+        video = VideoEssence(
+            codec="FFV1",
+            codec_version="3.4",
+            width=v.width,
+            height=v.height,
+            pix_fmt=v.pix_fmt,
+            bit_depth=v.bit_depth,
+            chroma_subsampling=chroma_subsampling(fmt),
+            frame_rate=f"{v.rate.numerator}/{v.rate.denominator}",
+            frames=stats.frames,
+            field_order=v.field_order,
+            display_aspect_ratio=_ratio_text(v.display_size),
+            standard=v.standard,
+            color_primaries=v.color_primaries,
+            color_transfer=v.color_trc,
+            color_matrix=v.colorspace,
+        )
+        audio = None
+        if self.aparams:
+            a = self.aparams
+            audio = AudioEssence(a.rate_hz, a.bits, a.channels, codec=a.codec, container="Matroska")
+        outcome = (
+            "complete"
+            if reason in ("user", "duration", "signal", "end of input")
+            else f"stopped: {reason}"
+        )
+        return TakeRecord(
+            item=self.paths.item,
+            take_number=self.paths.take_number,
+            kind="video",
+            master=self.master,
+            size_bytes=self.master.stat().st_size,
+            md5="",
+            duration_s=self.writer.duration_s,
+            started_utc=self.started_utc,
+            ended_utc=utc_now(),
+            device=self.spec.text,
+            meta=self.settings.meta,
+            audio=audio,
+            video=video,
+            frames_lost=st.frames_lost,
+            overflows=st.overflows,
+            outcome=outcome,
+        )
+
+
+def _ratio_text(size: tuple[int, int]) -> str:
+    r = Fraction(size[0], size[1])
+    return f"{r.numerator}:{r.denominator}"
+
+
+def chroma_subsampling(fmt: av.VideoFormat) -> str:
+    if fmt.is_rgb:
+        return "4:4:4"
+    comps = fmt.components
+    if len(comps) < 3:
+        return ""
+    w0 = comps[0].width if hasattr(comps[0], "width") else None
+    name = fmt.name
+    for key, value in (
+        ("420", "4:2:0"),
+        ("422", "4:2:2"),
+        ("444", "4:4:4"),
+        ("411", "4:1:1"),
+        ("uyvy", "4:2:2"),
+        ("yuyv", "4:2:2"),
+        ("nv12", "4:2:0"),
+        ("v210", "4:2:2"),
+    ):
+        if key in name:
+            return value
+    return "" if w0 is None else ""
+
+
+def _plane_array(plane, dtype, width: int, height: int) -> np.ndarray:
+    itemsize = np.dtype(dtype).itemsize
+    arr = np.frombuffer(plane, dtype=dtype).reshape(-1, plane.line_size // itemsize)
+    return arr[:height, :width].copy()
+
+
+def preview_of(frame: av.VideoFrame, pts_s: float) -> VideoPreview:
+    """Native Y/U/V planes of a frame (planar YUV kept as is; packed 4:2:2 unpacked)."""
+    fmt = frame.format
+    depth = max(c.bits for c in fmt.components)
+    planar_yuv = len(frame.planes) == 3 and not fmt.is_rgb
+    if not planar_yuv:
+        target = "yuv422p" if depth <= 8 else "yuv422p10le"
+        frame = frame.reformat(format=target)
+        fmt = frame.format
+        depth = 8 if depth <= 8 else 10
+    dtype = np.uint8 if depth <= 8 else np.uint16
+    planes = [_plane_array(p, dtype, p.width, p.height) for p in frame.planes]
+    return VideoPreview(
+        y=planes[0], u=planes[1], v=planes[2], bit_depth=depth,
+        width=frame.width, height=frame.height, pts_s=pts_s, pix_fmt=fmt.name,
+    )  # fmt: skip
+
+
+def verify_framemd5(master: Path, framemd5_path: Path) -> tuple[bool, str]:
+    """Re-decode the master and compare with the framemd5 written during capture."""
+    from metadata.framemd5 import compute_framemd5, read_framemd5
+
+    try:
+        again = compute_framemd5(master)
+    except HeadblockError as exc:
+        return False, str(exc)
+    written = read_framemd5(framemd5_path)
+    if again == written:
+        return True, f"{len([x for x in written if not x.startswith('#')])} frames match"
+    for i, (x, y) in enumerate(zip(again, written, strict=False)):
+        if x != y:
+            return False, f"line {i + 1} differs: {y!r} written, {x!r} read back"
+    return False, f"{len(written)} lines written, {len(again)} read back"
+
+
+def finish_video_take(take: VideoTake, record: TakeRecord, reason: str) -> tuple[str | None, bool]:
+    """The shared end of a take (md5, PBCore, PREMIS, QC, catalogue) via capture.finalize;
+    the essence check is the framemd5 of the frames written against the file read back."""
+    from capture.finalize import finalize_take
+
+    ok, detail = verify_framemd5(take.master, take.paths.framemd5)
+    take.log.write("framemd5_check", "INFO" if ok else "ERROR", verified=ok, detail=detail)
+    result = finalize_take(
+        record,
+        take.paths,
+        log=take.log,
+        essence_md5=None,
+        essence_verified=ok,
+        reason=reason,
+        run_qc=take.settings.run_qc,
+        profile=take.settings.profile,
+        on_event=take.on_event,
+    )
+    return result.qc_verdict, result.fixity_ok
+
+
+# -- command line ------------------------------------------------------------------------------
+
+
+def settings_from_args(args) -> VideoTakeSettings:
+    meta = (
+        TakeMeta.from_toml(Path(args.meta_file)) if getattr(args, "meta_file", None) else TakeMeta()
+    )
+    meta.update_from_pairs(getattr(args, "meta", []) or [])
+    return VideoTakeSettings(
+        device=args.device,
+        library=Path(args.library),
+        item=args.item,
+        seconds=args.seconds,
+        audio_device=args.audio_device,
+        standard=args.standard,
+        pix_fmt=args.pix_fmt,
+        options=list(args.option or []),
+        audio_rate_hz=args.audio_rate,
+        audio_channels=args.audio_channels,
+        audio_bits=args.audio_bits,
+        meta=meta,
+        profile=args.profile,
+        run_qc=not args.no_qc,
+    )
+
+
+def cmd_capture_video(args) -> int:
+    settings = settings_from_args(args)
+    take = VideoTake(settings)
+    paths = take.start()
+    print(f"recording {paths.directory}", file=sys.stderr)
+
+    def on_signal(signum, _frame):
+        take.stop("signal")
+
+    old = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            old[sig] = signal.signal(sig, on_signal)
+        except ValueError:  # not the main thread
+            pass
+    tty = sys.stderr.isatty()
+    try:
+        while not take.wait(0.25):
+            if tty:
+                st = take.status()
+                sys.stderr.write(
+                    f"\r{st.elapsed_s:8.1f} s  frames {st.frames_written:7d}  lost {st.frames_lost:4d}"
+                    f"  queue {st.encoder_queue_depth:3d}  "
+                )
+                sys.stderr.flush()
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        if tty:
+            sys.stderr.write("\n")
+    if take.error is not None:
+        err = take.error
+        if isinstance(err, HeadblockError):
+            raise err
+        raise HeadblockError(f"the take stopped on an error: {err}") from err
+    res = take.result
+    st = take.status()
+    print(
+        f"{res.record.master}: {st.frames_written} frames, {res.record.duration_s:.2f} s, "
+        f"{st.frames_lost} lost" + (f", QC {res.qc_verdict}" if res.qc_verdict else ""),
+        file=sys.stderr,
+    )
+    return 1 if (res.qc_verdict == "fail" or not take.fixity_ok) else 0

@@ -1,0 +1,165 @@
+"""Per-frame MD5 manifests (``ITEM_tNN.framemd5``) in FFmpeg's ``framemd5`` format.
+
+Each frame is hashed over the bytes FFmpeg's ``rawvideo`` encoder makes of it (the planes
+packed without line padding), as FFmpeg's ``framemd5`` muxer does. The header carries no
+``#software: Lavf…`` line (FFmpeg's ``+bitexact`` form), so the sidecar depends on the essence
+alone, not on the FFmpeg version that wrote it. Every other byte equals ``ffmpeg -i MASTER.mkv -map 0:v -f framemd5 -``
+(and all bytes equal the same command with ``-fflags +bitexact``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from metadata.errors import HeadblockError
+
+HEADER_PREFIX = "#"
+
+
+class FrameMD5Writer:
+    """Write a framemd5 manifest while frames are written to the master.
+
+    ``time_base`` is the frame period (``1/rate``); frames carry ``pts`` in that unit.
+    ``sar`` is the sample aspect ratio the master declares (the ``#sar`` line; square when
+    None, as ffmpeg prints for an undeclared ratio). ``path`` is a path or a text file object.
+    Each frame's bytes come from FFmpeg's ``rawvideo`` encoder (planes packed without line
+    padding), exactly what the ``framemd5`` muxer hashes.
+    """
+
+    def __init__(
+        self,
+        path,
+        *,
+        width: int,
+        height: int,
+        pix_fmt: str,
+        time_base: Fraction,
+        sar: Fraction | None = None,
+        software: str | None = None,
+    ):
+        self.time_base = Fraction(time_base)
+        self.frames = 0
+        self._closed = False
+        if hasattr(path, "write"):
+            self._fh, self._own = path, False
+        else:
+            self._fh, self._own = open(path, "w", encoding="ascii", newline="\n"), True  # noqa: SIM115
+        self._enc = av.CodecContext.create("rawvideo", "w")
+        self._enc.width = width
+        self._enc.height = height
+        self._enc.pix_fmt = pix_fmt
+        self._enc.time_base = self.time_base
+        sar = Fraction(sar) if sar else Fraction(1, 1)
+        tb = self.time_base
+        header = ["#format: frame checksums", "#version: 2", "#hash: MD5"]
+        if software:
+            header.append(f"#software: {software}")
+        header += [
+            f"#tb 0: {tb.numerator}/{tb.denominator}",
+            "#media_type 0: video",
+            "#codec_id 0: rawvideo",
+            f"#dimensions 0: {width}x{height}",
+            f"#sar 0: {sar.numerator}/{sar.denominator}",
+            "#stream#, dts,        pts, duration,     size, hash",
+        ]
+        self._fh.write("".join(line + "\n" for line in header))
+
+    def write(self, frame: av.VideoFrame, pts: int | None = None) -> str:
+        """Hash one frame; ``pts`` (frame index in ``time_base``) defaults to ``frame.pts``.
+
+        Returns the line written (without its newline)."""
+        index = frame.pts if pts is None else pts
+        if index is None:
+            index = self.frames
+        lines = []
+        for packet in self._enc.encode(frame):
+            data = bytes(packet)
+            lines.append(
+                f"0, {index:10d}, {index:10d}, {1:8d}, {len(data):8d}, "
+                + hashlib.md5(data).hexdigest()
+            )
+        self._fh.write("".join(line + "\n" for line in lines))
+        self.frames += len(lines)
+        return lines[-1] if lines else ""
+
+    def flush(self) -> None:
+        self._fh.flush()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._own:
+            self._fh.close()
+        else:
+            self._fh.flush()
+
+
+def _frame_rate(stream) -> Fraction:
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    if not rate:
+        raise HeadblockError("the video stream declares no frame rate; cannot write a framemd5")
+    return Fraction(rate)
+
+
+def compute_framemd5(path, progress=None) -> list[str]:
+    """Re-decode a master's first video stream; return the framemd5 lines (without newlines).
+
+    Timestamps are converted to the frame period as ``ffmpeg -f framemd5`` does.
+    """
+    path = Path(path)
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, OSError) as exc:
+        raise HeadblockError(f"cannot open {path}: {exc}") from exc
+    with container:
+        if not container.streams.video:
+            raise HeadblockError(f"{path.name} has no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        rate = _frame_rate(stream)
+        tb = 1 / rate
+        sar = stream.sample_aspect_ratio or stream.codec_context.sample_aspect_ratio
+        buf = io.StringIO()
+        writer = None
+        total = float(stream.duration * stream.time_base) if stream.duration else 0.0
+        for frame in container.decode(stream):
+            if writer is None:
+                writer = FrameMD5Writer(
+                    buf,
+                    width=frame.width,
+                    height=frame.height,
+                    pix_fmt=frame.format.name,
+                    time_base=tb,
+                    sar=sar,
+                )
+            pts = frame.pts if frame.pts is not None else frame.dts
+            index = (
+                round(Fraction(pts) * frame.time_base / tb) if pts is not None else writer.frames
+            )
+            writer.write(frame, pts=index)
+            if progress and total and writer.frames % 30 == 0:
+                progress(min(1.0, float(index * tb) / total), f"frame {writer.frames}")
+        if writer is None:
+            raise HeadblockError(f"{path.name} has no decodable video frame")
+        writer.close()
+    return buf.getvalue().splitlines()
+
+
+def read_framemd5(path) -> list[str]:
+    """Lines of a framemd5 file (without newlines)."""
+    return Path(path).read_text(encoding="ascii", errors="replace").splitlines()
+
+
+def frame_lines(lines: list[str]) -> list[str]:
+    """The per-frame lines only (header and comment lines dropped)."""
+    return [line for line in lines if line and not line.startswith(HEADER_PREFIX)]
+
+
+def write_framemd5_lines(lines: list[str], path) -> None:
+    Path(path).write_text("".join(line + "\n" for line in lines), encoding="ascii")
