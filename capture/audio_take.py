@@ -1,0 +1,495 @@
+"""An audio take: input -> ring -> writer thread -> Broadcast WAV, then the shared finish.
+
+The writer thread drains the ring into ``metadata.bwf.BWFWriter``, brings the header up to
+date every ``header_interval_s`` (a crash leaves a readable file), logs every loss the input
+reports, runs the disk watchdog, and stops on ``--seconds`` (media time: frames written), on
+``stop()`` (SIGINT/SIGTERM from the command line), on a nearly full disk or on a write
+error. Everything already written is kept and finished by ``capture.finalize``.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from capture.audio_input import AudioInput, open_audio_input
+from capture.finalize import TakeResult, finalize_take
+from capture.watchdog import DEFAULT_RESERVE_BYTES, DiskWatchdog
+from metadata.errors import HeadblockError
+from metadata.naming import TakePaths, new_take_dir, validate_item_id
+from metadata.record import AudioEssence, TakeRecord, software_string
+from metadata.takelog import TakeLog, iso_utc, utc_now
+from metadata.takemeta import TakeMeta, coding_history_lines
+
+RESERVE_FILE = ".headblock-reserve"  # freed on ENOSPC so the take can still be finished
+RESERVE_FILE_BYTES = 1 << 20
+NO_AUDIO_TIMEOUT_S = 15.0
+
+
+@dataclass
+class AudioTakeSettings:
+    device: str | int
+    item: str
+    library: Path
+    rate_hz: int = 96000
+    bits: int = 24
+    channels: int | None = None  # None: the source's (stereo for a multi-input interface)
+    seconds: float | None = None  # media time; None: until stopped
+    meta: TakeMeta = field(default_factory=TakeMeta)
+    qc: bool = True
+    profile: str = "default"
+    header_interval_s: float = 1.0
+    rf64_threshold_bytes: int | None = None  # for tests; None: the BWF writer's 4 GiB limit
+    disk_reserve_bytes: int = DEFAULT_RESERVE_BYTES
+    disk_warn_s: tuple[float, ...] = (600.0, 120.0)
+    free_space: Callable[[Path], int] | None = None  # injectable for tests
+    on_event: Callable[[str, dict], None] | None = None  # called from engine threads
+
+    def to_log(self) -> dict:
+        return {
+            "rate_hz": self.rate_hz,
+            "bits": self.bits,
+            "channels": self.channels,
+            "seconds": self.seconds,
+            "qc": self.qc,
+            "profile": self.profile,
+            "header_interval_s": self.header_interval_s,
+            "disk_reserve_bytes": self.disk_reserve_bytes,
+        }
+
+
+@dataclass
+class TakeStatus:
+    elapsed_s: float
+    frames_written: int
+    frames_lost: int
+    overflows: int
+    last_loss_at_s: float | None
+    disk_free_bytes: int | None
+    disk_time_left_s: float | None
+    queue_fill: float
+    state: str  # "idle" | "recording" | "finishing" | "done" | "failed"
+
+
+class AudioTake:
+    """One take; see the module docstring. ``input`` may be an armed ``AudioInput`` (the
+    window's monitoring input): the take then leaves it running when it ends."""
+
+    def __init__(self, settings: AudioTakeSettings, input: AudioInput | None = None):
+        self.settings = settings
+        self.input = input
+        self._own_input = input is None
+        self.paths: TakePaths | None = None
+        self.result: TakeResult | None = None
+        self.error: str | None = None
+        self._state = "idle"
+        self._stop = threading.Event()
+        self._stop_reason = "user"
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._writer = None
+        self._log: TakeLog | None = None
+        self._frames_written = 0
+        self._disk_free: int | None = None
+        self._disk_left: float | None = None
+        self._started_utc = None
+
+    # -- control ------------------------------------------------------------------------------
+    def start(self) -> TakePaths:
+        """Open the input (unless given), create the take folder and the master, start writing.
+
+        Bad input (identifier, device, rate, library) raises HeadblockError before any file
+        of the take exists, except an unwritable library found while creating the folder."""
+        s = self.settings
+        validate_item_id(s.item)
+        if s.seconds is not None and not s.seconds > 0:
+            raise HeadblockError(f"--seconds must be positive, got {s.seconds:g}")
+        if s.bits not in (16, 24, 32):
+            raise HeadblockError(f"unsupported bit depth {s.bits} (16, 24 or 32)")
+        if self.input is None:
+            self.input = open_audio_input(s.device, s.rate_hz, s.channels, s.bits)
+        inp = self.input
+        if inp.rate_hz != s.rate_hz or inp.bits != s.bits:
+            raise HeadblockError(
+                f"the armed input runs at {inp.rate_hz} Hz/{inp.bits}-bit, "
+                f"the take asks {s.rate_hz} Hz/{s.bits}-bit"
+            )
+        try:
+            if not inp.running:
+                inp.start()
+            if not inp.wait_first_block(10.0):
+                raise HeadblockError(f"no audio from {inp.device_name} within 10 s")
+            self.paths = new_take_dir(Path(s.library), s.item)
+            self._open_master()
+        except BaseException:
+            if self._own_input:
+                inp.stop()
+            raise
+        inp.begin_take()
+        self._state = "recording"
+        self._thread = threading.Thread(target=self._run, name="audio-take-writer", daemon=True)
+        self._thread.start()
+        return self.paths
+
+    def stop(self, reason: str = "user") -> None:
+        """Ask the take to stop; it drains the ring, closes the master and finishes."""
+        if not self._stop.is_set():
+            self._stop_reason = reason
+            self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """True once the take is finished (master closed, sidecars and QC done)."""
+        return self._done.wait(timeout)
+
+    def status(self) -> TakeStatus:
+        inp = self.input
+        st = inp.stats() if inp is not None else None
+        rate = self.settings.rate_hz
+        return TakeStatus(
+            elapsed_s=self._frames_written / rate,
+            frames_written=self._frames_written,
+            frames_lost=st.frames_lost if st else 0,
+            overflows=st.overflows if st else 0,
+            last_loss_at_s=st.last_loss_at_s if st else None,
+            disk_free_bytes=self._disk_free,
+            disk_time_left_s=self._disk_left,
+            queue_fill=inp.ring.fill if inp is not None else 0.0,
+            state=self._state,
+        )
+
+    # -- internals ----------------------------------------------------------------------------
+    def _event(self, name: str, level: str = "INFO", **fields) -> None:
+        if self._log is not None:
+            self._log.write(name, level, **fields)
+        cb = self.settings.on_event
+        if cb is not None:
+            try:
+                cb(name, fields)
+            except Exception:
+                pass
+
+    def _open_master(self) -> None:
+        from metadata import bwf
+
+        s, paths, inp = self.settings, self.paths, self.input
+        meta = s.meta
+        self._started_utc = utc_now()
+        software = software_string()
+        history = coding_history_lines(
+            meta, rate_hz=inp.rate_hz, bits=inp.bits, channels=inp.channels, software=software
+        )
+        bext = bwf.BextInfo.for_take(
+            started=self._started_utc,
+            rate_hz=inp.rate_hz,
+            description=meta.description or meta.title or f"{paths.stem} transfer",
+            originator=meta.originator or "Headblock",
+            originator_reference=meta.originator_reference or paths.stem,
+            coding_history=history,
+        )
+        info = bwf.info_from_meta(
+            meta, title=paths.stem, created=self._started_utc, software=software
+        )
+        ixml = bwf.build_ixml(
+            project=s.item,
+            scene=meta.carrier_label,
+            take=str(paths.take_number),
+            note=meta.notes,
+            file_uid=paths.stem,
+            rate_hz=inp.rate_hz,
+            bits=inp.bits,
+        )
+        self._log = TakeLog(paths.log)
+        kwargs = {}
+        if s.rf64_threshold_bytes is not None:
+            kwargs["rf64_threshold_bytes"] = s.rf64_threshold_bytes
+        master = paths.master("audio")
+        self._writer = bwf.BWFWriter(
+            master, inp.rate_hz, inp.channels, inp.bits, bext, info=info, ixml=ixml, **kwargs
+        )
+        try:  # room to finish the take should the disk fill up anyway
+            with open(paths.directory / RESERVE_FILE, "wb") as f:
+                f.write(b"\0" * RESERVE_FILE_BYTES)
+        except OSError:
+            pass
+        self._event(
+            "take_start",
+            kind="audio",
+            device=inp.describe(),
+            settings={**s.to_log(), "channels": inp.channels},
+            meta=meta.to_dict(),
+            master=master.name,
+            started_utc=iso_utc(self._started_utc),
+            software=software,
+            coding_history=history,
+        )
+
+    def _run(self) -> None:
+        reason, outcome = "error", "stopped: error"
+        try:
+            reason, outcome = self._record()
+        except Exception as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+            reason, outcome = f"error: {self.error}", "stopped: error"
+            self._event("error", "ERROR", error=self.error)
+        finally:
+            self._state = "finishing"
+            try:
+                self._finish(reason, outcome)
+            except Exception as exc:
+                self.error = self.error or f"{type(exc).__name__}: {exc}"
+                self._event("error", "ERROR", error=f"finishing the take: {exc}")
+                self._state = "failed"
+            finally:
+                if self._log is not None:
+                    self._log.close()
+                self._done.set()
+
+    def _log_losses(self) -> None:
+        for loss in self.input.poll_losses():
+            name = "overflow" if loss.source in ("portaudio", "clock", "ring") else "gap"
+            self._event(
+                name,
+                "WARN",
+                at_s=loss.at_s,
+                frames_lost=loss.frames_lost,
+                source=loss.source,
+                detail=loss.detail,
+            )
+
+    def _record(self) -> tuple[str, str]:
+        s, inp, writer = self.settings, self.input, self._writer
+        ring = inp.ring
+        rate = inp.rate_hz
+        target = int(round(s.seconds * rate)) if s.seconds else None
+        watchdog = DiskWatchdog(
+            self.paths.directory,
+            bytes_per_s=rate * inp.channels * inp.bits / 8,
+            reserve_bytes=s.disk_reserve_bytes,
+            warn_s=s.disk_warn_s,
+            **({"free_space": s.free_space} if s.free_space else {}),
+        )
+        max_chunk = max(rate // 4, 1024)
+        next_header = time.monotonic() + s.header_interval_s
+        next_poll = time.monotonic() + 0.2
+        last_frames_at = time.monotonic()
+        last_received = inp.stats().frames_received
+        self._check_disk(watchdog)
+        while True:
+            stopping = self._stop.is_set()
+            n = ring.available
+            if target is not None:
+                n = min(n, target - self._frames_written)
+            wrote = 0
+            try:
+                while n > 0:  # write what is there, in chunks, views straight from the ring
+                    a, b = ring.peek_views(min(n, max_chunk))
+                    for part in (a, b):
+                        if len(part):
+                            writer.write(part)
+                    k = len(a) + len(b)
+                    ring.advance(k)
+                    self._frames_written += k
+                    wrote += k
+                    n -= k
+                now = time.monotonic()
+                if now >= next_header:
+                    writer.flush_header()
+                    next_header = now + s.header_interval_s
+                    if self._check_disk(watchdog) == "stop":
+                        return "disk full", "stopped: disk nearly full"
+            except OSError as exc:
+                if exc.errno == errno.ENOSPC:
+                    self._event(
+                        "disk_stop",
+                        "ERROR",
+                        reason="the disk is full (ENOSPC)",
+                        at_s=round(self._frames_written / rate, 4),
+                    )
+                    return "disk full", "stopped: disk full"
+                raise
+            if target is not None and self._frames_written >= target:
+                self._log_losses()
+                return "duration", "complete"
+            now = time.monotonic()
+            if now >= next_poll:
+                self._log_losses()
+                next_poll = now + 0.2
+                received = inp.stats().frames_received
+                if received != last_received:
+                    last_received, last_frames_at = received, now
+                elif now - last_frames_at > NO_AUDIO_TIMEOUT_S:
+                    self._event("error", "ERROR", error=f"no audio for {NO_AUDIO_TIMEOUT_S:g} s")
+                    return "input lost", "stopped: input lost"
+            if stopping:
+                self._log_losses()
+                return self._stop_reason, "complete"
+            if wrote == 0:
+                self._stop.wait(0.02)
+
+    def _check_disk(self, watchdog: DiskWatchdog) -> str:
+        check = watchdog.check()
+        self._disk_free, self._disk_left = check.free_bytes, check.time_left_s
+        if check.action == "warn":
+            self._event(
+                "disk_warning",
+                "WARN",
+                message=check.message,
+                free_bytes=check.free_bytes,
+                time_left_s=round(check.time_left_s, 1),
+            )
+        elif check.action == "stop":
+            self._event(
+                "disk_stop",
+                "ERROR",
+                reason=check.message,
+                free_bytes=check.free_bytes,
+                at_s=round(self._frames_written / self.input.rate_hz, 4),
+            )
+        return check.action
+
+    def _close_master(self) -> str | None:
+        """Close the BWF; on a full disk, free the reserve and repair what reached the disk.
+        Returns the essence MD5 to check against the file."""
+        from metadata import bwf
+
+        writer = self._writer
+        master = self.paths.master("audio")
+        reserve = self.paths.directory / RESERVE_FILE
+        try:
+            return writer.close().md5
+        except OSError as exc:
+            reserve.unlink(missing_ok=True)
+            self._event("error", "WARN", error=f"closing the master: {exc.strerror or exc}")
+            try:
+                writer._f.close()  # the writer could not flush: drop its buffer, keep the disk
+            except OSError:
+                pass
+            rep = bwf.repair(master)
+            self._frames_written = rep.frames_kept
+            self._event(
+                "recovery",
+                "WARN",
+                action="repaired after a write error",
+                frames_kept=rep.frames_kept,
+                notes=rep.notes,
+            )
+            return rep.data_md5 or bwf.data_md5(master)
+        finally:
+            reserve.unlink(missing_ok=True)
+
+    def _finish(self, reason: str, outcome: str) -> None:
+        inp = self.input
+        essence_md5 = self._close_master()
+        inp.end_take()
+        stats = inp.stats()
+        if self._own_input:
+            inp.stop()
+        s = self.settings
+        record = TakeRecord(
+            item=self.paths.item,
+            take_number=self.paths.take_number,
+            kind="audio",
+            master=self.paths.master("audio"),
+            size_bytes=0,
+            md5="",
+            duration_s=self._frames_written / inp.rate_hz,
+            started_utc=self._started_utc,
+            ended_utc=utc_now(),
+            device=inp.device_name,
+            meta=s.meta,
+            audio=AudioEssence(
+                rate_hz=inp.rate_hz,
+                bits=inp.bits,
+                channels=inp.channels,
+                container="RF64" if self._writer.rf64 else "BWF",
+            ),
+            frames_lost=stats.frames_lost,
+            overflows=stats.overflows,
+            outcome=outcome,
+        )
+        self.result = finalize_take(
+            record,
+            self.paths,
+            log=self._log,
+            essence_md5=essence_md5,
+            reason=reason,
+            run_qc=s.qc,
+            profile=s.profile,
+            on_event=s.on_event,
+        )
+        self._state = "done" if self.result.fixity_ok else "failed"
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def settings_from_args(args) -> AudioTakeSettings:
+    meta = TakeMeta.from_toml(Path(args.meta_file)) if args.meta_file else TakeMeta()
+    meta.update_from_pairs(args.meta)
+    validate_item_id(args.item)
+    if args.rate <= 0:
+        raise HeadblockError(f"--rate must be positive, got {args.rate}")
+    if args.channels is not None and args.channels <= 0:
+        raise HeadblockError(f"--channels must be positive, got {args.channels}")
+    return AudioTakeSettings(
+        device=args.device,
+        item=args.item,
+        library=Path(args.library),
+        rate_hz=args.rate,
+        bits=args.bits,
+        channels=args.channels,
+        seconds=args.seconds,
+        meta=meta,
+        qc=not args.no_qc,
+        profile=args.profile,
+    )
+
+
+def cmd_capture_audio(args) -> int:
+    """``headblock capture audio``: record until --seconds of audio or SIGINT/SIGTERM."""
+    settings = settings_from_args(args)
+    take = AudioTake(settings)
+    paths = take.start()
+    master = paths.master("audio")
+    print(f"headblock: recording {master}", file=sys.stderr, flush=True)
+
+    def on_signal(signum, frame):
+        take.stop(f"signal {signal.Signals(signum).name}")
+
+    old = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    tty = sys.stderr.isatty()
+    try:
+        while not take.wait(0.25):
+            if tty:
+                st = take.status()
+                left = f"{st.disk_time_left_s / 60:.0f} min" if st.disk_time_left_s else "?"
+                sys.stderr.write(
+                    f"\r{st.elapsed_s:8.1f} s  lost {st.frames_lost} frames  "
+                    f"disk left {left}  [{st.state}]   "
+                )
+                sys.stderr.flush()
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    if tty:
+        sys.stderr.write("\n")
+    result = take.result
+    if result is None:
+        raise HeadblockError(f"the take in {paths.directory} failed: {take.error}")
+    rec = result.record
+    verdict = result.qc_verdict or "not run"
+    print(
+        f"headblock: {master.name}: {rec.duration_s:.2f} s, {rec.outcome}, "
+        f"{rec.frames_lost} frames lost, fixity {'ok' if result.fixity_ok else 'FAILED'}, "
+        f"QC {verdict}",
+        file=sys.stderr,
+    )
+    print(os.fspath(paths.directory))
+    return result.exit_status

@@ -1,0 +1,205 @@
+"""The shared end of every take (audio and video): fixity, sidecars, log, QC, catalogue.
+
+``finalize_take(record, paths, log=..., essence_md5=...)`` is called once the master is
+closed. It reads the whole file back once (file MD5 -> ``MASTER.md5``), checks the essence
+MD5 computed while writing against the file on disk, writes PBCore and PREMIS (events:
+capture, message digest calculation, fixity check), logs ``take_stop`` and ``fixity``, runs
+QC and brings the catalogue up to date. QC and the catalogue are optional: when their
+modules are absent the step is logged and skipped; neither can fail a take that is on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from metadata.naming import TakePaths
+from metadata.record import TakeRecord
+from metadata.takelog import TakeLog, utc_now
+
+EventFn = Callable[[str, dict], None]
+
+
+@dataclass
+class TakeResult:
+    """What a finished take left on disk and what QC said of it."""
+
+    paths: TakePaths
+    record: TakeRecord
+    reason: str = ""  # why the take stopped
+    fixity_ok: bool = True
+    qc_verdict: str | None = None  # "pass" | "warn" | "fail" | None when QC did not run
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def exit_status(self) -> int:
+        """PRODUCT.md: 0 for a QC pass or warn (or no QC), 1 for a QC fail or failed fixity."""
+        if not self.fixity_ok or self.qc_verdict == "fail":
+            return 1
+        return 0
+
+
+def _file_md5(path: Path) -> str:
+    try:
+        from metadata.checksums import file_md5
+    except ImportError:  # pragma: no cover - the module ships with the station
+        h = hashlib.md5()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(4 << 20), b""):
+                h.update(block)
+        return h.hexdigest()
+    return file_md5(path)
+
+
+def _write_md5(master: Path, digest: str) -> Path:
+    from metadata.checksums import write_md5_file
+
+    return write_md5_file(master, digest)
+
+
+def essence_md5_on_disk(master: Path, kind: str) -> str | None:
+    """The MD5 of the essence as stored: the BWF ``data`` payload (video: None, the caller
+    checks its framemd5 itself)."""
+    if kind != "audio":
+        return None
+    from metadata.bwf import data_md5
+
+    return data_md5(master)
+
+
+def premis_events(record: TakeRecord, *, fixity_ok: bool, detail: str = ""):
+    """The PREMIS events of a take: capture, message digest calculation, fixity check."""
+    from metadata import premis
+
+    detail = detail or "essence MD5 computed while writing compared with the file read back"
+    return [
+        *premis.default_events(record),
+        premis.fixity_check_event(utc_now(), fixity_ok, detail, record.software),
+    ]
+
+
+def write_sidecars(record: TakeRecord, paths: TakePaths, events) -> list[str]:
+    """PBCore and PREMIS; returns notes for what could not be written (never raises)."""
+    notes = []
+    try:
+        from metadata.pbcore import write_pbcore
+
+        write_pbcore(record, paths.pbcore)
+    except Exception as exc:  # a sidecar problem must not lose the take
+        notes.append(f"PBCore not written: {type(exc).__name__}: {exc}")
+    try:
+        from metadata.premis import write_premis
+
+        write_premis(record, events, paths.premis)
+    except Exception as exc:
+        notes.append(f"PREMIS not written: {type(exc).__name__}: {exc}")
+    return notes
+
+
+def finalize_take(
+    record: TakeRecord,
+    paths: TakePaths,
+    *,
+    log: TakeLog,
+    essence_md5: str | None,
+    essence_verified: bool | None = None,
+    reason: str = "",
+    run_qc: bool = True,
+    profile: str = "default",
+    on_event: EventFn | None = None,
+    progress=None,
+) -> TakeResult:
+    """Finish a closed take; see the module docstring.
+
+    ``record`` carries everything but ``md5``/``size_bytes`` (filled here). For audio the
+    essence check compares ``essence_md5`` with the data chunk read back; a video caller
+    passes ``essence_verified`` (its framemd5 check) instead. ``log`` stays open (the caller
+    closes it).
+    """
+
+    def event(name: str, level: str = "INFO", **fields) -> None:
+        log.write(name, level, **fields)
+        if on_event is not None:
+            try:
+                on_event(name, fields)
+            except Exception:  # a listener's bug never breaks the take
+                pass
+
+    master = Path(record.master)
+    result = TakeResult(paths=paths, record=record, reason=reason)
+    frames = (
+        record.video.frames
+        if record.video is not None
+        else int(round(record.duration_s * record.audio.rate_hz))
+        if record.audio
+        else 0
+    )
+    event(
+        "take_stop",
+        "INFO" if record.outcome == "complete" else "WARN",
+        reason=reason or record.outcome,
+        frames=frames,
+        duration_s=round(record.duration_s, 6),
+        frames_lost=record.frames_lost,
+        overflows=record.overflows,
+        outcome=record.outcome,
+    )
+
+    # fixity: the whole file once, then the essence as stored against what was written
+    record.size_bytes = master.stat().st_size
+    record.md5 = _file_md5(master)
+    _write_md5(master, record.md5)
+    if essence_verified is None:
+        on_disk = essence_md5_on_disk(master, record.kind) if essence_md5 else None
+        essence_verified = bool(essence_md5) and on_disk == essence_md5
+    result.fixity_ok = bool(essence_verified)
+    event(
+        "fixity",
+        "INFO" if result.fixity_ok else "ERROR",
+        md5=record.md5,
+        essence_md5=essence_md5,
+        verified=result.fixity_ok,
+    )
+
+    try:
+        events = premis_events(record, fixity_ok=result.fixity_ok)
+    except Exception as exc:
+        events = []
+        result.notes.append(f"PREMIS events not built: {type(exc).__name__}: {exc}")
+    result.notes += write_sidecars(record, paths, events)
+
+    if run_qc:
+        result.qc_verdict = _run_qc(master, profile, event, progress)
+    _sync_catalogue(paths.directory, event)
+    for note in result.notes:
+        event("warning", "WARN", text=note)
+    return result
+
+
+def _run_qc(master: Path, profile: str, event, progress) -> str | None:
+    try:
+        from qc.runner import run_qc
+    except ImportError as exc:
+        event("qc_skipped", "WARN", reason=f"QC is not available: {exc}")
+        return None
+    try:
+        qc_result = run_qc(master, profile=profile, progress=progress)
+    except Exception as exc:
+        event("qc_error", "ERROR", error=f"{type(exc).__name__}: {exc}")
+        return None
+    verdict = getattr(qc_result, "verdict", None)
+    event("qc", "INFO" if verdict != "fail" else "WARN", verdict=verdict, profile=profile)
+    return verdict
+
+
+def _sync_catalogue(take_dir: Path, event) -> None:
+    try:
+        from metadata.catalogue import sync_take
+    except ImportError:
+        return
+    try:
+        sync_take(take_dir)
+    except Exception as exc:  # the catalogue can always be rebuilt from the folders
+        event("catalogue", "WARN", error=f"{type(exc).__name__}: {exc}")
