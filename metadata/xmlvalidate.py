@@ -57,8 +57,8 @@ def _load(path_or_tree) -> tuple[etree._ElementTree, str]:
 def validate(path_or_tree, schema_name: str) -> etree._ElementTree:
     """Validate a file, tree or element; returns the tree, or raises XMLValidationError
     naming the first violations (line and message)."""
-    tree, label = _load(path_or_tree)
     xsd = schema(schema_name)
+    tree, label = _load(path_or_tree)
     if xsd.validate(tree):
         return tree
     errors = [f"line {e.line}: {e.message}" for e in xsd.error_log]

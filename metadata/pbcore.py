@@ -1,0 +1,201 @@
+"""PBCore 2.1 ``pbcoreInstantiationDocument`` describing a preservation master.
+
+The instantiation is the master file; the tape it was transferred from is named through
+``instantiationRelation`` (the item identifier) and ``instantiationAnnotation`` elements
+(carrier, deck, speed, equalisation, noise reduction, interface). The file's MD5 is an
+annotation. Every document is validated against resources/pbcore-2.1.xsd before it lands.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from fractions import Fraction
+from pathlib import Path
+
+from lxml import etree
+
+from metadata.errors import HeadblockError
+from metadata.record import TakeRecord
+from metadata.xmlvalidate import validate
+
+PBCORE_NS = "http://www.pbcore.org/PBCore/PBCoreNamespace.html"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+SCHEMA_LOCATION = (
+    f"{PBCORE_NS} https://raw.githubusercontent.com/WGBH/PBCore_2.1/master/pbcore-2.1.xsd"
+)
+_P = f"{{{PBCORE_NS}}}"
+
+
+def utc_iso(dt: datetime) -> str:
+    """ISO 8601 in UTC with a Z; a naive datetime is taken to be UTC already."""
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(UTC).replace(tzinfo=None)
+    return dt.isoformat(timespec="seconds") + "Z"
+
+
+def timecode(seconds: float) -> str:
+    """HH:MM:SS.mmm"""
+    ms = int(round(max(seconds, 0.0) * 1000))
+    h, rem = divmod(ms, 3_600_000)
+    m, rem = divmod(rem, 60_000)
+    s, ms = divmod(rem, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
+
+
+def _fps(rational: str) -> str:
+    try:
+        value = float(Fraction(rational))
+    except (ValueError, ZeroDivisionError):
+        return rational
+    return f"{value:.3f}".rstrip("0").rstrip(".")
+
+
+def _mode(channels: int) -> str:
+    return {1: "mono", 2: "stereo"}.get(channels, f"{channels} tracks")
+
+
+class _Builder:
+    def __init__(self, root: etree._Element):
+        self.root = root
+
+    def add(self, parent, tag: str, text, **attrs) -> etree._Element | None:
+        if text is None or text == "":
+            return None
+        el = etree.SubElement(parent, _P + tag, {k: str(v) for k, v in attrs.items() if v})
+        el.text = str(text)
+        return el
+
+
+def build_pbcore(record: TakeRecord) -> etree._ElementTree:
+    """The PBCore tree of one take (not yet validated)."""
+    if record.kind not in ("audio", "video"):
+        raise HeadblockError(f"unknown take kind {record.kind!r}")
+    if record.audio is None and record.video is None:
+        raise HeadblockError(f"take {record.identifier} has no essence description")
+    meta = record.meta
+    root = etree.Element(_P + "pbcoreInstantiationDocument", nsmap={None: PBCORE_NS, "xsi": XSI_NS})
+    root.set(f"{{{XSI_NS}}}schemaLocation", SCHEMA_LOCATION)
+    b = _Builder(root)
+    master = Path(record.master)
+    audio, video = record.audio, record.video
+
+    b.add(root, "instantiationIdentifier", record.identifier, source="Headblock take")
+    b.add(root, "instantiationIdentifier", master.name, source="File name")
+    b.add(root, "instantiationDate", utc_iso(record.started_utc), dateType="digitized")
+    b.add(
+        root,
+        "instantiationDigital",
+        "audio/x-wav" if record.kind == "audio" else "video/x-matroska",
+    )
+    if record.kind == "audio":
+        container = audio.container if audio else "BWF"
+        standard = (
+            "RF64 (EBU Tech 3306)" if container == "RF64" else "Broadcast WAVE (EBU Tech 3285)"
+        )
+    else:
+        standard = "Matroska"
+    b.add(root, "instantiationStandard", standard)
+    b.add(root, "instantiationLocation", f"{record.item}/{record.identifier}/{master.name}")
+    b.add(root, "instantiationMediaType", "Sound" if record.kind == "audio" else "Moving Image")
+    b.add(root, "instantiationGenerations", "Preservation master")
+    b.add(root, "instantiationFileSize", record.size_bytes, unitsOfMeasure="bytes")
+    b.add(root, "instantiationDuration", timecode(record.duration_s))
+    if record.duration_s > 0:
+        bps = int(round(record.size_bytes * 8 / record.duration_s))
+        b.add(root, "instantiationDataRate", bps, unitsOfMeasure="bit/s")
+    tracks = []
+    if video:
+        tracks.append("1 video")
+    if audio:
+        tracks.append("1 audio")
+    b.add(root, "instantiationTracks", ", ".join(tracks))
+    if audio:
+        b.add(
+            root,
+            "instantiationChannelConfiguration",
+            f"{audio.channels} channels ({_mode(audio.channels)})",
+        )
+
+    if video:
+        t = etree.SubElement(root, _P + "instantiationEssenceTrack")
+        b.add(t, "essenceTrackType", "Video")
+        b.add(t, "essenceTrackStandard", video.standard)
+        b.add(t, "essenceTrackEncoding", video.codec, version=video.codec_version)
+        b.add(t, "essenceTrackFrameRate", _fps(video.frame_rate), unitsOfMeasure="fps")
+        b.add(t, "essenceTrackBitDepth", video.bit_depth)
+        b.add(t, "essenceTrackFrameSize", f"{video.width}x{video.height}")
+        b.add(t, "essenceTrackAspectRatio", video.display_aspect_ratio)
+        b.add(t, "essenceTrackDuration", timecode(record.duration_s))
+        for kind, value in (
+            ("Frame rate (exact)", video.frame_rate),
+            ("Frames", video.frames),
+            ("Pixel format", video.pix_fmt),
+            ("Chroma subsampling", video.chroma_subsampling),
+            ("Field order", video.field_order),
+            ("Colour primaries", video.color_primaries),
+            ("Transfer characteristics", video.color_transfer),
+            ("Matrix coefficients", video.color_matrix),
+        ):
+            b.add(t, "essenceTrackAnnotation", value, annotationType=kind)
+    if audio:
+        t = etree.SubElement(root, _P + "instantiationEssenceTrack")
+        b.add(t, "essenceTrackType", "Audio")
+        b.add(t, "essenceTrackEncoding", audio.codec)
+        rate = audio.rate_hz * audio.bits * audio.channels
+        b.add(t, "essenceTrackDataRate", rate, unitsOfMeasure="bit/s")
+        b.add(t, "essenceTrackSamplingRate", audio.rate_hz, unitsOfMeasure="Hz")
+        b.add(t, "essenceTrackBitDepth", audio.bits)
+        b.add(t, "essenceTrackDuration", timecode(record.duration_s))
+        b.add(t, "essenceTrackAnnotation", audio.channels, annotationType="Channels")
+
+    rel = etree.SubElement(root, _P + "instantiationRelation")
+    b.add(rel, "instantiationRelationType", "Is Format Of", source="Dublin Core (dcterms)")
+    b.add(rel, "instantiationRelationIdentifier", record.item, source="Source carrier item")
+
+    annotations = [
+        ("Source carrier", meta.carrier_physical),
+        ("Source carrier format", meta.carrier_label),
+        ("Tape speed", meta.tape_speed),
+        ("Track configuration", meta.track_config),
+        ("Equalisation", meta.equalisation),
+        ("Noise reduction", meta.noise_reduction),
+        ("Playback deck", meta.deck),
+        ("Playback deck serial number", meta.deck_serial),
+        ("Time base corrector", meta.tbc),
+        ("Analog-to-digital interface", meta.ad_interface),
+        ("Capture device", record.device),
+        ("Title", meta.title),
+        ("Description", meta.description),
+        ("Originator", meta.originator),
+        ("Technician", meta.technician),
+        ("Notes", meta.notes),
+        *sorted((f"Item field: {k}", v) for k, v in meta.extra.items()),
+        ("Capture started", utc_iso(record.started_utc)),
+        ("Capture ended", utc_iso(record.ended_utc)),
+        ("Capture outcome", record.outcome),
+        ("Samples or frames lost in capture", str(record.frames_lost)),
+        ("Input overflows", str(record.overflows)),
+        ("Capture station", record.station),
+        ("Capture software", record.software),
+        ("MD5 checksum", record.md5),
+    ]
+    for kind, value in annotations:
+        b.add(root, "instantiationAnnotation", value, annotationType=kind)
+    return etree.ElementTree(root)
+
+
+def write_pbcore(record: TakeRecord, path: str | os.PathLike) -> Path:
+    """Write the take's PBCore instantiation; validated before it replaces ``path``."""
+    path = Path(path)
+    tree = build_pbcore(record)
+    validate(tree, "pbcore")
+    tmp = path.with_name(path.name + ".tmp")
+    tree.write(str(tmp), xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    try:
+        validate(tmp, "pbcore")
+    except HeadblockError:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
+    return path
