@@ -1,0 +1,272 @@
+"""``headblock recover LIBRARY``: make takes left open by a crash or power cut valid.
+
+A take is open when its log has a ``take_start`` and no ``take_stop`` or ``recovery``, or
+when its master has no ``.md5``. The master is repaired in place keeping every whole sample
+frame (WAV: ``metadata.bwf.repair``, sizes and RF64) or every whole video frame (MKV:
+``capture.video_recover.repair_mkv``); then it is re-hashed and its sidecars are rewritten
+from the ``take_start`` log line with the outcome "recovered" and a PREMIS ``recovery`` event.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from fractions import Fraction
+from pathlib import Path
+
+from capture.audio_take import RESERVE_FILE
+from capture.finalize import finalize_take
+from metadata.checksums import md5_path_for
+from metadata.errors import HeadblockError
+from metadata.naming import TakePaths, iter_take_dirs, paths_for_take_dir
+from metadata.record import AudioEssence, TakeRecord, VideoEssence
+from metadata.takelog import TakeLog, read_log, utc_now
+from metadata.takemeta import TakeMeta
+
+
+@dataclass
+class Recovered:
+    take_dir: Path
+    master: Path | None
+    ok: bool
+    summary: str
+    notes: list[str] = field(default_factory=list)
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def take_is_open(paths: TakePaths) -> bool:
+    master = paths.master_if_present()
+    events = read_log(paths.log)
+    names = [e.event for e in events]
+    if "take_start" in names:
+        last_start = len(names) - 1 - names[::-1].index("take_start")
+        after = names[last_start + 1 :]
+        if "take_stop" not in after and "recovery" not in after:
+            return master is not None
+    return master is not None and not md5_path_for(master).exists()
+
+
+def find_open_takes(library: Path) -> list[TakePaths]:
+    return [p for p in (paths_for_take_dir(d) for d in iter_take_dirs(library)) if take_is_open(p)]
+
+
+def _start_fields(paths: TakePaths) -> tuple[dict, list]:
+    events = read_log(paths.log)
+    starts = [e for e in events if e.event == "take_start"]
+    return (starts[-1].fields if starts else {}), events
+
+
+def _losses(events) -> tuple[int, int]:
+    overflows = frames = 0
+    for e in events:
+        if e.event in ("overflow", "gap", "frame_drop"):
+            overflows += 1
+            frames += int(e.fields.get("frames_lost") or 0)
+    return overflows, frames
+
+
+def _device_name(device) -> str:
+    if isinstance(device, dict):
+        return str(device.get("device") or device.get("name") or device)
+    return str(device or "unknown")
+
+
+def recover_take(paths: TakePaths, log_progress=None) -> Recovered:
+    """Repair one open take; never raises for a take that cannot be repaired (``ok=False``)."""
+    master = paths.master_if_present()
+    if master is None:
+        return Recovered(paths.directory, None, False, "no master file: nothing to recover")
+    (paths.directory / RESERVE_FILE).unlink(missing_ok=True)
+    start, events = _start_fields(paths)
+    settings = start.get("settings") or {}
+    meta = TakeMeta.from_dict(start.get("meta") or {})
+    started = (
+        _parse_time(start.get("started_utc"))
+        or (_parse_time(events[0].time) if events else None)
+        or datetime.fromtimestamp(master.stat().st_mtime, UTC)
+    )
+    ended = datetime.fromtimestamp(master.stat().st_mtime, UTC)
+    overflows, frames_lost = _losses(events)
+    log = TakeLog(paths.log)
+    try:
+        if master.suffix == ".wav":
+            record, notes, essence = _repair_wav(master, paths, settings, meta, started, ended)
+        else:
+            record, notes, essence = _repair_mkv(master, paths, settings, meta, started, ended)
+    except HeadblockError as exc:
+        log.write("recovery", "ERROR", outcome="failed", error=str(exc))
+        log.close()
+        return Recovered(paths.directory, master, False, str(exc))
+    record.device = _device_name(start.get("device"))
+    record.overflows, record.frames_lost = overflows, frames_lost
+    log.write(
+        "recovery",
+        "WARN",
+        outcome="recovered",
+        master=master.name,
+        duration_s=round(record.duration_s, 6),
+        notes=notes,
+    )
+    try:
+        result = finalize_take(
+            record,
+            paths,
+            log=log,
+            essence_md5=essence,
+            essence_verified=True if essence is None else None,
+            reason="recovered after an interrupted take",
+            run_qc=bool(settings.get("qc", True)),
+            profile=str(settings.get("profile") or "default"),
+        )
+        _add_premis_recovery(paths, record, notes)
+    finally:
+        log.close()
+    summary = f"recovered {master.name}: {record.duration_s:.3f} s kept" + (
+        f" ({'; '.join(notes)})" if notes else ""
+    )
+    return Recovered(paths.directory, master, result.fixity_ok, summary, notes + result.notes)
+
+
+def _repair_wav(master, paths, settings, meta, started, ended):
+    from metadata import bwf
+
+    rep = bwf.repair(master)
+    fmt = bwf.read_fmt(master)
+    rate = int(fmt.get("rate_hz") or fmt.get("sample_rate") or settings.get("rate_hz") or 96000)
+    channels = int(fmt.get("channels") or settings.get("channels") or 2)
+    bits = int(fmt.get("bits") or fmt.get("bits_per_sample") or settings.get("bits") or 24)
+    record = TakeRecord(
+        item=paths.item,
+        take_number=paths.take_number,
+        kind="audio",
+        master=master,
+        size_bytes=0,
+        md5="",
+        duration_s=rep.frames_kept / rate,
+        started_utc=started,
+        ended_utc=ended,
+        device="",
+        meta=meta,
+        audio=AudioEssence(rate, bits, channels, container="RF64" if rep.rf64 else "BWF"),
+        outcome="recovered",
+    )
+    notes = list(rep.notes) or ["sizes already current"]
+    notes.append(f"{rep.frames_kept} sample frames kept")
+    return record, notes, rep.data_md5 or bwf.data_md5(master)
+
+
+def _repair_mkv(master, paths, settings, meta, started, ended):
+    try:
+        from capture.video_recover import repair_mkv
+    except ImportError as exc:
+        raise HeadblockError(f"{master.name}: video recovery is not available ({exc})") from exc
+    info = repair_mkv(master)
+    pix_fmt = str(info.get("pix_fmt") or settings.get("pix_fmt") or "")
+    rate = str(info.get("frame_rate") or settings.get("frame_rate") or "30000/1001")
+    video = VideoEssence(
+        codec="FFV1",
+        codec_version="3.4",
+        width=int(info.get("width") or settings.get("width") or 0),
+        height=int(info.get("height") or settings.get("height") or 0),
+        pix_fmt=pix_fmt,
+        bit_depth=_bit_depth(pix_fmt),
+        chroma_subsampling=_chroma(pix_fmt),
+        frame_rate=rate,
+        frames=int(info.get("frames") or 0),
+        field_order=str(settings.get("field_order") or "progressive"),
+        display_aspect_ratio=str(settings.get("display_aspect") or "4:3"),
+        standard=str(settings.get("standard") or ""),
+        color_primaries=str(settings.get("color_primaries") or ""),
+        color_transfer=str(settings.get("color_trc") or ""),
+        color_matrix=str(settings.get("colorspace") or ""),
+    )
+    audio = None
+    a = info.get("audio") or settings.get("audio")
+    if a:
+        bits = int((settings.get("audio") or {}).get("bits") or 24)
+        audio = AudioEssence(
+            int(a.get("rate_hz") or 48000),
+            bits,
+            int(a.get("channels") or 2),
+            codec=f"pcm_s{bits}le",
+            container="Matroska",
+        )
+    duration = float(info.get("duration_s") or video.frames / float(Fraction(rate)))
+    record = TakeRecord(
+        item=paths.item,
+        take_number=paths.take_number,
+        kind="video",
+        master=master,
+        size_bytes=0,
+        md5="",
+        duration_s=duration,
+        started_utc=started,
+        ended_utc=ended,
+        device="",
+        meta=meta,
+        video=video,
+        audio=audio,
+        outcome="recovered",
+    )
+    notes = [f"{video.frames} frames kept"]
+    if info.get("frames_torn"):
+        notes.append(f"{info['frames_torn']} torn frame(s) dropped")
+    return record, notes, None
+
+
+def _bit_depth(pix_fmt: str) -> int:
+    for depth in (16, 12, 10, 9):
+        if f"p{depth}" in pix_fmt:
+            return depth
+    return 8
+
+
+def _chroma(pix_fmt: str) -> str:
+    for key, value in (("444", "4:4:4"), ("422", "4:2:2"), ("420", "4:2:0"), ("411", "4:1:1")):
+        if key in pix_fmt:
+            return value
+    return ""
+
+
+def _add_premis_recovery(paths: TakePaths, record: TakeRecord, notes: list[str]) -> None:
+    try:
+        from metadata import premis
+
+        if not paths.premis.exists():
+            return
+        event = premis.PremisEvent(
+            "recovery",
+            utc_now(),
+            "master left open by an interrupted take repaired to the last whole frame on disk",
+            "success",
+            "; ".join(notes),
+            [(premis.software_agent(record.software).identifier, "executing program")],
+        )
+        premis.add_event(paths.premis, event, premis.software_agent(record.software))
+    except Exception as exc:  # the take itself is already valid and hashed
+        TakeLog(paths.log).write("warning", "WARN", text=f"PREMIS recovery event: {exc}")
+
+
+def cmd_recover(args) -> int:
+    library = Path(args.library)
+    if not library.is_dir():
+        raise HeadblockError(f"the library {library} is not a folder")
+    open_takes = find_open_takes(library)
+    if not open_takes:
+        print(f"headblock: no open take in {library}", file=sys.stderr)
+        return 0
+    failed = 0
+    for paths in open_takes:
+        rec = recover_take(paths)
+        print(f"{'ok' if rec.ok else 'FAILED'}  {paths.directory}  {rec.summary}")
+        failed += not rec.ok
+    return 1 if failed else 0
