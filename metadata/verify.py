@@ -1,0 +1,267 @@
+"""``headblock verify PATH...``: re-hash masters against their sidecars.
+
+PATH may be a master, an ``.md5`` file, a take folder or a whole library (walked). For each
+master: the whole-file MD5 against ``MASTER.md5``; for a Broadcast WAV also its audio MD5
+against the ``MD5 `` chunk (same read); for a video master the ``.framemd5`` against a fresh
+decode; for a signed-off take the QC result and report against the hashes the sign-off
+recorded. One line per master; exit 0 all good, 1 any failure, 2 a path that does not exist
+or holds nothing to verify.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from metadata.errors import HeadblockError, VerificationFailed
+from metadata.naming import take_number_of
+from metadata.progress import ProgressFn, TerminalProgress
+
+MASTER_SUFFIXES = (".wav", ".mkv")
+_BLOCK = 4 << 20
+
+
+@dataclass
+class MasterCheck:
+    master: Path
+    md5_path: Path | None
+    ok: bool = True
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def fail(self, problem: str) -> None:
+        self.ok = False
+        self.problems.append(problem)
+
+
+def _is_take_master(path: Path) -> bool:
+    """``ITEM/ITEM_tNN/ITEM_tNN.wav|mkv``"""
+    return (
+        path.suffix in MASTER_SUFFIXES
+        and take_number_of(path.stem) is not None
+        and path.parent.name == path.stem
+    )
+
+
+def _md5_for(master: Path) -> Path:
+    return master.with_name(master.name + ".md5")
+
+
+def collect(paths: list[str]) -> list[tuple[Path, Path | None]]:
+    """(master, md5 sidecar or None) for every PATH, in a stable order, without repeats.
+
+    Raises HeadblockError (exit 2) for a PATH that does not exist or holds nothing to verify.
+    """
+    found: dict[Path, Path | None] = {}
+    for raw in paths:
+        p = Path(raw)
+        if not p.exists():
+            raise HeadblockError(f"{raw} does not exist")
+        here: list[tuple[Path, Path | None]] = []
+        if p.is_dir():
+            for root, dirs, files in os.walk(p):
+                dirs.sort()
+                for name in sorted(files):
+                    f = Path(root) / name
+                    if name.endswith(".md5"):
+                        here += [(m, f) for m in _masters_of_md5(f)]
+                    elif _is_take_master(f) and not _md5_for(f).exists():
+                        here.append((f, None))
+        elif p.name.endswith(".md5"):
+            here += [(m, p) for m in _masters_of_md5(p)]
+        elif _md5_for(p).exists():
+            here.append((p, _md5_for(p)))
+        elif p.suffix.lower() in MASTER_SUFFIXES:
+            here.append((p, None))
+        if not here:
+            raise HeadblockError(f"{raw} holds nothing to verify (no master and no .md5 file)")
+        for master, md5 in here:
+            found.setdefault(master, md5)
+    return list(found.items())
+
+
+def _masters_of_md5(md5_path: Path) -> list[Path]:
+    from metadata.checksums import read_md5_file
+
+    try:
+        return [md5_path.parent / name for _, name in read_md5_file(md5_path)]
+    except HeadblockError:
+        # a malformed sidecar is a failed verification of the master it should describe
+        return [md5_path.with_name(md5_path.name[: -len(".md5")])]
+
+
+def _hash_master(master: Path, progress: ProgressFn | None) -> tuple[str, str | None, str | None]:
+    """(file MD5, audio data MD5, MD5 chunk) in one read; the last two only for BWF/RF64."""
+    data_range = stored_chunk = None
+    if master.suffix.lower() == ".wav":
+        from metadata import bwf
+
+        try:
+            layout = bwf.read_layout(master)
+            data = layout.get("data")
+            if data is not None and not data.truncated:
+                data_range = (data.data_offset, data.data_offset + data.size)
+            stored_chunk = bwf.read_md5_chunk(master)
+        except HeadblockError:
+            pass  # not a readable WAV: the whole-file MD5 still decides
+    file_hash = hashlib.md5()
+    data_hash = hashlib.md5() if data_range and stored_chunk else None
+    total = master.stat().st_size
+    pos = 0
+    with open(master, "rb") as f:
+        while True:
+            block = f.read(_BLOCK)
+            if not block:
+                break
+            file_hash.update(block)
+            if data_hash is not None:
+                lo = max(data_range[0], pos)
+                hi = min(data_range[1], pos + len(block))
+                if hi > lo:
+                    data_hash.update(memoryview(block)[lo - pos : hi - pos])
+            pos += len(block)
+            if progress:
+                progress(pos / total if total else 1.0, master.name)
+    return (
+        file_hash.hexdigest(),
+        data_hash.hexdigest() if data_hash is not None else None,
+        stored_chunk,
+    )
+
+
+def check_md5(check: MasterCheck, progress: ProgressFn | None = None) -> None:
+    from metadata.checksums import read_md5_file
+
+    master = check.master
+    if check.md5_path is None:
+        check.fail(f"no {master.name}.md5 sidecar (a take left open? run `headblock recover`)")
+        return
+    try:
+        entries = dict((name, digest) for digest, name in read_md5_file(check.md5_path))
+    except HeadblockError as exc:
+        check.fail(str(exc))
+        return
+    expected = entries.get(master.name)
+    if expected is None:
+        check.fail(f"{check.md5_path.name} does not list {master.name}")
+        return
+    if not master.is_file():
+        check.fail(f"{master.name} is missing")
+        return
+    try:
+        actual, data_md5, stored = _hash_master(master, progress)
+    except OSError as exc:
+        check.fail(f"cannot read {master.name}: {exc.strerror}")
+        return
+    if actual != expected:
+        check.fail(f"MD5 {actual} differs from the recorded {expected}")
+    else:
+        check.notes.append(f"MD5 {actual}")
+    if data_md5 is not None and stored is not None:
+        if data_md5 != stored:
+            check.fail(f"audio data MD5 {data_md5} differs from the MD5 chunk {stored}")
+        else:
+            check.notes.append("audio MD5 chunk matches")
+
+
+def check_framemd5(check: MasterCheck, progress: ProgressFn | None = None) -> None:
+    master = check.master
+    sidecar = master.with_suffix(".framemd5")
+    if not sidecar.exists():
+        check.fail(f"no {sidecar.name} beside the video master")
+        return
+    try:
+        from metadata.framemd5 import compute_framemd5
+    except Exception as exc:  # noqa: BLE001 - any import failure means the check cannot run
+        check.fail(f"cannot check {sidecar.name}: framemd5 support unavailable ({exc})")
+        return
+    try:
+        computed = _frames(compute_framemd5(master, progress=progress))
+    except HeadblockError as exc:
+        check.fail(f"cannot decode for the framemd5: {exc}")
+        return
+    stored = _frames(sidecar.read_text(encoding="ascii", errors="replace").splitlines())
+    if computed == stored:
+        check.notes.append(f"{len(stored)} frame MD5s match")
+        return
+    if len(computed) != len(stored):
+        check.fail(
+            f"{sidecar.name} lists {len(stored)} frames, the master decodes to {len(computed)}"
+        )
+    bad = [i for i, (a, b) in enumerate(zip(computed, stored, strict=False)) if a != b]
+    if bad:
+        check.fail(f"{len(bad)} frame(s) differ from {sidecar.name}, first at frame {bad[0]}")
+
+
+def _frames(lines) -> list[str]:
+    """Per-frame lines, normalised to ``pts,size,hash`` (spacing and header lines ignored)."""
+    out = []
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = [p.strip() for p in line.split(",")]
+        out.append(",".join(parts[2:3] + parts[-2:]) if len(parts) >= 5 else ",".join(parts))
+    return out
+
+
+def check_signoff(check: MasterCheck) -> None:
+    take_dir = check.master.parent
+    if not (take_dir / f"{check.master.stem}.signoff.json").exists():
+        return
+    try:
+        from metadata.signoff import verify_signoff
+    except Exception as exc:  # noqa: BLE001
+        check.fail(f"cannot check the sign-off: sign-off support unavailable ({exc})")
+        return
+    try:
+        problems = verify_signoff(take_dir)
+    except HeadblockError as exc:
+        problems = [str(exc)]
+    for problem in problems:
+        check.fail(problem)
+    if not problems:
+        check.notes.append("sign-off hashes match")
+
+
+def verify_master(
+    master: Path, md5_path: Path | None, progress: ProgressFn | None = None
+) -> MasterCheck:
+    check = MasterCheck(master, md5_path)
+    check_md5(check, progress)
+    if master.suffix.lower() == ".mkv" and master.is_file():
+        check_framemd5(check, progress)
+    if _is_take_master(master):
+        check_signoff(check)
+    return check
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def cmd_verify(args) -> int:
+    targets = collect(list(args.paths))
+    failed = 0
+    for master, md5_path in targets:
+        progress = TerminalProgress(f"verify {master.name}")
+        check = verify_master(master, md5_path, progress)
+        if progress.enabled:
+            progress.stream.write("\r\033[K")
+            progress.stream.flush()
+        if check.ok:
+            print(f"OK      {_shown(master)}  ({'; '.join(check.notes)})")
+        else:
+            failed += 1
+            print(f"FAILED  {_shown(master)}: {'; '.join(check.problems)}")
+        sys.stdout.flush()
+    if failed:
+        raise VerificationFailed(f"{failed} of {len(targets)} master(s) failed verification")
+    print(f"{len(targets)} master(s) verified")
+    return 0
