@@ -20,7 +20,7 @@ from pathlib import Path
 from lxml import etree
 
 from metadata.errors import HeadblockError
-from metadata.record import TakeRecord
+from metadata.record import TakeRecord, software_string
 from metadata.xmlvalidate import validate
 
 PREMIS_NS = "http://www.loc.gov/premis/v3"
@@ -65,7 +65,7 @@ class PremisAgent:
 @dataclass
 class PremisEvent:
     type: str  # a label of EVENT_TYPES
-    datetime: datetime
+    datetime: datetime | None = None  # None: the moment it is written
     detail: str = ""
     outcome: str = ""  # "success", "failure", "warning", or a QC verdict / decision
     outcome_detail: str = ""
@@ -303,6 +303,8 @@ def _event_element(event: PremisEvent, object_id: str) -> etree._Element:
         authorityURI=_VOCAB + "eventType",
         valueURI=_VOCAB + "eventType/" + EVENT_TYPES[event.type],
     )
+    if event.datetime is None:
+        event.datetime = datetime.now(UTC).replace(microsecond=0)
     _sub(ev, "eventDateTime", utc_iso(event.datetime))
     if event.detail:
         _sub(_sub(ev, "eventDetailInformation"), "eventDetail", event.detail)
@@ -446,6 +448,8 @@ def add_event(
             a.findtext(f"{_P}agentIdentifier/{_P}agentIdentifierValue")
             for a in root.findall(_P + "agent")
         }
+        if not agents and not event.agent_roles:  # the program doing the writing ran it
+            agents = [software_agent(software_string())]
         linked = {aid for aid, _ in event.agent_roles}
         for a in agents:
             if a.identifier not in linked:

@@ -102,3 +102,14 @@ def test_malformed_input(tmp_path):
         read_events(tmp_path / "broken.xml")
     with pytest.raises(HeadblockError, match="does not exist"):
         add_event(tmp_path / "none.xml", PremisEvent("validation", T))
+
+
+def test_minimal_event_gets_a_time_and_the_running_software(tmp_path):
+    from metadata.record import software_string
+
+    out = write_premis(audio_record(), None, tmp_path / "t.xml")
+    before = datetime.now(UTC).replace(microsecond=0)
+    add_event(out, PremisEvent("validation", outcome="pass", detail="QC"))
+    got = read_events(out)[-1]
+    assert got.datetime >= before and got.outcome == "pass"
+    assert got.agent_roles == [(f"software:{software_string()}", "executing program")]
