@@ -115,33 +115,20 @@ def _append_json_list(file: Path, take: str, entry: dict, list_key: str) -> None
         pass
 
 
-def add_premis_event(
-    paths: TakePaths,
-    event_type: str,
-    detail: str,
-    outcome: str,
-    outcome_detail: str = "",
-    agent: str = "",
-    when: str | None = None,
-) -> bool:
-    """Append one event to the take's PREMIS file through metadata.premis; False when skipped."""
+def add_premis_event(paths: TakePaths, make_event) -> bool:
+    """Append ``make_event(premis_module)`` to the take's PREMIS file; False when skipped.
+
+    A take without a PREMIS file (a loose master) keeps its history in the JSON sidecar only.
+    A PREMIS file that cannot take the event is logged, never fatal: the JSON sidecar holds
+    the record and ``headblock verify`` reads it.
+    """
     if not paths.premis.exists():
         return False
     try:
         from metadata import premis
 
-        ev = premis.PremisEvent(
-            event_type=event_type,
-            detail=detail,
-            outcome=outcome,
-            outcome_detail=outcome_detail,
-            agent=agent,
-            date_time=when,
-        )
-        premis.add_event(paths.premis, ev)
+        premis.add_event(paths.premis, make_event(premis))
         return True
-    except HeadblockError:
-        raise
     except Exception as exc:
         log.warning("PREMIS event not written to %s: %s", paths.premis.name, exc)
         return False
@@ -165,6 +152,7 @@ def add_mark(
         raise HeadblockError("a note needs some text")
     paths = take_paths(path)
     channel = event.get("channel")
+    when = (now or datetime.now(UTC)).astimezone(UTC)
     m = ReviewMark(
         event_key=event_key(event),
         check=str(event.get("check", "")),
@@ -172,22 +160,14 @@ def add_mark(
         channel=int(channel) if channel is not None else None,
         mark=mark,
         reviewer=reviewer,
-        at_utc=utc_stamp(now),
+        at_utc=utc_stamp(when),
         note=note.strip(),
     )
     entry = asdict(m)
     _append_json_list(paths.review_json, paths.stem, entry, "marks")
     where = f"{m.check} at {m.start_s:.3f} s" + (f", channel {m.channel}" if m.channel else "")
-    detail = f"review: {MARK_LABELS[mark]} — {where}" + (f": {m.note}" if m.note else "")
-    add_premis_event(
-        paths,
-        "quality review",
-        detail,
-        outcome={"confirmed": "fault confirmed", "false_alarm": "false alarm"}.get(mark, "note"),
-        outcome_detail=m.event_key,
-        agent=reviewer,
-        when=m.at_utc,
-    )
+    detail = f"{MARK_LABELS[mark]}: {where} [{m.event_key}]" + (f" — {m.note}" if m.note else "")
+    add_premis_event(paths, lambda premis: premis.review_event(when, reviewer, detail))
     if paths.take_number:
         from metadata.catalogue import sync_take
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from metadata.errors import HeadblockError
@@ -78,9 +78,10 @@ def signoff(
         verdict = json.loads(paths.qc_json.read_text(encoding="utf-8")).get("verdict", "")
     except (OSError, ValueError, AttributeError):
         verdict = ""
+    when = (now or datetime.now(UTC)).astimezone(UTC)
     entry = {
         "by": by,
-        "at_utc": utc_stamp(now),
+        "at_utc": utc_stamp(when),
         "decision": decision,
         "comment": (comment or "").strip(),
         "qc_verdict": verdict,
@@ -89,15 +90,14 @@ def signoff(
     }
     _append_json_list(paths.signoff_json, paths.stem, entry, "decisions")
     hash_text = "; ".join(f"{entry['files'][k]} sha256:{v}" for k, v in hashes.items())
-    add_premis_event(
-        paths,
-        "sign-off",
-        f"QC report {decision} by {by}" + (f": {entry['comment']}" if entry["comment"] else ""),
-        outcome=decision,
-        outcome_detail=hash_text,
-        agent=by,
-        when=entry["at_utc"],
-    )
+
+    def make_event(premis):
+        ev = premis.signoff_event(when, by, decision, entry["comment"])
+        note = f"comment: {entry['comment']}; " if entry["comment"] else ""
+        ev.outcome_detail = f"{note}QC verdict {verdict or 'unknown'}; {hash_text}"
+        return ev
+
+    add_premis_event(paths, make_event)
     from metadata.catalogue import sync_take
 
     sync_take(paths.directory)

@@ -164,6 +164,12 @@ def read_vstats(paths: TakePaths) -> VStats | None:
     except Exception as exc:
         log.warning("cannot read %s: %s", path.name, exc)
         return None
+    meta = {}
+    if "meta" in d:  # the QC runner's sidecar keeps its facts as JSON
+        try:
+            meta = json.loads(str(d.pop("meta")))
+        except ValueError:
+            meta = {}
     upper = {k.upper(): v for k, v in d.items()}
     series = {n: np.asarray(upper[n], dtype=np.float64) for n in VSTAT_NAMES if n in upper}
     if not series:
@@ -171,9 +177,16 @@ def read_vstats(paths: TakePaths) -> VStats | None:
     n = len(next(iter(series.values())))
     t = _first(upper, "PTS_S", "PTS", "TIMES_S", "T_S")
     if t is None or len(t) != n:
-        fps = float(_first(upper, "FPS", "FRAME_RATE") or 29.97)
+        rate = str(meta.get("rate") or "")
+        try:
+            num, _, den = rate.partition("/")
+            fps = float(num) / float(den or 1)
+        except ValueError:
+            fps = float(_first(upper, "FPS", "FRAME_RATE") or 29.97)
         t = np.arange(n) / fps
     bits = _first(upper, "BIT_DEPTH", "BITS")
+    if bits is None:
+        bits = meta.get("bit_depth")
     return VStats(np.asarray(t, dtype=np.float64), series, int(bits) if bits is not None else 8)
 
 

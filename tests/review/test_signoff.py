@@ -48,6 +48,23 @@ def test_signoff_generates_report_and_records_hashes(audio_take, capsys):
     assert verify_signoff(audio_take.directory) == []
     rows = catalogue.list_takes(audio_take.directory.parent.parent)
     assert rows[0]["state"] == "signed_off"
+    # the decision is a PREMIS event, valid against the schema, carrying the hashes
+    from lxml import etree
+
+    from metadata.xmlvalidate import validate
+
+    tree = validate(etree.parse(str(audio_take.premis)), "premis")
+    ns = {"p": "http://www.loc.gov/premis/v3"}
+    (ev,) = [
+        e
+        for e in tree.getroot().findall("p:event", ns)
+        if e.findtext("p:eventType", namespaces=ns) == "appraisal"
+    ]
+    assert ev.findtext("p:eventOutcomeInformation/p:eventOutcome", namespaces=ns) == "approved"
+    note = ev.findtext(".//p:eventOutcomeDetailNote", namespaces=ns)
+    assert f"REEL-001_t01.qc.json sha256:{d['sha256']['qc_json']}" in note
+    assert "comment: clean transfer" in note
+    assert "S. Upervisor" in etree.tostring(tree).decode()
 
 
 def test_pdf_is_hashed_when_present_and_tampering_is_named(audio_take):

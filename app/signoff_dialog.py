@@ -1,0 +1,146 @@
+"""The supervisor's sign-off dialog: name, approve or reject, comment; hashes recorded.
+
+The decision is written in a worker (the report may have to be generated first) through
+``metadata.signoff.signoff``, the same function as ``headblock signoff``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QRadioButton,
+    QVBoxLayout,
+)
+
+from app.workers import JobRunner
+from metadata.naming import paths_for_take_dir
+from metadata.review import current_marks, event_key
+
+
+def review_summary(take_dir: Path) -> tuple[dict, str]:
+    """(qc dict, one-line summary of the events and how many the reviewer marked)."""
+    paths = paths_for_take_dir(take_dir)
+    try:
+        qc = json.loads(paths.qc_json.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}, "no QC result"
+    events = [e for e in qc.get("events") or [] if isinstance(e, dict)]
+    marks = current_marks(paths.review_json) if paths.review_json.exists() else {}
+    counts = {"confirmed": 0, "false_alarm": 0}
+    unreviewed = 0
+    for e in events:
+        m = marks.get(event_key(e))
+        if m and m.get("mark") in counts:
+            counts[m["mark"]] += 1
+        else:
+            unreviewed += 1
+    text = (
+        f"{len(events)} event(s): {counts['confirmed']} confirmed, "
+        f"{counts['false_alarm']} false alarm(s), {unreviewed} not reviewed"
+    )
+    return qc, text
+
+
+class SignoffDialog(QDialog):
+    signed = Signal(dict)  # the decision as saved
+
+    def __init__(self, take_dir: Path, parent=None):
+        super().__init__(parent)
+        self.take_dir = Path(take_dir)
+        self.paths = paths_for_take_dir(self.take_dir)
+        self.result_entry: dict | None = None
+        self.jobs = JobRunner(self, max_threads=1)
+        self.setWindowTitle(f"Sign off {self.paths.stem}")
+        qc, summary = review_summary(self.take_dir)
+        verdict = str(qc.get("verdict", "?"))
+        head = QLabel(
+            f"<b>{self.paths.stem}</b> — QC verdict <b>{verdict.upper()}</b><br>{summary}"
+        )
+        head.setWordWrap(True)
+        self.name = QLineEdit(QSettings().value("signoff/name", "") or "")
+        self.name.setPlaceholderText("your name")
+        self.approve_radio = QRadioButton("Approve")
+        self.reject_radio = QRadioButton("Reject (re-capture as a new take)")
+        group = QButtonGroup(self)
+        group.addButton(self.approve_radio)
+        group.addButton(self.reject_radio)
+        (self.reject_radio if verdict == "fail" else self.approve_radio).setChecked(True)
+        self.comment = QPlainTextEdit()
+        self.comment.setPlaceholderText("comment (recorded with the decision)")
+        self.comment.setMaximumHeight(90)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Record decision")
+        self.buttons.accepted.connect(self.submit)
+        self.buttons.rejected.connect(self.reject)
+        decisions = QHBoxLayout()
+        decisions.addWidget(self.approve_radio)
+        decisions.addWidget(self.reject_radio)
+        form = QFormLayout()
+        form.addRow("Supervisor", self.name)
+        form.addRow("Decision", decisions)
+        form.addRow("Comment", self.comment)
+        lay = QVBoxLayout(self)
+        lay.addWidget(head)
+        lay.addLayout(form)
+        lay.addWidget(
+            QLabel(
+                "The decision, the time (UTC) and SHA-256 hashes of the QC result and report are "
+                "recorded in the take folder, PREMIS and the catalogue. It cannot be edited later; "
+                "a new decision can be added."
+            )
+        )
+        lay.addWidget(self.message)
+        lay.addWidget(self.buttons)
+        self.setMinimumWidth(460)
+
+    @property
+    def decision(self) -> str:
+        return "approved" if self.approve_radio.isChecked() else "rejected"
+
+    def submit(self) -> None:
+        name = self.name.text().strip()
+        if not name:
+            self.message.setText("<span style='color:#e53935'>Type your name first.</span>")
+            return
+        self.buttons.setEnabled(False)
+        self.message.setText("Recording…")
+        from metadata.signoff import signoff
+
+        self.jobs.submit(
+            signoff,
+            self.take_dir,
+            name,
+            self.decision,
+            self.comment.toPlainText(),
+            on_finished=self._done,
+            on_failed=self._failed,
+        )
+
+    def _done(self, entry: dict) -> None:
+        QSettings().setValue("signoff/name", entry.get("by", ""))
+        self.result_entry = entry
+        self.signed.emit(entry)
+        self.accept()
+
+    def _failed(self, message: str) -> None:
+        self.buttons.setEnabled(True)
+        self.message.setText(f"<span style='color:#e53935'>{message}</span>")
+
+    def done(self, r):  # noqa: D401 (Qt API) — wait for a decision being written
+        self.jobs.wait(30000)
+        super().done(r)

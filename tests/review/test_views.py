@@ -1,0 +1,200 @@
+"""The review view, the supervisor's queue and the sign-off dialog (pytest-qt, offscreen)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings, Qt
+
+from metadata.review import read_marks
+from metadata.signoff import read_decisions, verify_signoff
+from tests.review.takes import VIDEO_EVENTS, make_audio_take, make_video_take
+
+
+@pytest.fixture(autouse=True)
+def _qsettings(tmp_path):
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qs"))
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def review(qtbot, library):
+    from app.review import ReviewView
+
+    view = ReviewView(library=library)
+    view.show_error_boxes = False
+    opened = []
+    view.open_url = opened.append
+    view.opened = opened
+    qtbot.addWidget(view)
+    view.resize(1200, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    yield view
+    view.close_take()
+    view.jobs.wait(10000)
+
+
+def _key(qtbot, view, key):
+    view.activateWindow()
+    view.table.setFocus()
+    qtbot.keyClick(view.table, key)
+
+
+def test_step_through_events_and_mark_a_false_alarm(qtbot, review, audio_take):
+    t0 = time.perf_counter()
+    review.open_path(audio_take.directory)
+    opened_s = time.perf_counter() - t0
+    assert review.model is not None and opened_s < 2.0
+    assert review.table.rowCount() == 3
+    # the timeline: the event lane plus one envelope plot per channel
+    assert len(review.timeline.plots) == 3
+
+    _key(qtbot, review, Qt.Key.Key_N)
+    assert review.current == 0 and review.cursor_s == pytest.approx(1.5)
+    _key(qtbot, review, Qt.Key.Key_N)
+    assert review.current == 1 and review.cursor_s == pytest.approx(2.25)
+    _key(qtbot, review, Qt.Key.Key_N)
+    assert review.current == 2
+    _key(qtbot, review, Qt.Key.Key_N)  # past the last: stays
+    assert review.current == 2
+    _key(qtbot, review, Qt.Key.Key_P)
+    assert review.current == 1 and review.cursor_s == pytest.approx(2.25)
+    assert review.timeline.highlights[0].getRegion() == pytest.approx((2.25, 2.251))
+
+    review.reviewer.setText("R. Viewer")
+    _key(qtbot, review, Qt.Key.Key_F)  # false alarm on the click
+    (mark,) = read_marks(audio_take.directory)
+    assert mark["mark"] == "false_alarm" and mark["reviewer"] == "R. Viewer"
+    assert mark["check"] == "click" and mark["start_s"] == 2.25 and mark["channel"] == 2
+    assert review.table.item(1, 5).text() == "false alarm"
+    # ... and in PREMIS, still valid against the schema
+    from lxml import etree
+
+    from metadata.xmlvalidate import validate
+
+    tree = validate(etree.parse(str(audio_take.premis)), "premis")
+    text = etree.tostring(tree, encoding="unicode")
+    assert "false alarm: click at 2.250 s, channel 2 [click@2250#2]" in text and "R. Viewer" in text
+    # the mark survives a re-open; the report shows it
+    review.open_path(audio_take.directory)
+    assert review.table.item(1, 5).text() == "false alarm"
+    review.report_button.click()
+    qtbot.waitUntil(lambda: bool(review.opened), timeout=20000)
+    assert "false alarm (R. Viewer)" in audio_take.qc_html.read_text()
+
+
+def test_shuttle_blocks_play_both_ways():
+    from app.review import shuttle_block
+
+    data = np.arange(100, dtype=np.float32)[:, None]
+
+    def read(start, count):
+        return data[start : start + count]
+
+    block, pos = shuttle_block(read, 100, 10, 8, 1)
+    assert block[:, 0].tolist() == list(range(10, 18)) and pos == 18
+    block, pos = shuttle_block(read, 100, 10, 4, 2)
+    assert block[:, 0].tolist() == [10, 12, 14, 16] and pos == 18
+    block, pos = shuttle_block(read, 100, 10, 4, -1)
+    assert block[:, 0].tolist() == [9, 8, 7, 6] and pos == 6
+    block, pos = shuttle_block(read, 100, 3, 4, -1)
+    assert block[:, 0].tolist() == [2, 1, 0] and pos == 0
+    assert shuttle_block(read, 100, 0, 4, -1)[0] is None
+    assert shuttle_block(read, 100, 100, 4, 1)[0] is None
+
+
+def test_video_take_frame_step_shows_the_frame(qtbot, review, video_take):
+    review.open_path(video_take.directory)
+    assert review.frame_panel.isVisibleTo(review)
+    assert {"luma", "TOUT", "VREP", "BRNG"} <= {
+        p.getAxis("left").labelText for p in review.timeline.plots
+    }
+    _key(qtbot, review, Qt.Key.Key_N)
+    assert review.current_event()["check"] == VIDEO_EVENTS[0]["check"]
+    qtbot.waitUntil(
+        lambda: getattr(review, "last_frame_s", None) == pytest.approx(0.8), timeout=10000
+    )
+    img = review.picture.image.image
+    assert img is not None and img.shape[:2] == (120, 160)
+    assert img[40:48].mean() > 240  # the dropout streak of frame 20 is on screen
+    _key(qtbot, review, Qt.Key.Key_Right)
+    assert review.cursor_s == pytest.approx(0.84)
+    qtbot.waitUntil(lambda: review.last_frame_s == pytest.approx(0.84), timeout=10000)
+    assert review.picture.image.image[40:48].mean() < 240  # frame 21 has no streak
+
+
+def test_open_a_bare_file_runs_qc_first(qtbot, review, tmp_path):
+    pytest.importorskip("qc.runner", reason="qc.runner (run_qc) not landed yet")
+    import soundfile as sf
+
+    wav = tmp_path / "loose.wav"
+    t = np.arange(48000 * 2) / 48000
+    sf.write(wav, 0.3 * np.sin(2 * np.pi * 440 * t), 48000, subtype="PCM_24")
+    review.open_path(wav)
+    qtbot.waitUntil(lambda: review.model is not None, timeout=60000)
+    assert (tmp_path / "loose.qc.json").exists()
+    assert not review.progress.isVisible()
+
+
+def test_queue_lists_and_sorts_and_opens_reports(qtbot, library):
+    from app.queue_view import QueueView
+
+    a1 = make_audio_take(library)
+    a2 = make_audio_take(library)
+    v = make_video_take(library)
+    qc = json.loads(a2.qc_json.read_text())
+    qc["verdict"] = "warn"
+    a2.qc_json.write_text(json.dumps(qc))
+    view = QueueView(library=library)
+    qtbot.addWidget(view)
+    opened = []
+    view.open_url = opened.append
+    view.refresh()
+    qtbot.waitUntil(lambda: view.table.rowCount() == 3, timeout=20000)
+    view.sort_by("verdict")
+    ids = view.take_ids_in_order()
+    assert ids[-1] == "REEL-001_t02"  # warn after the two fails
+    view.sort_by("take", descending=True)
+    assert view.take_ids_in_order() == ["VHS-042_t01", "REEL-001_t02", "REEL-001_t01"]
+    row = view.take_ids_in_order().index("REEL-001_t01")
+    view.table.cellWidget(row, len(view.COLUMNS) - 1).click()  # one click: written, opened
+    qtbot.waitUntil(lambda: bool(opened), timeout=20000)
+    assert opened[0].toLocalFile() == str(a1.qc_html)
+    # a signed take leaves the queue
+    from metadata.signoff import signoff
+
+    signoff(v.directory, "S. Upervisor", "rejected")
+    view.refresh()
+    qtbot.waitUntil(lambda: view.table.rowCount() == 2, timeout=20000)
+    view.jobs.wait(10000)
+
+
+def test_sign_off_from_the_dialog(qtbot, library):
+    from app.queue_view import QueueView
+
+    take = make_audio_take(library)
+    view = QueueView(library=library)
+    qtbot.addWidget(view)
+    view.refresh()
+    qtbot.waitUntil(lambda: view.table.rowCount() == 1, timeout=20000)
+    view.table.selectRow(0)
+    dlg = view.sign_selected()
+    assert dlg.reject_radio.isChecked()  # a failed verdict proposes rejection
+    dlg.approve_radio.setChecked(True)
+    dlg.buttons.button(dlg.buttons.StandardButton.Ok).click()
+    assert "name" in dlg.message.text()  # no name, nothing recorded
+    assert not take.signoff_json.exists()
+    dlg.name.setText("S. Upervisor")
+    dlg.comment.setPlainText("dropout is on the original tape")
+    with qtbot.waitSignal(dlg.signed, timeout=20000):
+        dlg.buttons.button(dlg.buttons.StandardButton.Ok).click()
+    (d,) = read_decisions(take.directory)
+    assert d["decision"] == "approved" and d["by"] == "S. Upervisor"
+    assert d["comment"] == "dropout is on the original tape"
+    assert verify_signoff(take.directory) == []
+    qtbot.waitUntil(lambda: view.table.rowCount() == 0, timeout=20000)
+    view.jobs.wait(10000)
