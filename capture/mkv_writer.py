@@ -37,6 +37,22 @@ COLOR_TRC = {"bt709": 1, "smpte170m": 6, "gamma28": 5}
 COLOR_SPACE = {"bt709": 1, "bt470bg": 5, "smpte170m": 6}
 COLOR_RANGE_TV = 1
 
+# Packed formats a card may deliver, and the planar layout FFV1 stores with the same samples
+# (an exact unpacking, no colour conversion: 8-bit UYVY stays 8-bit 4:2:2).
+PLANAR_EQUIVALENT = {
+    "uyvy422": "yuv422p",
+    "yuyv422": "yuv422p",
+    "yvyu422": "yuv422p",
+    "nv12": "yuv420p",
+    "nv21": "yuv420p",
+    "nv16": "yuv422p",
+    "p010le": "yuv420p10le",
+    "p210le": "yuv422p10le",
+    "y210le": "yuv422p10le",
+    "v210": "yuv422p10le",
+    "rgb24": "gbrp",
+    "bgr24": "gbrp",
+}
 CLUSTER_TIME_LIMIT_MS = 1000  # a crash loses at most the open cluster (flush_packets too)
 
 
@@ -48,6 +64,25 @@ def slices_for(width: int, height: int) -> int:
     if pixels >= 320 * 240:
         return 16
     return 4
+
+
+def ffv1_pix_fmts() -> set[str]:
+    return {f.name for f in av.codec.Codec("ffv1", "w").video_formats}
+
+
+def master_pix_fmt(source_pix_fmt: str) -> str:
+    """The pixel format the master keeps for a source format (the same one when FFV1 takes
+    it); HeadblockError when FFV1 cannot store it without a conversion."""
+    supported = ffv1_pix_fmts()
+    if source_pix_fmt in supported:
+        return source_pix_fmt
+    planar = PLANAR_EQUIVALENT.get(source_pix_fmt)
+    if planar in supported:
+        return planar
+    raise HeadblockError(
+        f"FFV1 cannot store the pixel format {source_pix_fmt} without a conversion; "
+        f"ask the device for another (--pix-fmt)"
+    )
 
 
 def ffv1_options(width: int, height: int) -> dict[str, str]:
@@ -65,9 +100,10 @@ def ffv1_options(width: int, height: int) -> dict[str, str]:
 class VideoParams:
     width: int
     height: int
-    pix_fmt: str
+    pix_fmt: str  # the master's; frames in ``source_pix_fmt`` are unpacked to it
     rate: Fraction
     field_order: str = "progressive"  # "progressive" | "tff" | "bff"
+    source_pix_fmt: str = ""
     display_aspect: Fraction | None = None  # None: square pixels
     color_primaries: str = ""
     color_trc: str = ""
@@ -231,7 +267,12 @@ class MkvWriter:
                 f"the source changed frame size to {frame.width}x{frame.height} "
                 f"(take started at {self.video.width}x{self.video.height})"
             )
-        if frame.format.name != self.video.pix_fmt:
+        if (
+            frame.format.name != self.video.pix_fmt
+            and frame.format.name == self.video.source_pix_fmt
+        ):
+            frame = frame.reformat(format=self.video.pix_fmt)
+        elif frame.format.name != self.video.pix_fmt:
             raise HeadblockError(
                 f"the source changed pixel format to {frame.format.name} "
                 f"(take started in {self.video.pix_fmt})"
@@ -251,6 +292,8 @@ class MkvWriter:
         if self.framemd5 is not None:
             self.framemd5.write(frame, pts=index)
             self.stats.framemd5_frames += 1
+            if self.stats.framemd5_frames % 30 == 0:
+                self.framemd5.flush()
         self.stats.frames += 1
         self.stats.last_index = index
         self.stats.video_bytes += size

@@ -33,7 +33,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from capture.mkv_writer import AudioParams, MkvWriter, VideoParams
+from capture.mkv_writer import AudioParams, MkvWriter, VideoParams, master_pix_fmt
 from capture.video_input import (
     VideoDeviceSpec,
     VideoSource,
@@ -186,6 +186,9 @@ class _LavfiAudioFeed:
     def start(self) -> None:
         pass
 
+    def losses(self) -> list:
+        return []
+
     def stop(self) -> None:
         self._stop.set()
 
@@ -220,6 +223,13 @@ class _PortAudioFeed:
 
     def start(self) -> None:
         self.input.start()
+        if not self.input.wait_first_block(10.0):
+            self.input.stop()
+            raise HeadblockError(f"the audio input {self.text} delivers no audio")
+        self.input.begin_take()
+
+    def losses(self) -> list:
+        return list(self.input.poll_losses())
 
     def blocks(self):
         ring = self.input.ring
@@ -307,10 +317,16 @@ class VideoTake:
             source.close()
             raise HeadblockError(f"the input {self.spec.text} reports no pixel format")
         self.std = std
+        try:
+            master_fmt = master_pix_fmt(info.pix_fmt)
+        except HeadblockError:
+            source.close()
+            raise
         self.vparams = VideoParams(
             width=info.width,
             height=info.height,
-            pix_fmt=info.pix_fmt,
+            pix_fmt=master_fmt,
+            source_pix_fmt=info.pix_fmt,
             rate=Fraction(info.rate),
             field_order=std.field_order if std else "progressive",
             display_aspect=std.display_aspect if std else None,
@@ -585,7 +601,20 @@ class VideoTake:
             time.sleep(0.002)
         rate = self.aparams.rate_hz
         deadline = None
+        last_poll = time.monotonic()
         for block, arrival in self._feed.blocks():
+            if arrival - last_poll > 0.5:
+                last_poll = arrival
+                for loss in self._feed.losses():
+                    self.log.write(
+                        "overflow",
+                        "WARN",
+                        at_s=loss.at_s,
+                        frames_lost=loss.frames_lost,
+                        source=loss.source,
+                        detail=getattr(loss, "detail", ""),
+                    )
+                    self._emit("overflow", {"at_s": loss.at_s, "frames_lost": loss.frames_lost})
             if next_pts is None:
                 start_wall = arrival - len(block) / rate
                 next_pts = self._place_audio(block, start_wall - self._t0_wall, None)
@@ -600,6 +629,15 @@ class VideoTake:
                 if next_pts >= end or time.monotonic() > deadline:
                     break
         self._feed.stop()
+        for loss in self._feed.losses():
+            self.log.write(
+                "overflow",
+                "WARN",
+                at_s=loss.at_s,
+                frames_lost=loss.frames_lost,
+                source=loss.source,
+                detail=getattr(loss, "detail", ""),
+            )
 
     def _encoder(self) -> None:
         writer = self.writer
@@ -778,6 +816,7 @@ class VideoTake:
             "width": v.width,
             "height": v.height,
             "pix_fmt": v.pix_fmt,
+            "source_pix_fmt": v.source_pix_fmt,
             "frame_rate": f"{v.rate.numerator}/{v.rate.denominator}",
             "standard": v.standard,
             "field_order": v.field_order,
