@@ -591,6 +591,38 @@ def _hash_range(path, start: int, end: int, progress=None, block_bytes: int = 4 
     return h.hexdigest()
 
 
+def file_and_data_md5(
+    path: str | os.PathLike, progress=None, block_bytes: int = 4 << 20
+) -> tuple[str, str | None]:
+    """(MD5 of the whole file, MD5 of the data payload) in one read of the file.
+
+    The second is None when the file has no whole data chunk (not a readable WAV).
+    """
+    path = Path(path)
+    data_range = None
+    try:
+        data = read_layout(path).get("data")
+        if data is not None and not data.truncated:
+            data_range = (data.data_offset, data.data_offset + data.size)
+    except HeadblockError:
+        pass
+    file_hash = hashlib.md5()
+    data_hash = hashlib.md5() if data_range else None
+    total = path.stat().st_size
+    pos = 0
+    with open(path, "rb") as f:
+        while block := f.read(block_bytes):
+            file_hash.update(block)
+            if data_hash is not None:
+                lo, hi = max(data_range[0], pos), min(data_range[1], pos + len(block))
+                if hi > lo:
+                    data_hash.update(memoryview(block)[lo - pos : hi - pos])
+            pos += len(block)
+            if progress:
+                progress(pos / total if total else 1.0, path.name)
+    return file_hash.hexdigest(), data_hash.hexdigest() if data_hash is not None else None
+
+
 # --------------------------------------------------------------------------- repair
 
 

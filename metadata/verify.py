@@ -10,7 +10,6 @@ or holds nothing to verify.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from dataclasses import dataclass, field
@@ -21,7 +20,6 @@ from metadata.naming import take_number_of
 from metadata.progress import ProgressFn, TerminalProgress
 
 MASTER_SUFFIXES = (".wav", ".mkv")
-_BLOCK = 4 << 20
 
 
 @dataclass
@@ -95,41 +93,18 @@ def _masters_of_md5(md5_path: Path) -> list[Path]:
 
 def _hash_master(master: Path, progress: ProgressFn | None) -> tuple[str, str | None, str | None]:
     """(file MD5, audio data MD5, MD5 chunk) in one read; the last two only for BWF/RF64."""
-    data_range = stored_chunk = None
-    if master.suffix.lower() == ".wav":
-        from metadata import bwf
+    if master.suffix.lower() != ".wav":
+        from metadata.checksums import file_md5
 
-        try:
-            layout = bwf.read_layout(master)
-            data = layout.get("data")
-            if data is not None and not data.truncated:
-                data_range = (data.data_offset, data.data_offset + data.size)
-            stored_chunk = bwf.read_md5_chunk(master)
-        except HeadblockError:
-            pass  # not a readable WAV: the whole-file MD5 still decides
-    file_hash = hashlib.md5()
-    data_hash = hashlib.md5() if data_range and stored_chunk else None
-    total = master.stat().st_size
-    pos = 0
-    with open(master, "rb") as f:
-        while True:
-            block = f.read(_BLOCK)
-            if not block:
-                break
-            file_hash.update(block)
-            if data_hash is not None:
-                lo = max(data_range[0], pos)
-                hi = min(data_range[1], pos + len(block))
-                if hi > lo:
-                    data_hash.update(memoryview(block)[lo - pos : hi - pos])
-            pos += len(block)
-            if progress:
-                progress(pos / total if total else 1.0, master.name)
-    return (
-        file_hash.hexdigest(),
-        data_hash.hexdigest() if data_hash is not None else None,
-        stored_chunk,
-    )
+        return file_md5(master, progress), None, None
+    from metadata import bwf
+
+    try:
+        stored = bwf.read_md5_chunk(master)
+    except HeadblockError:
+        stored = None  # not a readable WAV: the whole-file MD5 still decides
+    whole, data = bwf.file_and_data_md5(master, progress)
+    return whole, data, stored
 
 
 def check_md5(check: MasterCheck, progress: ProgressFn | None = None) -> None:

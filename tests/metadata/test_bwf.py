@@ -364,3 +364,15 @@ def test_repair_refuses_what_is_not_a_wav(tmp_path):
     q.write_bytes(b"not a wave file at all" * 10)
     with pytest.raises(HeadblockError):
         repair(q)
+
+
+def test_file_and_data_md5_in_one_read(tmp_path):
+    p = tmp_path / "a.wav"
+    with BWFWriter(p, 48000, 1, 24, _bext()) as w:  # odd data size: a pad byte before MD5
+        w.write(_signal(3001, 1))
+    whole, data = bwf.file_and_data_md5(p, block_bytes=1000)  # blocks straddle the data edges
+    assert whole == hashlib.md5(p.read_bytes()).hexdigest()
+    assert data == hashlib.md5(_payload(p, "data")).hexdigest() == bwf.read_md5_chunk(p)
+    other = tmp_path / "x.bin"
+    other.write_bytes(b"abc")
+    assert bwf.file_and_data_md5(other) == (hashlib.md5(b"abc").hexdigest(), None)
