@@ -744,6 +744,9 @@ def repair(
             if layout.form != "RF64":
                 notes.append("promoted to RF64")
         else:
+            if first.id == "ds64":  # cut while being promoted: back to the reserved JUNK
+                f.seek(12)
+                f.write(b"JUNK" + struct.pack("<I", first.size) + bytes(min(first.size, 64)))
             f.seek(data_start - 4)
             f.write(struct.pack("<I", data_len))
             f.seek(0)

@@ -376,3 +376,14 @@ def test_file_and_data_md5_in_one_read(tmp_path):
     other = tmp_path / "x.bin"
     other.write_bytes(b"abc")
     assert bwf.file_and_data_md5(other) == (hashlib.md5(b"abc").hexdigest(), None)
+
+
+def test_repair_a_cut_in_the_middle_of_promotion(tmp_path):
+    p, x, w = _open_take(tmp_path, 500, 500)
+    with open(p, "r+b") as f:  # ds64 written, RIFF id and sizes not yet
+        f.seek(12)
+        f.write(b"ds64" + struct.pack("<IQQQI", 28, 1, 2, 3, 0))
+    r = repair(p)
+    assert not r.rf64 and r.frames_kept == 1000
+    assert read_chunks(p)[0].id == "JUNK"
+    _check_repaired(p, x, 1000)
