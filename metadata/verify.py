@@ -4,7 +4,8 @@ PATH may be a master, an ``.md5`` file, a take folder or a whole library (walked
 master: the whole-file MD5 against ``MASTER.md5``; for a Broadcast WAV also its audio MD5
 against the ``MD5 `` chunk (same read); for a video master the ``.framemd5`` against a fresh
 decode; for a signed-off take the QC result and report against the hashes the sign-off
-recorded. One line per master; exit 0 all good, 1 any failure, 2 a path that does not exist
+recorded. Each check of a take is appended to its PREMIS record as a ``fixity check``
+event. One line per master; exit 0 all good, 1 any failure, 2 a path that does not exist
 or holds nothing to verify.
 """
 
@@ -70,6 +71,9 @@ def collect(paths: list[str]) -> list[tuple[Path, Path | None]]:
                         here.append((f, None))
         elif p.name.endswith(".md5"):
             here += [(m, p) for m in _masters_of_md5(p)]
+        elif p.suffix == ".framemd5" and p.with_suffix(".mkv").exists():
+            master = p.with_suffix(".mkv")
+            here.append((master, _md5_for(master) if _md5_for(master).exists() else None))
         elif _md5_for(p).exists():
             here.append((p, _md5_for(p)))
         elif p.suffix.lower() in MASTER_SUFFIXES:
@@ -214,6 +218,30 @@ def verify_master(
     return check
 
 
+def record_fixity_event(check: MasterCheck) -> str | None:
+    """Append a PREMIS ``fixity check`` event to the take's record when it has one.
+
+    Best effort: a read-only copy of a library is verified all the same. Returns a note
+    when the event could not be written.
+    """
+    premis_path = check.master.with_name(check.master.stem + ".premis.xml")
+    if not premis_path.exists() or not os.access(premis_path.parent, os.W_OK):
+        return None
+    try:
+        from datetime import UTC, datetime
+
+        from metadata import premis
+        from metadata.record import software_string
+
+        detail = "; ".join(check.notes if check.ok else check.problems)
+        event = premis.fixity_check_event(datetime.now(UTC), check.ok, detail, software_string())
+        event.detail = "headblock verify: " + event.detail
+        premis.add_event(premis_path, event)
+    except Exception as exc:  # noqa: BLE001 - the verification result stands without it
+        return f"PREMIS event not written: {exc}"
+    return None
+
+
 def _shown(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
@@ -227,6 +255,7 @@ def cmd_verify(args) -> int:
     for master, md5_path in targets:
         progress = TerminalProgress(f"verify {master.name}")
         check = verify_master(master, md5_path, progress)
+        note = record_fixity_event(check) if _is_take_master(master) else None
         if progress.enabled:
             progress.stream.write("\r\033[K")
             progress.stream.flush()
@@ -235,6 +264,8 @@ def cmd_verify(args) -> int:
         else:
             failed += 1
             print(f"FAILED  {_shown(master)}: {'; '.join(check.problems)}")
+        if note:
+            print(f"        {note}")
         sys.stdout.flush()
     if failed:
         raise VerificationFailed(f"{failed} of {len(targets)} master(s) failed verification")

@@ -152,3 +152,21 @@ def test_signed_off_take_is_checked(tmp_path, capsys):
     qc.write_text(qc.read_text().replace("pass", "fail"))
     status, out, _ = _run(capsys, take)
     assert status == 1 and "ITEM1_t01.qc.json changed since the sign-off" in out
+
+
+def test_each_verification_is_a_premis_fixity_event(tmp_path, capsys):
+    from metadata.premis import read_events, write_premis
+    from tests.metadata.records import audio_record
+
+    master = _audio_take(tmp_path / "lib")
+    premis_path = master.with_name("ITEM1_t01.premis.xml")
+    write_premis(audio_record(), None, premis_path)
+    assert _run(capsys, master)[0] == 0
+    master.write_bytes(master.read_bytes()[:-1] + b"\x01")  # the MD5 chunk's last byte
+    assert _run(capsys, master)[0] == 1
+    events = read_events(premis_path)
+    assert [(e.type, e.outcome) for e in events[-2:]] == [
+        ("fixity check", "success"),
+        ("fixity check", "failure"),
+    ]
+    assert "differs from the recorded" in events[-1].outcome_detail
