@@ -104,6 +104,7 @@ class AudioInput:
         self._baseline = 0.0
         self._history: list[tuple[float, float]] = []  # (t_last, deficit) samples
         self._last_stall_pos: int | None = None
+        self._unsettled = False  # a stall was seen and the clock check has not yet ruled
         self._poll_lock = threading.Lock()
         self.running = False
 
@@ -180,6 +181,7 @@ class AudioInput:
             self._last_loss_at_s = None
             self._history.clear()
             self._last_stall_pos = None
+            self._unsettled = False
             if self._callbacks >= 2:
                 self._baseline = self._deficit_now()
 
@@ -218,6 +220,17 @@ class AudioInput:
         with self._poll_lock:
             return self._poll(time.monotonic() if now is None else now)
 
+    def settle(self, timeout_s: float = 2 * CLOCK_STABLE_S + 1.0) -> list[LossEvent]:
+        """New losses, waiting (up to ``timeout_s``) until the clock check has ruled on any
+        recent stall: a take that ends while the server still delivers buffered audio must
+        not end before its loss is known."""
+        out = self.poll_losses()
+        deadline = time.monotonic() + timeout_s
+        while self._unsettled and self.running and time.monotonic() < deadline:
+            time.sleep(0.05)
+            out += self.poll_losses()
+        return out
+
     def _poll(self, now: float) -> list[LossEvent]:
         out: list[LossEvent] = []
         written = self._ev_written
@@ -236,6 +249,7 @@ class AudioInput:
                 out.append(LossEvent(self._at_s(pos), amount, "ring", "writer thread fell behind"))
             elif kind == _EV_STALL:
                 self._last_stall_pos = pos
+                self._unsettled = True
         self._ev_read = written
         out.extend(self._clock_check())
         for ev in out:
@@ -261,6 +275,7 @@ class AudioInput:
             return []  # blocks are still catching up or the reader is stalled
         level = min(values)
         step = level - self._baseline
+        self._unsettled = False
         if step >= CLOCK_LOSS_MIN_S * self.rate_hz:
             lost = int(round(step))
             self._baseline = level

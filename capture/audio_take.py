@@ -251,8 +251,9 @@ class AudioTake:
                     self._log.close()
                 self._done.set()
 
-    def _log_losses(self) -> None:
-        for loss in self.input.poll_losses():
+    def _log_losses(self, settle: bool = False) -> None:
+        losses = self.input.settle() if settle else self.input.poll_losses()
+        for loss in losses:
             name = "overflow" if loss.source in ("portaudio", "clock", "ring") else "gap"
             self._event(
                 name,
@@ -315,7 +316,7 @@ class AudioTake:
                     return "disk full", "stopped: disk full"
                 raise
             if target is not None and self._frames_written >= target:
-                self._log_losses()
+                self._log_losses(settle=True)
                 return "duration", "complete"
             now = time.monotonic()
             if now >= next_poll:
@@ -328,7 +329,7 @@ class AudioTake:
                     self._event("error", "ERROR", error=f"no audio for {NO_AUDIO_TIMEOUT_S:g} s")
                     return "input lost", "stopped: input lost"
             if stopping:
-                self._log_losses()
+                self._log_losses(settle=True)
                 return self._stop_reason, "complete"
             if wrote == 0:
                 self._stop.wait(0.02)

@@ -1,0 +1,71 @@
+"""Helpers shared by the capture tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from metadata.takelog import read_log
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def headblock_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "capture", *args]
+
+
+def spawn(args: list[str], env: dict | None = None) -> subprocess.Popen:
+    env = dict(env or os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.Popen(
+        headblock_cmd(*args),
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(predicate, timeout_s: float, interval_s: float = 0.05):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval_s)
+    raise AssertionError(f"condition not met within {timeout_s} s")
+
+
+def only_take_dir(library: Path, item: str) -> Path:
+    dirs = sorted((Path(library) / item).glob(f"{item}_t*"))
+    assert len(dirs) == 1, dirs
+    return dirs[0]
+
+
+def log_events(take_dir: Path, name: str | None = None):
+    logs = list(Path(take_dir).glob("*.log"))
+    events = read_log(logs[0]) if logs else []
+    return [e for e in events if name is None or e.event == name]
+
+
+def data_chunk_size(wav: Path) -> int:
+    """The data size the header declares right now (0 when not found)."""
+    blob = Path(wav).read_bytes()[:8192]
+    at = blob.find(b"data")
+    return int.from_bytes(blob[at + 4 : at + 8], "little") if at >= 0 else 0
+
+
+def best_offset(haystack: np.ndarray, needle: np.ndarray) -> int:
+    """Offset of ``needle`` in ``haystack`` (first channel) by FFT cross-correlation."""
+    from scipy.signal import fftconvolve
+
+    a = haystack[:, 0].astype(np.float64)
+    b = needle[:, 0].astype(np.float64)
+    corr = fftconvolve(a, b[::-1], mode="valid")
+    return int(np.argmax(np.abs(corr)))
