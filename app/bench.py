@@ -1,0 +1,383 @@
+"""The Bench tab: set-up, transport, audio and video monitoring, health, and the last take."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.controller import AudioSnapshot, BenchController, TakeOutcome, VideoSnapshot
+from app.widgets.health import HealthStrip
+from app.widgets.meters import MeterBridge
+from app.widgets.phase import CorrelationMeter, Goniometer
+from app.widgets.setup_panel import SetupPanel
+from app.widgets.transport import TransportBar
+from app.widgets.vectorscope import Vectorscope
+from app.widgets.video_preview import VideoPreview
+from app.widgets.waveform import ScrollingWaveform
+from app.widgets.waveform_monitor import WaveformMonitor
+from metadata.naming import item_id_problem, next_take_number
+from metadata.settings import Settings, save_settings
+
+FIRST_EVENTS = 8
+
+
+class LastTakePanel(QGroupBox):
+    """The verdict and first QC events of the take just closed, and its folder."""
+
+    def __init__(self, parent=None):
+        super().__init__("Last take", parent)
+        lay = QHBoxLayout(self)
+        left = QVBoxLayout()
+        self.verdict = QLabel("—")
+        self.verdict.setObjectName("verdict")
+        self.verdict.setAlignment(Qt.AlignCenter)
+        self.verdict.setMinimumWidth(130)
+        self.summary = QLabel("No take yet.")
+        self.summary.setWordWrap(True)
+        self.summary.setObjectName("takeSummary")
+        self.open_button = QPushButton("Open take folder")
+        self.open_button.setEnabled(False)
+        left.addWidget(self.verdict)
+        left.addWidget(self.open_button)
+        lay.addLayout(left)
+        right = QVBoxLayout()
+        right.addWidget(self.summary)
+        self.events = QListWidget()
+        self.events.setObjectName("qcEvents")
+        right.addWidget(self.events, 1)
+        lay.addLayout(right, 1)
+        self.take_dir: Path | None = None
+        self.open_button.clicked.connect(self.open_folder)
+        self.setMaximumHeight(190)
+
+    def set_verdict(self, verdict: str | None, text: str | None = None) -> None:
+        self.verdict.setText((text or verdict or "—").upper())
+        self.verdict.setProperty("verdict", verdict or "none")
+        self.verdict.style().unpolish(self.verdict)
+        self.verdict.style().polish(self.verdict)
+
+    def show_closed(self, outcome: TakeOutcome) -> None:
+        self.take_dir = outcome.take_dir
+        self.open_button.setEnabled(self.take_dir is not None)
+        self.events.clear()
+        if outcome.error:
+            self.set_verdict("fail", "error")
+            self.summary.setText(outcome.error)
+            return
+        self.set_verdict(None, "QC…")
+        name = outcome.master.name if outcome.master else "?"
+        self.summary.setText(f"{name}: {outcome.duration_s:.1f} s recorded. Checking…")
+
+    def show_qc(self, outcome: TakeOutcome) -> None:
+        self.take_dir = outcome.take_dir
+        self.open_button.setEnabled(self.take_dir is not None)
+        self.events.clear()
+        if outcome.error:
+            self.set_verdict(None, "no QC")
+            self.summary.setText(outcome.error)
+            return
+        self.set_verdict(outcome.verdict)
+        name = outcome.master.name if outcome.master else "?"
+        failing = [c.get("id") for c in outcome.checks if c.get("status") in ("warn", "fail")]
+        lost = f", {outcome.frames_lost} samples lost" if outcome.frames_lost else ""
+        text = f"{name}: {outcome.duration_s:.1f} s{lost}; {len(outcome.events)} QC events"
+        if failing:
+            text += " — " + ", ".join(str(f) for f in failing)
+        self.summary.setText(text)
+        for ev in outcome.events[:FIRST_EVENTS]:
+            ch = ev.get("channel")
+            where = f" ch{ch}" if ch else ""
+            detail = ev.get("detail") or ""
+            self.events.addItem(
+                f"{ev.get('start_s', 0):8.2f} s  {ev.get('severity', ''):4}  {ev.get('check', '')}{where}  {detail}"
+            )
+        if len(outcome.events) > FIRST_EVENTS:
+            self.events.addItem(f"… {len(outcome.events) - FIRST_EVENTS} more (Review tab)")
+
+    def open_folder(self) -> None:
+        if self.take_dir is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.take_dir)))
+
+
+class BenchView(QWidget):
+    """Everything the technician watches while the tape plays."""
+
+    takeFinished = Signal(object)  # TakeOutcome after QC
+
+    def __init__(self, settings: Settings, parent=None, settings_path: Path | None = None):
+        super().__init__(parent)
+        self.settings = settings
+        self.settings_path = settings_path
+        self.controller = BenchController(self)
+        self.last_outcome: TakeOutcome | None = None
+        self.confirm = self._confirm_dialog  # replaced in tests
+
+        self.transport = TransportBar()
+        self.setup = SetupPanel()
+        self.setup.setFixedWidth(412)
+        self.waveform = ScrollingWaveform(settings.audio.channels, settings.audio.rate_hz)
+        self.meters = MeterBridge(settings.audio.channels)
+        self.correlation = CorrelationMeter()
+        self.goniometer = Goniometer()
+        self.goniometer.setMinimumSize(200, 200)
+        self.preview = VideoPreview()
+        self.vectorscope = Vectorscope()
+        self.wfm = WaveformMonitor()
+        self.health = HealthStrip()
+        self.last_take = LastTakePanel()
+        self.banner = QLabel("")
+        self.banner.setObjectName("errorBanner")
+        self.banner.setWordWrap(True)
+        self.banner.setVisible(False)
+        self.banner.mousePressEvent = lambda e: self.banner.setVisible(False)
+        self.banner.setToolTip("Click to dismiss")
+
+        # layout
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(6, 6, 6, 6)
+        outer.setSpacing(6)
+        outer.addWidget(self.transport)
+        outer.addWidget(self.banner)
+        split = QHBoxLayout()
+        split.setSpacing(6)
+        split.addWidget(self.setup)
+        centre = QWidget()
+        cl = QVBoxLayout(centre)
+        cl.setContentsMargins(0, 0, 0, 0)
+        self.video_row = QWidget()
+        vr = QHBoxLayout(self.video_row)
+        vr.setContentsMargins(0, 0, 0, 0)
+        for title, w, stretch in (
+            ("Picture", self.preview, 4),
+            ("Vectorscope", self.vectorscope, 3),
+            ("Luma waveform", self.wfm, 4),
+        ):
+            box = QGroupBox(title)
+            bl = QVBoxLayout(box)
+            bl.setContentsMargins(4, 4, 4, 4)
+            bl.addWidget(w)
+            vr.addWidget(box, stretch)
+        self.video_row.setMinimumHeight(260)
+        cl.addWidget(self.video_row, 5)
+        wave_box = QGroupBox("Waveform (6 s)")
+        wl = QVBoxLayout(wave_box)
+        wl.setContentsMargins(4, 4, 4, 4)
+        wl.addWidget(self.waveform)
+        cl.addWidget(wave_box, 4)
+        cl.addWidget(self.last_take)
+        split.addWidget(centre, 1)
+        side = QWidget()
+        sl = QVBoxLayout(side)
+        sl.setContentsMargins(0, 0, 0, 0)
+        meter_box = QGroupBox("Levels")
+        ml = QVBoxLayout(meter_box)
+        ml.setContentsMargins(4, 4, 4, 4)
+        ml.addWidget(self.meters)
+        sl.addWidget(meter_box, 3)
+        phase_box = QGroupBox("Phase")
+        pl = QVBoxLayout(phase_box)
+        pl.setContentsMargins(4, 4, 4, 4)
+        pl.addWidget(self.correlation)
+        pl.addWidget(self.goniometer, 1)
+        sl.addWidget(phase_box, 2)
+        side.setFixedWidth(300)
+        split.addWidget(side)
+        outer.addLayout(split, 1)
+        outer.addWidget(self.health)
+
+        # state
+        self.setup.load_settings(settings)
+        self._update_video_visibility()
+        self._update_next_take()
+
+        # wiring
+        c = self.controller
+        self.transport.armToggled.connect(self.set_armed)
+        self.transport.recordClicked.connect(self.record)
+        self.transport.stopClicked.connect(self.request_stop)
+        c.audioSnapshot.connect(self._show_audio)
+        c.videoSnapshot.connect(self._show_video)
+        c.health.connect(self.health.show_figures)
+        c.elapsed.connect(self.transport.set_elapsed)
+        c.stateChanged.connect(self._state_changed)
+        c.takeStarted.connect(self._take_started)
+        c.takeClosed.connect(self.last_take.show_closed)
+        c.qcFinished.connect(self._qc_finished)
+        c.error.connect(self.show_error)
+        c.engineEvent.connect(self._engine_event)
+        self.setup.changed.connect(self._form_changed)
+        self.setup.inputsChanged.connect(self._inputs_changed)
+        self.space = QShortcut(QKeySequence(Qt.Key_Space), self)
+        self.space.setContext(Qt.WindowShortcut)
+        self.space.activated.connect(self.toggle_record)
+        self._save_timer = QTimer(self)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.setInterval(800)
+        self._save_timer.timeout.connect(self.save_settings)
+        self._configure()
+        self.health.show_figures(c.health_figures())
+
+    # -- settings ---------------------------------------------------------------------------
+    def _configure(self) -> bool:
+        self.setup.store_settings(self.settings)
+        self.controller.configure(self.settings, self.setup.take_meta(), self.settings.item)
+        return True
+
+    def _form_changed(self) -> None:
+        self._configure()
+        self._update_next_take()
+        self._save_timer.start()
+
+    def save_settings(self) -> None:
+        self._configure()
+        try:
+            save_settings(self.settings, self.settings_path)
+        except Exception as exc:
+            self.show_error(str(exc))
+
+    def _inputs_changed(self) -> None:
+        self._configure()
+        self._update_video_visibility()
+        a = self.settings.audio
+        self.meters.set_channels(a.channels)
+        self.waveform.configure(a.channels, a.rate_hz)
+        if self.controller.state == "armed":  # re-open the monitor with the new input
+            self.controller.disarm()
+            self.controller.arm()
+
+    def _update_video_visibility(self) -> None:
+        video = self.setup.mode() == "video" and bool(self.setup.video_device_value())
+        self.video_row.setVisible(video)
+
+    def _update_next_take(self) -> None:
+        item = self.setup.item_id.text().strip()
+        if self.controller.state in ("recording", "stopping"):
+            return
+        if item and not item_id_problem(item):
+            try:
+                n = next_take_number(Path(self.settings.library).expanduser(), item)
+            except OSError:
+                n = 1
+            self.transport.set_take_text(f"Next take  {item}_t{n:02d}")
+        else:
+            self.transport.set_take_text("Next take  — (enter the item ID)")
+
+    # -- transport --------------------------------------------------------------------------
+    def set_armed(self, armed: bool) -> None:
+        self._configure()
+        if armed:
+            self.meters.reset()
+            self.controller.arm()
+        else:
+            self.controller.disarm()
+        self.transport.set_state(self.controller.state)
+
+    def record(self) -> None:
+        self._configure()
+        problem = item_id_problem(self.settings.item)
+        if problem:
+            self.show_error(problem)
+            self.setup.item_id.setFocus()
+            return
+        self.banner.setVisible(False)
+        self.meters.reset()
+        if self.settings.mode == "video" and self.settings.video.device:
+            self.preview.reset()
+        self.controller.record()
+        self.transport.set_state(self.controller.state)
+
+    def request_stop(self) -> None:
+        if self.controller.state != "recording":
+            return
+        elapsed = self.controller.elapsed_s()
+        limit_s = self.settings.confirm_stop_after_min * 60
+        if elapsed > limit_s:
+            minutes = elapsed / 60
+            if not self.confirm(f"Stop the take after {minutes:.0f} minutes?"):
+                return
+        self.controller.stop()
+
+    def toggle_record(self) -> None:
+        if self.controller.state == "recording":
+            self.request_stop()
+        elif self.controller.state in ("idle", "armed"):
+            self.record()
+
+    def _confirm_dialog(self, text: str) -> bool:
+        answer = QMessageBox.question(
+            self, "Stop the take", text, QMessageBox.Yes | QMessageBox.No, QMessageBox.No
+        )
+        return answer == QMessageBox.Yes
+
+    # -- controller signals -----------------------------------------------------------------
+    def _state_changed(self, state: str, detail: str) -> None:
+        self.transport.set_state(state, detail)
+        self.setup.set_inputs_enabled(state in ("idle", "armed"))
+        if state in ("idle", "armed"):
+            self._update_next_take()
+            if state == "idle":
+                self.transport.set_elapsed(0.0)
+
+    def _take_started(self, paths) -> None:
+        self.transport.set_take_text(f"Recording  {paths.stem}")
+        self.transport.set_elapsed(0.0)
+        self.last_take.set_verdict(None, "recording")
+        self.last_take.summary.setText(f"{paths.stem} in {paths.directory}")
+        self.last_take.events.clear()
+
+    def _qc_finished(self, outcome: TakeOutcome) -> None:
+        self.last_outcome = outcome
+        self.last_take.show_qc(outcome)
+        self._update_next_take()
+        self.takeFinished.emit(outcome)
+
+    def _engine_event(self, name: str, fields: dict) -> None:
+        if name in ("disk_warning", "disk_stop"):
+            self.show_error(
+                fields.get("message") or f"Disk: {name.replace('_', ' ')}", level="warn"
+            )
+        elif name in ("overflow", "gap", "frame_drop"):
+            pass  # counted in the health strip; the take's log keeps each one
+
+    def show_error(self, message: str, level: str = "error") -> None:
+        self.banner.setText(message)
+        self.banner.setProperty("level", level)
+        self.banner.style().unpolish(self.banner)
+        self.banner.style().polish(self.banner)
+        self.banner.setVisible(True)
+
+    def _show_audio(self, snap: AudioSnapshot) -> None:
+        if snap.channels != len(self.meters.bars):
+            self.meters.set_channels(snap.channels)
+        self.waveform.configure(snap.channels, snap.rate_hz)
+        self.meters.update_levels(snap.peak_dbfs, snap.rms_dbfs, snap.dt_s)
+        self.waveform.push(snap.block)
+        self.waveform.redraw()
+        self.correlation.set_value(
+            snap.correlation if math.isfinite(snap.correlation) else math.nan
+        )
+        if snap.channels >= 2:
+            self.goniometer.push(snap.gonio)
+
+    def _show_video(self, snap: VideoSnapshot) -> None:
+        self.preview.show_planes(snap.y, snap.u, snap.v, snap.bit_depth)
+        self.vectorscope.show_chroma(snap.u, snap.v, snap.bit_depth)
+        self.wfm.show_luma(snap.y, snap.bit_depth)
+
+    # -- life cycle -------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        self.save_settings()
+        self.controller.shutdown()

@@ -1,0 +1,541 @@
+"""Between the capture engine and the window.
+
+The engine runs on its own threads (audio callback, writer, encoder). This controller never
+touches them from the GUI thread beyond cheap, copying accessors (``latest``, ``stats``,
+``status``, ``latest_frame``): a QTimer at ~30 fps pulls a snapshot and emits it as one Qt
+signal per refresh (never one per audio block). Engine callbacks (``on_event`` from engine
+threads) go into a queue drained by the same timer. Starting a take is quick; closing it
+(joining the writer, fixity read-back) and QC run in a worker, so a busy window never delays
+the engine and a closing take never freezes the window.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from app.widgets.health import HealthFigures
+from app.workers import JobRunner
+from metadata.errors import HeadblockError
+from metadata.settings import Settings
+from metadata.takemeta import TakeMeta
+
+REFRESH_HZ = 30
+RMS_WINDOW_S = 0.3
+GONIO_FRAMES = 2048
+MAX_DISPLAY_BLOCK_S = 1.0  # after a stall, the display catches up on the last second only
+
+
+@dataclass
+class AudioSnapshot:
+    """What the meters and scopes show for one refresh."""
+
+    channels: int
+    rate_hz: int
+    block: np.ndarray  # every frame since the last refresh (capped), float32 (n, channels)
+    peak_dbfs: np.ndarray  # of ``block``: instant attack, no peak missed between refreshes
+    rms_dbfs: np.ndarray  # over the last RMS_WINDOW_S
+    correlation: float  # over the last RMS_WINDOW_S; NaN with fewer than two channels
+    gonio: np.ndarray  # the newest GONIO_FRAMES frames
+    dt_s: float
+    frames_received: int
+    newest_at: float  # monotonic time of this snapshot (for latency figures)
+
+
+@dataclass
+class VideoSnapshot:
+    y: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    bit_depth: int
+    width: int
+    height: int
+    pts_s: float
+
+
+@dataclass
+class TakeOutcome:
+    """What the window shows once a take is closed and checked."""
+
+    take_dir: Path | None
+    master: Path | None
+    verdict: str | None = None  # pass | warn | fail, None when QC did not run
+    events: list[dict] = field(default_factory=list)
+    checks: list[dict] = field(default_factory=list)
+    frames_lost: int = 0
+    duration_s: float = 0.0
+    error: str | None = None
+
+
+def _engine_audio_input():
+    from capture import audio_input
+
+    return audio_input
+
+
+def _engine_audio_take():
+    from capture import audio_take
+
+    return audio_take
+
+
+def _engine_video():
+    from capture import video_take
+
+    return video_take
+
+
+class BenchController(QObject):
+    audioSnapshot = Signal(object)  # AudioSnapshot
+    videoSnapshot = Signal(object)  # VideoSnapshot
+    health = Signal(object)  # HealthFigures
+    elapsed = Signal(float)
+    stateChanged = Signal(str, str)  # state, detail
+    takeStarted = Signal(object)  # TakePaths
+    takeClosed = Signal(object)  # TakeOutcome (before QC)
+    qcFinished = Signal(object)  # TakeOutcome with the verdict
+    qcProgress = Signal(float, str)
+    engineEvent = Signal(str, dict)
+    error = Signal(str)
+
+    def __init__(self, parent=None, refresh_hz: int = REFRESH_HZ):
+        super().__init__(parent)
+        self.state = "idle"  # idle | armed | recording | stopping
+        self.settings: Settings | None = None
+        self.meta = TakeMeta()
+        self.item = ""
+        self.monitor = None  # AudioInput opened for arming (reused by the audio take)
+        self.take = None  # AudioTake | VideoTake
+        self.take_kind = "audio"
+        self.take_paths = None
+        self.jobs = JobRunner(self)
+        self._events: queue.SimpleQueue = queue.SimpleQueue()
+        self._last_frames = 0
+        self._last_tick = time.monotonic()
+        self._tick_count = 0
+        self._last_status = None
+        self._health_every = max(1, refresh_hz // 5)
+        self._last_video_pts = None
+        self.stall_s = 0.0  # the benchmark sets this to stall the GUI thread once
+        self.disk_free_override: int | None = None  # tests: pretend the library disk has this much
+        self.tick_times: list[float] = []  # monotonic times of refreshes (benchmark)
+        self.timer = QTimer(self)
+        self.timer.setInterval(int(1000 / refresh_hz))
+        self.timer.timeout.connect(self._tick)
+        try:
+            import psutil
+
+            self._psutil = psutil
+            psutil.cpu_percent(None)
+        except ImportError:  # CPU figure only
+            self._psutil = None
+
+    # -- configuration ----------------------------------------------------------------------
+    def configure(self, settings: Settings, meta: TakeMeta, item: str) -> None:
+        self.settings = settings
+        self.meta = meta
+        self.item = item
+
+    @property
+    def library(self) -> Path:
+        return Path(self.settings.library).expanduser()
+
+    # -- arm / disarm -----------------------------------------------------------------------
+    def arm(self) -> None:
+        """Open the audio input and show it on the meters without recording."""
+        if self.state != "idle":
+            return
+        a = self.settings.audio
+        audio_input = _engine_audio_input()
+        try:
+            self.monitor = audio_input.open_audio_input(a.device, a.rate_hz, a.channels, a.bits)
+            self.monitor.start()
+        except HeadblockError as exc:
+            self.monitor = None
+            self.error.emit(str(exc))
+            return
+        except Exception as exc:  # a device that fails to open must not take the window down
+            self.monitor = None
+            self.error.emit(f"cannot open the audio input {a.device!r}: {exc}")
+            return
+        self._last_frames = self._frames_received(self.monitor)
+        self._set_state("armed", f"{a.device}, {a.rate_hz} Hz, {a.bits}-bit, {a.channels} ch")
+        self.timer.start()
+
+    def disarm(self) -> None:
+        if self.state != "armed":
+            return
+        self._close_monitor()
+        self._set_state("idle")
+        self.timer.stop()
+
+    def _close_monitor(self) -> None:
+        if self.monitor is not None:
+            try:
+                self.monitor.stop()
+            except Exception as exc:
+                self.error.emit(f"closing the audio input: {exc}")
+            self.monitor = None
+
+    # -- record / stop ----------------------------------------------------------------------
+    def record(self) -> bool:
+        """Start a take of ``settings.mode``. Returns False (and says why) when it cannot."""
+        if self.state not in ("idle", "armed"):
+            return False
+        from metadata.naming import item_id_problem
+
+        problem = item_id_problem(self.item)
+        if problem:
+            self.error.emit(problem)
+            return False
+        kind = self.settings.mode if self.settings.video.device else "audio"
+        try:
+            if kind == "video":
+                self._close_monitor()  # the video take opens its own audio
+                take = self._new_video_take()
+            else:
+                take = self._new_audio_take()
+            take.start_paths = take.start()
+        except HeadblockError as exc:
+            self.error.emit(str(exc))
+            self._after_failed_start()
+            return False
+        except Exception as exc:
+            self.error.emit(f"cannot start the take: {type(exc).__name__}: {exc}")
+            self._after_failed_start()
+            return False
+        self.take = take
+        self.take_kind = kind
+        self.take_paths = take.start_paths
+        self._last_frames = self._frames_received(self._audio_source())
+        self._last_video_pts = None
+        self._set_state("recording", self.take_paths.stem)
+        self.takeStarted.emit(self.take_paths)
+        self.timer.start()
+        return True
+
+    def _after_failed_start(self) -> None:
+        if self.monitor is None and self.state == "armed":
+            self._set_state("idle")
+            self.timer.stop()
+
+    def _on_event(self, name: str, fields: dict) -> None:
+        # engine thread: only a queue put, the timer hands it to the window
+        self._events.put((name, dict(fields or {})))
+
+    def _new_audio_take(self):
+        audio_take = _engine_audio_take()
+        a = self.settings.audio
+        settings = audio_take.AudioTakeSettings(
+            device=a.device,
+            item=self.item,
+            library=self.library,
+            rate_hz=a.rate_hz,
+            bits=a.bits,
+            channels=a.channels,
+            meta=self.meta,
+            run_qc=False,  # the window runs QC in its own worker, with progress
+        )
+        return audio_take.AudioTake(settings, input=self.monitor, on_event=self._on_event)
+
+    def _new_video_take(self):
+        video_take = _engine_video()
+        v = self.settings.video
+        kwargs = dict(
+            device=v.device,
+            item=self.item,
+            library=self.library,
+            standard=v.standard or None,
+            audio_device=v.audio_device or None,
+            meta=self.meta,
+            run_qc=False,
+        )
+        settings = video_take.VideoTakeSettings(**kwargs)
+        return video_take.VideoTake(settings, on_event=self._on_event)
+
+    def elapsed_s(self) -> float:
+        if self.take is None:
+            return 0.0
+        try:
+            return float(self.take.status().elapsed_s)
+        except Exception:
+            return 0.0
+
+    def stop(self, reason: str = "user") -> None:
+        """Ask the take to stop; closing and QC happen in a worker."""
+        if self.state != "recording" or self.take is None:
+            return
+        take = self.take
+        self._set_state("stopping", self.take_paths.stem)
+        self.jobs.submit(
+            _close_take,
+            take,
+            reason,
+            on_finished=self._take_closed,
+            on_failed=self._take_close_failed,
+        )
+
+    def _take_closed(self, outcome: TakeOutcome) -> None:
+        self._finish_take()
+        self.takeClosed.emit(outcome)
+        if outcome.master is not None and outcome.master.exists():
+            self.jobs.submit(
+                _run_qc,
+                outcome,
+                on_finished=lambda o: self.qcFinished.emit(o),
+                on_failed=lambda msg, o=outcome: self._qc_failed(o, msg),
+                on_progress=lambda f, m: self.qcProgress.emit(f, m),
+            )
+
+    def _qc_failed(self, outcome: TakeOutcome, message: str) -> None:
+        outcome.error = f"QC failed: {message}"
+        self.qcFinished.emit(outcome)
+
+    def _take_close_failed(self, message: str) -> None:
+        self.error.emit(f"closing the take: {message}")
+        paths = self.take_paths
+        self._finish_take()
+        self.takeClosed.emit(TakeOutcome(paths.directory if paths else None, None, error=message))
+
+    def _finish_take(self) -> None:
+        was_video = self.take_kind == "video"
+        self.take = None
+        self._drain_events()
+        if self.monitor is not None:
+            self._last_frames = self._frames_received(self.monitor)
+            self._set_state("armed", "monitoring")
+        else:
+            self._set_state("idle")
+            self.timer.stop()
+        if was_video:
+            self.take_kind = "audio"
+
+    # -- shutdown ---------------------------------------------------------------------------
+    def shutdown(self, timeout_s: float = 30.0) -> None:
+        """Stop everything and wait for the workers: nothing is left running."""
+        self.timer.stop()
+        if self.take is not None and self.state == "recording":
+            try:
+                _close_take(self.take, "window closed")
+            except Exception as exc:
+                self.error.emit(f"closing the take: {exc}")
+            self.take = None
+        self._close_monitor()
+        self.jobs.wait(int(timeout_s * 1000))
+        self.state = "idle"
+
+    # -- the refresh ------------------------------------------------------------------------
+    def _audio_source(self):
+        """The AudioInput the meters read: the take's when recording, else the monitor."""
+        if self.take is not None:
+            for name in ("input", "audio_input"):
+                src = getattr(self.take, name, None)
+                if src is not None and hasattr(src, "latest"):
+                    return src
+        return self.monitor
+
+    @staticmethod
+    def _frames_received(src) -> int:
+        if src is None:
+            return 0
+        try:
+            return int(src.stats().frames_received)
+        except Exception:
+            return 0
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        dt = now - self._last_tick
+        self._last_tick = now
+        self._tick_count += 1
+        self.tick_times.append(now)
+        if len(self.tick_times) > 100000:
+            del self.tick_times[:50000]
+        if self.stall_s > 0:  # benchmark: the window is busy; the take must not notice
+            stall, self.stall_s = self.stall_s, 0.0
+            time.sleep(stall)
+        self._drain_events()
+        src = self._audio_source()
+        if src is not None:
+            snap = self._audio_snapshot(src, dt, now)
+            if snap is not None:
+                self.audioSnapshot.emit(snap)
+        if self.take is not None and self.take_kind == "video":
+            self._video_tick()
+        if self.take is not None:
+            self.elapsed.emit(self.elapsed_s())
+        if self._tick_count % self._health_every == 1 or self._health_every == 1:
+            self.health.emit(self.health_figures())
+
+    def _audio_snapshot(self, src, dt: float, now: float) -> AudioSnapshot | None:
+        from qc.measures import correlation, peak_dbfs, rms_dbfs
+
+        try:
+            received = int(src.stats().frames_received)
+            rate = int(getattr(src, "rate_hz", 0) or self.settings.audio.rate_hz)
+            new = received - self._last_frames
+            self._last_frames = received
+            cap = int(rate * MAX_DISPLAY_BLOCK_S)
+            window = int(rate * RMS_WINDOW_S)
+            recent = np.asarray(
+                src.latest(max(window, GONIO_FRAMES, min(max(new, 0), cap))), np.float32
+            )
+        except Exception as exc:
+            self.error.emit(f"reading the input for the meters: {exc}")
+            return None
+        if recent.ndim == 1:
+            recent = recent[:, None]
+        channels = recent.shape[1] if recent.size else self.settings.audio.channels
+        if new <= 0 or recent.size == 0:
+            block = recent[:0]
+            peaks = np.full(channels, -math.inf)
+        else:
+            block = recent[-min(new, cap) :]
+            peaks = peak_dbfs(block)
+        tail = recent[-window:]
+        rms = rms_dbfs(tail) if len(tail) else np.full(channels, -math.inf)
+        corr = correlation(tail) if channels >= 2 and len(tail) else math.nan
+        return AudioSnapshot(
+            channels=channels,
+            rate_hz=rate,
+            block=block,
+            peak_dbfs=np.asarray(peaks, np.float64),
+            rms_dbfs=np.asarray(rms, np.float64),
+            correlation=float(corr),
+            gonio=recent[-GONIO_FRAMES:],
+            dt_s=dt,
+            frames_received=received,
+            newest_at=now,
+        )
+
+    def _video_tick(self) -> None:
+        try:
+            frame = self.take.latest_frame()
+        except Exception as exc:
+            self.error.emit(f"reading the picture: {exc}")
+            return
+        if frame is None or frame.pts_s == self._last_video_pts:
+            return
+        self._last_video_pts = frame.pts_s
+        self.videoSnapshot.emit(
+            VideoSnapshot(
+                frame.y, frame.u, frame.v, frame.bit_depth, frame.width, frame.height, frame.pts_s
+            )
+        )
+
+    def _drain_events(self) -> None:
+        while True:
+            try:
+                name, fields = self._events.get_nowait()
+            except queue.Empty:
+                return
+            self.engineEvent.emit(name, fields)
+
+    def health_figures(self) -> HealthFigures:
+        f = HealthFigures()
+        if self._psutil is not None:
+            f.cpu_percent = float(self._psutil.cpu_percent(None))
+        status = None
+        if self.take is not None:
+            try:
+                status = self.take.status()
+            except Exception:
+                status = None
+        if status is not None:
+            f.samples_lost = int(getattr(status, "frames_lost", 0) or 0)
+            f.last_sample_loss_at_s = getattr(status, "last_loss_at_s", None)
+            f.disk_free_bytes = getattr(status, "disk_free_bytes", None)
+            f.disk_time_left_s = getattr(status, "disk_time_left_s", None)
+            f.queue_fill = getattr(status, "queue_fill", None)
+            if self.take_kind == "video":
+                f.frames_dropped = int(getattr(status, "frames_dropped", 0) or 0)
+                f.queue_depth = getattr(status, "encoder_queue_depth", None)
+                f.last_frame_drop_at_s = getattr(status, "last_drop_at_s", None)
+        else:
+            src = self.monitor
+            if src is not None:
+                try:
+                    st = src.stats()
+                    f.samples_lost = int(st.frames_lost)
+                    f.last_sample_loss_at_s = st.last_loss_at_s
+                except Exception:
+                    pass
+            f.disk_free_bytes, f.disk_time_left_s = self._disk_estimate()
+        if self.disk_free_override is not None:
+            f.disk_free_bytes = self.disk_free_override
+            f.disk_time_left_s = self.disk_free_override / max(1.0, self._bytes_per_s())
+        return f
+
+    def _bytes_per_s(self) -> float:
+        if self.settings is None:
+            return 96000 * 2 * 3
+        a = self.settings.audio
+        rate = a.rate_hz * a.channels * math.ceil(a.bits / 8)
+        if self.settings.mode == "video" and self.settings.video.device:
+            rate += 20e6  # FFV1 SD 10-bit 4:2:2 of noisy tape: ~160 Mbit/s
+        return float(rate)
+
+    def _disk_estimate(self) -> tuple[int | None, float | None]:
+        if self.settings is None:
+            return None, None
+        path = self.library
+        while not path.exists() and path != path.parent:
+            path = path.parent
+        try:
+            free = shutil.disk_usage(path).free
+        except OSError:
+            return None, None
+        return free, free / self._bytes_per_s()
+
+    def _set_state(self, state: str, detail: str = "") -> None:
+        self.state = state
+        self.stateChanged.emit(state, detail)
+
+
+# -- worker jobs (run off the GUI thread) ----------------------------------------------------
+def _close_take(take, reason: str) -> TakeOutcome:
+    take.stop(reason=reason)
+    take.wait(None) if _wait_takes_none(take) else take.wait(600)
+    result = getattr(take, "result", None)
+    paths = getattr(take, "start_paths", None) or getattr(result, "paths", None)
+    status = None
+    try:
+        status = take.status()
+    except Exception:
+        pass
+    master = None
+    kind = "video" if type(take).__name__.lower().startswith("video") else "audio"
+    if paths is not None:
+        master = paths.master(kind)
+    return TakeOutcome(
+        take_dir=paths.directory if paths is not None else None,
+        master=master,
+        frames_lost=int(getattr(status, "frames_lost", 0) or 0),
+        duration_s=float(getattr(status, "elapsed_s", 0.0) or 0.0),
+    )
+
+
+def _wait_takes_none(take) -> bool:
+    return False
+
+
+def _run_qc(outcome: TakeOutcome, progress=None) -> TakeOutcome:
+    from qc.runner import run_qc
+
+    result = run_qc(outcome.master, progress=progress)
+    data = result.to_json() if hasattr(result, "to_json") else result
+    if isinstance(data, str):
+        import json
+
+        data = json.loads(data)
+    outcome.verdict = data.get("verdict")
+    outcome.events = list(data.get("events", []))
+    outcome.checks = list(data.get("checks", []))
+    return outcome

@@ -1,0 +1,143 @@
+"""``headblock gui [--demo] [--library DIR]``: the station window.
+
+Tabs: Bench (capture), Review and Sign-off. The Review and Sign-off views are imported when the
+window opens; until they exist a placeholder says so, and the bench works on its own.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QWidget
+
+from app.bench import BenchView
+from metadata.errors import HeadblockError
+from metadata.settings import Settings, load_settings, save_settings
+from resources import resource_path
+
+# tab title -> (module, candidate class names)
+LAZY_TABS = (
+    ("Review", "app.review", ("ReviewView", "ReviewWidget", "ReviewTab")),
+    ("Sign-off", "app.queue_view", ("QueueView", "SupervisorQueue", "QueueWidget", "SignoffQueue")),
+)
+
+
+def load_style() -> str:
+    try:
+        return resource_path("style.qss").read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
+def _lazy_tab(module_name: str, class_names, library: Path) -> QWidget:
+    """The view from ``module_name``, or a placeholder label while it does not exist."""
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            return _placeholder(f"{module_name} is not installed in this build.")
+        return _placeholder(f"{module_name} could not be loaded: {exc}")
+    except Exception as exc:
+        return _placeholder(f"{module_name} could not be loaded: {type(exc).__name__}: {exc}")
+    for name in class_names:
+        cls = getattr(module, name, None)
+        if cls is None:
+            continue
+        for kwargs in ({"library": library}, {}):
+            try:
+                return cls(**kwargs)
+            except TypeError:
+                continue
+            except Exception as exc:
+                return _placeholder(
+                    f"{module_name}.{name} failed to open: {type(exc).__name__}: {exc}"
+                )
+    return _placeholder(f"{module_name} has no view to show yet.")
+
+
+def _placeholder(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("placeholder")
+    label.setAlignment(Qt.AlignCenter)
+    return label
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: Settings, settings_path: Path | None = None):
+        super().__init__()
+        self.setWindowTitle("Headblock")
+        self.settings = settings
+        self.settings_path = settings_path
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.setCentralWidget(self.tabs)
+        self.bench = BenchView(settings, settings_path=settings_path)
+        self.tabs.addTab(self.bench, "Bench")
+        library = Path(settings.library).expanduser()
+        self.lazy: dict[str, QWidget] = {}
+        for title, module, names in LAZY_TABS:
+            view = _lazy_tab(module, names, library)
+            self.lazy[title] = view
+            self.tabs.addTab(view, title)
+        geometry = QSettings("Headblock", "Headblock").value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1560, 960)
+
+    def closeEvent(self, event):  # noqa: N802
+        if self.bench.controller.state == "recording":
+            if not self.bench.confirm("A take is recording. Stop it and close the window?"):
+                event.ignore()
+                return
+        QSettings("Headblock", "Headblock").setValue("window/geometry", self.saveGeometry())
+        self.bench.shutdown()
+        super().closeEvent(event)
+
+
+def make_app(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance() or QApplication(argv or [sys.argv[0]])
+    app.setApplicationName("Headblock")
+    app.setOrganizationName("Headblock")
+    app.setStyle("Fusion")
+    app.setStyleSheet(load_style())
+    return app
+
+
+def prepare_settings(args) -> tuple[Settings, Path | None]:
+    settings = load_settings()
+    if getattr(args, "library", None):
+        settings.library = str(Path(args.library).expanduser())
+    if getattr(args, "demo", False):
+        settings.audio.device = "demo"
+        if not settings.video.device or not settings.video.device.startswith("demo"):
+            settings.video.device = "demo:ntsc" if settings.video.standard != "pal" else "demo:pal"
+    return settings, None
+
+
+def cmd_gui(args) -> int:
+    """Open the station window; returns when it closes."""
+    if (
+        not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+        and sys.platform.startswith("linux")
+    ):
+        if not os.environ.get("QT_QPA_PLATFORM"):
+            raise HeadblockError(
+                "no display: run `headblock gui` on the station's desktop (or under xvfb-run)"
+            )
+    settings, path = prepare_settings(args)
+    app = make_app()
+    window = MainWindow(settings, path)
+    try:
+        save_settings(settings)
+    except HeadblockError as exc:
+        window.bench.show_error(str(exc))
+    window.show()
+    if getattr(args, "demo", False):
+        window.bench.transport.arm_button.setChecked(True)  # live meters at once
+    return int(app.exec())

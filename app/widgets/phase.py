@@ -1,0 +1,130 @@
+"""Phase: a correlation meter (-1 … +1) and a goniometer (Lissajous, mid up, side across)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+CORRELATION_TEXT = (
+    "Phase correlation of the first two channels over the last 300 ms: +1 in phase (mono), "
+    "0 unrelated, -1 out of phase (a reversed cable or azimuth error: mono listeners lose it)."
+)
+
+
+class CorrelationMeter(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.value = math.nan
+        self.setMinimumHeight(40)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setToolTip(CORRELATION_TEXT)
+
+    def set_value(self, value: float) -> None:
+        if value != self.value and not (math.isnan(value) and math.isnan(self.value)):
+            self.value = value
+            self.update()
+
+    def paintEvent(self, event):  # noqa: N802
+        p = QPainter(self)
+        w, _h = self.width(), self.height()
+        track = QRectF(8, 4, w - 16, 16)
+        p.fillRect(track, QColor("#141619"))
+        # red half for negative correlation
+        p.fillRect(
+            QRectF(track.left(), track.top(), track.width() / 2, track.height()), QColor("#2a1a1a")
+        )
+        font = QFont(self.font())
+        font.setPointSizeF(8.5)
+        p.setFont(font)
+        for v in (-1, -0.5, 0, 0.5, 1):
+            x = track.left() + (v + 1) / 2 * track.width()
+            p.setPen(QPen(QColor("#50565e"), 1))
+            p.drawLine(int(x), int(track.top()), int(x), int(track.bottom()))
+            p.setPen(QColor("#b8c0c8"))
+            label = f"{v:+g}" if v else "0"
+            p.drawText(QRectF(x - 20, track.bottom() + 1, 40, 16), Qt.AlignCenter, label)
+        if math.isfinite(self.value):
+            x = track.left() + (max(-1.0, min(1.0, self.value)) + 1) / 2 * track.width()
+            colour = (
+                QColor("#3fbf5f")
+                if self.value >= 0.2
+                else QColor("#e0b43c")
+                if self.value >= -0.2
+                else QColor("#e0483c")
+            )
+            p.fillRect(QRectF(x - 4, track.top() - 2, 8, track.height() + 4), colour)
+        p.end()
+
+
+def goniometer_histogram(block: np.ndarray, size: int = 160) -> np.ndarray:
+    """2-D histogram of (side, mid) of a stereo block; axes span ±1 full scale."""
+    if block.ndim != 2 or block.shape[1] < 2 or len(block) == 0:
+        return np.zeros((size, size), np.float32)
+    left = block[:, 0].astype(np.float32)
+    right = block[:, 1].astype(np.float32)
+    mid = (left + right) * np.float32(0.7071)
+    side = (left - right) * np.float32(0.7071)
+    # x = side (left-of-centre when L dominates, as on a hardware goniometer), y = mid
+    xi = np.clip(((-side + 1.0) * 0.5 * (size - 1)).astype(np.int32), 0, size - 1)
+    yi = np.clip(((mid + 1.0) * 0.5 * (size - 1)).astype(np.int32), 0, size - 1)
+    counts = np.bincount(xi * size + yi, minlength=size * size)
+    return counts.reshape(size, size).astype(np.float32)
+
+
+class Goniometer(pg.GraphicsLayoutWidget):
+    """Lissajous display as an image with a short persistence (one ImageItem, updated)."""
+
+    def __init__(self, size: int = 160, parent=None):
+        super().__init__(parent)
+        self.bins = size
+        self.setBackground("#101214")
+        self.setToolTip(
+            "Goniometer: mid (L+R) up, side (L−R) across. A vertical line is mono, a horizontal "
+            "line is out of phase, a round cloud is wide stereo."
+        )
+        self.view = self.addViewBox(lockAspect=True, enableMouse=False)
+        self.view.setMenuEnabled(False)
+        self._acc = np.zeros((size, size), np.float32)
+        self.image = pg.ImageItem(axisOrder="col-major")
+        self.image.setLookupTable(_green_lut())
+        self.view.addItem(self.image)
+        pen = pg.mkPen("#3a4048")
+        c = (size - 1) / 2
+        self.view.addItem(pg.PlotCurveItem([c, c], [0, size - 1], pen=pen))
+        self.view.addItem(pg.PlotCurveItem([0, size - 1], [c, c], pen=pen))
+        self.view.addItem(pg.PlotCurveItem([0, size - 1], [0, size - 1], pen=pen))  # L
+        self.view.addItem(pg.PlotCurveItem([0, size - 1], [size - 1, 0], pen=pen))  # R
+        for text, x, y in (
+            ("M", c, size - 1),
+            ("L", 0, size - 1),
+            ("R", size - 1, size - 1),
+            ("S", size - 1, c),
+        ):
+            t = pg.TextItem(text, color="#8a929a", anchor=(0.5, 0.5))
+            t.setPos(x, y)
+            self.view.addItem(t)
+        self.view.setRange(xRange=(-4, size + 3), yRange=(-4, size + 3), padding=0)
+        self.image.setImage(self._acc, autoLevels=False, levels=(0, 1))
+
+    def push(self, block: np.ndarray) -> None:
+        hist = goniometer_histogram(block, self.bins)
+        self._acc *= 0.55  # persistence: a trace fades over a few frames
+        if hist.any():
+            self._acc += np.log1p(hist) / np.log1p(max(1.0, float(hist.max())))
+        self.image.setImage(np.minimum(self._acc, 1.0), autoLevels=False, levels=(0, 1))
+
+    def reset(self) -> None:
+        self._acc[:] = 0
+        self.image.setImage(self._acc, autoLevels=False, levels=(0, 1))
+
+
+def _green_lut() -> np.ndarray:
+    t = np.linspace(0, 1, 256)
+    lut = np.stack([40 + 180 * t**2, 45 + 210 * t, 40 + 120 * t**1.5], axis=1)
+    lut[0] = (16, 18, 20)
+    return lut.clip(0, 255).astype(np.uint8)

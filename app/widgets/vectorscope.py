@@ -1,0 +1,116 @@
+"""Vectorscope: a 2-D histogram of the native chroma planes (Cb across, Cr up).
+
+The graticule carries the targets of 75% and 100% colour bars (BT.601 limited range, the
+SD standard of the carriers the station digitizes) and the skin-tone line.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+
+SIZE = 256  # histogram bins per axis (8-bit chroma codes)
+BARS = (
+    ("R", (1, 0, 0)),
+    ("Mg", (1, 0, 1)),
+    ("B", (0, 0, 1)),
+    ("Cy", (0, 1, 1)),
+    ("G", (0, 1, 0)),
+    ("Yl", (1, 1, 0)),
+)
+
+
+def bar_target(rgb: tuple[float, float, float], amplitude: float = 1.0) -> tuple[float, float]:
+    """(Cb, Cr) in 8-bit codes of a colour bar at ``amplitude`` (0.75 or 1.0), BT.601."""
+    r, g, b = (c * amplitude for c in rgb)
+    y = 0.299 * r + 0.587 * g + 0.114 * b
+    cb = 128 + 224 * (b - y) / 1.772
+    cr = 128 + 224 * (r - y) / 1.402
+    return cb, cr
+
+
+def chroma_histogram(u: np.ndarray, v: np.ndarray, bit_depth: int, step: int = 2) -> np.ndarray:
+    """Counts shaped (Cb, Cr) = (256, 256) of every ``step``-th chroma row and column."""
+    shift = max(0, bit_depth - 8)
+    uu = np.asarray(u[::step, ::step])
+    vv = np.asarray(v[::step, ::step])
+    if shift:
+        uu = uu >> shift
+        vv = vv >> shift
+    idx = uu.astype(np.int32, copy=False).ravel() * SIZE + vv.astype(np.int32, copy=False).ravel()
+    np.clip(idx, 0, SIZE * SIZE - 1, out=idx)
+    return np.bincount(idx, minlength=SIZE * SIZE).reshape(SIZE, SIZE)
+
+
+def histogram_image(counts: np.ndarray) -> np.ndarray:
+    """Log-scaled brightness in [0, 1]: faint colours stay visible beside a large flat field."""
+    peak = float(counts.max()) if counts.size else 0.0
+    if peak <= 0:
+        return np.zeros(counts.shape, np.float32)
+    return (np.log1p(counts.astype(np.float32)) / math.log1p(peak)).astype(np.float32)
+
+
+class Vectorscope(pg.GraphicsLayoutWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setBackground("#101214")
+        self.setToolTip(
+            "Vectorscope (BT.601): Cb across, Cr up, from the native chroma. Small boxes: 75% bar "
+            "targets; large boxes: 100%. The dashed line is skin tone."
+        )
+        self.view = self.addViewBox(lockAspect=True, enableMouse=False)
+        self.view.setMenuEnabled(False)
+        self.image = pg.ImageItem(axisOrder="col-major")
+        self.image.setLookupTable(_phosphor_lut())
+        self.image.setRect(QRectF(0, 0, SIZE, SIZE))
+        self.view.addItem(self.image)
+        self._draw_graticule()
+        self.view.setRange(xRange=(8, SIZE - 8), yRange=(8, SIZE - 8), padding=0.02)
+        self.image.setImage(np.zeros((SIZE, SIZE), np.float32), autoLevels=False, levels=(0, 1))
+
+    def _draw_graticule(self) -> None:
+        dim = pg.mkPen("#3a4048")
+        c = 128
+        self.view.addItem(pg.PlotCurveItem([16, 240], [c, c], pen=dim))
+        self.view.addItem(pg.PlotCurveItem([c, c], [16, 240], pen=dim))
+        t = np.linspace(0, 2 * np.pi, 181)
+        for radius in (112,):
+            self.view.addItem(
+                pg.PlotCurveItem(c + radius * np.cos(t), c + radius * np.sin(t), pen=dim)
+            )
+        # skin-tone line (about 123° on a vectorscope's Cb/Cr plane)
+        ang = math.radians(123)
+        self.view.addItem(
+            pg.PlotCurveItem(
+                [c, c + 112 * math.cos(ang)],
+                [c, c + 112 * math.sin(ang)],
+                pen=pg.mkPen("#7a6a50", style=Qt.PenStyle.DashLine),
+            )
+        )
+        for label, rgb in BARS:
+            for amp, half, colour in ((0.75, 4, "#8a929a"), (1.0, 6, "#c8d0d8")):
+                cb, cr = bar_target(rgb, amp)
+                xs = [cb - half, cb + half, cb + half, cb - half, cb - half]
+                ys = [cr - half, cr - half, cr + half, cr + half, cr - half]
+                self.view.addItem(pg.PlotCurveItem(xs, ys, pen=pg.mkPen(colour, width=1)))
+            cb, cr = bar_target(rgb, 1.0)
+            text = pg.TextItem(label, color="#c8d0d8", anchor=(0.5, 0.5))
+            text.setPos(c + (cb - c) * 1.14, c + (cr - c) * 1.14)
+            self.view.addItem(text)
+
+    def show_chroma(self, u: np.ndarray, v: np.ndarray, bit_depth: int) -> None:
+        img = histogram_image(chroma_histogram(u, v, bit_depth))
+        self.image.setImage(img, autoLevels=False, levels=(0, 1))
+
+    def reset(self) -> None:
+        self.image.setImage(np.zeros((SIZE, SIZE), np.float32), autoLevels=False, levels=(0, 1))
+
+
+def _phosphor_lut() -> np.ndarray:
+    t = np.linspace(0, 1, 256)
+    lut = np.stack([60 + 195 * t**1.6, 70 + 185 * t**0.7, 60 + 160 * t**1.3], axis=1)
+    lut[0] = (16, 18, 20)
+    return lut.clip(0, 255).astype(np.uint8)

@@ -1,0 +1,110 @@
+"""Luma waveform monitor from the native Y plane, with legal black/white lines.
+
+Legal range: 64–940 in 10-bit, 16–235 in 8-bit. Pixels outside it are drawn red; the rest in
+green phosphor. Columns are binned and every second line is used: a display, not a measure
+(QC computes the real per-frame figures from every pixel).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+
+LEVELS = 256  # display rows (8-bit codes; 10-bit values are binned by 4)
+
+
+def legal_range(bit_depth: int) -> tuple[int, int]:
+    scale = 1 << max(0, bit_depth - 8)
+    return 16 * scale, 235 * scale
+
+
+def luma_waveform(y: np.ndarray, bit_depth: int, columns: int = 360, row_step: int = 2):
+    """(all, out_of_range) counts shaped (columns, LEVELS) from a native luma plane."""
+    plane = np.asarray(y[::row_step])
+    h, w = plane.shape
+    columns = max(1, min(columns, w))
+    col = (np.arange(w, dtype=np.int32) * columns // w)[None, :]
+    shift = max(0, bit_depth - 8)
+    level = (plane >> shift) if shift else plane
+    idx = (col * LEVELS + np.minimum(level.astype(np.int32, copy=False), LEVELS - 1)).ravel()
+    total = np.bincount(idx, minlength=columns * LEVELS).reshape(columns, LEVELS)
+    lo, hi = legal_range(bit_depth)
+    bad = ((plane < lo) | (plane > hi)).ravel()
+    if bad.any():
+        oor = np.bincount(idx[bad], minlength=columns * LEVELS).reshape(columns, LEVELS)
+    else:
+        oor = np.zeros_like(total)
+    return total, oor
+
+
+def waveform_rgb(total: np.ndarray, oor: np.ndarray) -> np.ndarray:
+    """RGB (columns, LEVELS, 3) uint8: green for legal pixels, red for out-of-range ones."""
+    peak = float(total.max()) if total.size else 0.0
+    if peak <= 0:
+        return np.zeros((*total.shape, 3), np.uint8)
+    scale = 1.0 / math.log1p(peak)
+    legal = np.log1p((total - oor).astype(np.float32)) * scale
+    bad = np.log1p(oor.astype(np.float32)) * scale
+    rgb = np.empty((*total.shape, 3), np.float32)
+    rgb[..., 0] = 40 * legal + 255 * np.minimum(1.0, bad * 1.6)
+    rgb[..., 1] = 230 * legal
+    rgb[..., 2] = 70 * legal
+    return np.clip(rgb + 16 * (total == 0)[..., None], 0, 255).astype(np.uint8)
+
+
+class WaveformMonitor(pg.GraphicsLayoutWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setBackground("#101214")
+        self.setToolTip(
+            "Luma waveform from the native Y plane. Dashed lines: legal black and white "
+            "(64/940 in 10-bit, 16/235 in 8-bit); out-of-range pixels in red."
+        )
+        self.plot = self.addPlot()
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(False, False)
+        self.plot.hideButtons()
+        self.plot.hideAxis("bottom")
+        self.plot.getAxis("left").setWidth(40)
+        self.image = pg.ImageItem(axisOrder="col-major")
+        self.plot.addItem(self.image)
+        self.lines = [
+            pg.InfiniteLine(angle=0, pen=pg.mkPen("#d8a040", style=Qt.PenStyle.DashLine, width=1))
+            for _ in range(2)
+        ]
+        for line in self.lines:
+            self.plot.addItem(line)
+        self.bit_depth = 0
+        self._configure(10)
+
+    def _configure(self, bit_depth: int) -> None:
+        if bit_depth == self.bit_depth:
+            return
+        self.bit_depth = bit_depth
+        top = 1 << bit_depth
+        lo, hi = legal_range(bit_depth)
+        self.lines[0].setPos(lo)
+        self.lines[1].setPos(hi)
+        self.image.setRect(QRectF(0, 0, 1, top))
+        self.plot.setXRange(0, 1, padding=0)
+        self.plot.setYRange(0, top, padding=0.01)
+        ticks = [
+            (lo, str(lo)),
+            (hi, str(hi)),
+            (top // 2, str(top // 2)),
+            (0, "0"),
+            (top - 1, str(top - 1)),
+        ]
+        self.plot.getAxis("left").setTicks([ticks])
+
+    def show_luma(self, y: np.ndarray, bit_depth: int) -> None:
+        self._configure(bit_depth)
+        total, oor = luma_waveform(y, bit_depth)
+        self.image.setImage(waveform_rgb(total, oor), autoLevels=False, levels=(0, 255))
+        self.image.setRect(QRectF(0, 0, 1, 1 << bit_depth))
+
+    def reset(self) -> None:
+        self.image.clear()

@@ -1,0 +1,178 @@
+"""The station's settings: a versioned model saved as TOML in the user's config folder.
+
+``$HEADBLOCK_CONFIG`` (a file path) overrides the location, e.g. for tests; otherwise
+``$XDG_CONFIG_HOME/headblock/settings.toml`` (``~/.config`` when unset). A file written by an
+older version is brought forward by the upgrade steps in ``UPGRADES`` (one per version number),
+so a station keeps its devices and form values across releases. Window geometry is not here
+(the window keeps it in QSettings).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import tomli_w
+
+from metadata.errors import HeadblockError
+
+SETTINGS_VERSION = 2
+
+
+@dataclass
+class AudioInputSettings:
+    device: str = "demo"  # PortAudio name substring / index, or "demo"
+    rate_hz: int = 96000
+    bits: int = 24
+    channels: int = 2
+
+
+@dataclass
+class VideoInputSettings:
+    device: str = ""  # FORMAT:TARGET (v4l2:/dev/video0, lavfi:..., demo:ntsc); "" = audio only
+    standard: str = "ntsc"  # "ntsc" | "pal"
+    audio_device: str = ""  # "" = the device's embedded audio
+
+
+@dataclass
+class Settings:
+    version: int = SETTINGS_VERSION
+    library: str = ""
+    mode: str = "audio"  # which take the Record button starts: "audio" | "video"
+    item: str = ""  # the last item identifier typed
+    preset: str = ""  # the last carrier preset chosen
+    confirm_stop_after_min: float = 10.0  # ask before stopping a take longer than this
+    audio: AudioInputSettings = field(default_factory=AudioInputSettings)
+    video: VideoInputSettings = field(default_factory=VideoInputSettings)
+    meta: dict[str, str] = field(default_factory=dict)  # TakeMeta fields, the last values
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["meta"] = {k: v for k, v in self.meta.items() if isinstance(v, str) and v}
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Settings:
+        """Settings from an up-to-date dict; unknown keys are ignored, wrong types fall back."""
+        s = cls()
+        for f in fields(cls):
+            if f.name not in data or f.name in ("audio", "video", "meta", "version"):
+                continue
+            default = getattr(s, f.name)
+            setattr(s, f.name, _coerce(data[f.name], default))
+        for name, sub_cls in (("audio", AudioInputSettings), ("video", VideoInputSettings)):
+            sub = sub_cls()
+            for f in fields(sub_cls):
+                value = (data.get(name) or {}).get(f.name)
+                if value is not None:
+                    setattr(sub, f.name, _coerce(value, getattr(sub, f.name)))
+            setattr(s, name, sub)
+        meta = data.get("meta") or {}
+        s.meta = {str(k): str(v) for k, v in meta.items() if not isinstance(v, dict)}
+        return s
+
+
+def _coerce(value, default):
+    try:
+        if isinstance(default, bool):
+            return bool(value)
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError):
+        return default
+
+
+# -- upgrades ------------------------------------------------------------------------------
+def _v1_to_v2(data: dict) -> dict:
+    """Version 1 kept the audio input flat (``device``, ``rate``, ``bits``, ``channels``) and
+    the library as ``library_dir``; version 2 nests inputs and adds the video input."""
+    out = {k: v for k, v in data.items() if k not in ("device", "rate", "bits", "channels")}
+    audio = {}
+    for old, new in (
+        ("device", "device"),
+        ("rate", "rate_hz"),
+        ("bits", "bits"),
+        ("channels", "channels"),
+    ):
+        if old in data:
+            audio[new] = data[old]
+    out["audio"] = audio
+    if "library_dir" in out:
+        out["library"] = out.pop("library_dir")
+    out.setdefault("video", {})
+    return out
+
+
+UPGRADES = {1: _v1_to_v2}  # from version N to N + 1
+
+
+def upgrade(data: dict) -> dict:
+    version = int(data.get("version", 1))
+    if version > SETTINGS_VERSION:
+        # Written by a newer Headblock: read what we understand, never write over it blindly.
+        return dict(data)
+    while version < SETTINGS_VERSION:
+        data = UPGRADES[version](data)
+        version += 1
+        data["version"] = version
+    return data
+
+
+# -- files ---------------------------------------------------------------------------------
+def config_path() -> Path:
+    override = os.environ.get("HEADBLOCK_CONFIG")
+    if override:
+        return Path(override)
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "headblock" / "settings.toml"
+
+
+def default_library() -> Path:
+    return Path.home() / "Headblock"
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """The saved settings, upgraded; defaults when there is no file yet.
+
+    A damaged file is not fatal for the station: it is kept aside as ``.bad`` and the defaults
+    are used, so the technician can still work.
+    """
+    path = Path(path) if path else config_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Settings(library=str(default_library()))
+    except OSError as exc:
+        raise HeadblockError(f"cannot read the settings {path}: {exc.strerror}") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        try:
+            path.replace(path.with_suffix(path.suffix + ".bad"))
+        except OSError:
+            pass
+        return Settings(library=str(default_library()))
+    settings = Settings.from_dict(upgrade(data))
+    if not settings.library:
+        settings.library = str(default_library())
+    return settings
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> Path:
+    """Write atomically (temporary file then rename) so a crash never leaves half a file."""
+    path = Path(path) if path else config_path()
+    data = settings.to_dict()
+    data["version"] = SETTINGS_VERSION
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        raise HeadblockError(f"cannot write the settings {path}: {exc.strerror}") from exc
+    return path
