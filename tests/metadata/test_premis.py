@@ -113,3 +113,27 @@ def test_minimal_event_gets_a_time_and_the_running_software(tmp_path):
     got = read_events(out)[-1]
     assert got.datetime >= before and got.outcome == "pass"
     assert got.agent_roles == [(f"software:{software_string()}", "executing program")]
+
+
+def test_concurrent_appends_are_all_kept(tmp_path):
+    import threading
+
+    out = write_premis(audio_record(), None, tmp_path / "t.xml")
+    errors = []
+
+    def append(i):
+        try:
+            add_event(out, premis.qc_event(T, "pass", f"run {i}", "Headblock 0.1.0"))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=append, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    events = read_events(out)
+    assert len(events) == 10
+    assert sorted(e.outcome_detail for e in events[2:]) == [f"run {i}" for i in range(8)]
+    assert len({e.identifier for e in events}) == 10
