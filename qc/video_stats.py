@@ -72,6 +72,7 @@ FIELDS = (
 COL = {name: i for i, name in enumerate(FIELDS)}
 
 VSTATS_VERSION = 1
+ANALYSIS_CV_THREADS = 1
 QUEUE_FRAMES = 6  # decoded frames waiting for analysis: bounds memory whatever the file length
 
 
@@ -321,6 +322,8 @@ class VideoStats:
     params: AnalysisParams = field(default_factory=AnalysisParams)
     issues: list[DecodeIssue] = field(default_factory=list)
     missing_pts: int = 0
+    packets: int = 0  # video packets read, and how many were not key frames
+    non_key_packets: int = 0
 
     def __len__(self) -> int:
         return len(self.pts_s)
@@ -368,6 +371,8 @@ class _Decoder(threading.Thread):
         self.capture = capture
         self.error: BaseException | None = None
         self.stop = threading.Event()
+        self.packets = 0
+        self.non_key = 0
 
     def _put(self, item) -> bool:
         while not self.stop.is_set():
@@ -383,6 +388,9 @@ class _Decoder(threading.Thread):
             for packet in self.container.demux(self.stream):
                 if self.stop.is_set():
                     break
+                if packet.size:
+                    self.packets += 1
+                    self.non_key += not packet.is_keyframe
                 try:
                     frames = packet.decode()
                 except av.error.InvalidDataError as exc:
@@ -488,6 +496,9 @@ def compute_video_stats(
         q: queue.Queue = queue.Queue(maxsize=QUEUE_FRAMES)
         old_level = av.logging.get_level()
         av.logging.set_level(av.logging.ERROR)
+        # the decoder's slice threads already fill both cores: OpenCV's own pool would contend
+        old_cv_threads = cv2.getNumThreads()
+        cv2.setNumThreads(ANALYSIS_CV_THREADS)
         capture = av.logging.Capture(local=False)
         capture.__enter__()
         decoder = _Decoder(container, stream, q, capture)
@@ -532,6 +543,7 @@ def compute_video_stats(
             decoder.join(timeout=10)
             capture.__exit__(None, None, None)
             av.logging.set_level(old_level)
+            cv2.setNumThreads(old_cv_threads)
         if decoder.error is not None and not isinstance(decoder.error, av.error.FFmpegError):
             raise decoder.error
         if decoder.error is not None:
@@ -539,7 +551,16 @@ def compute_video_stats(
         if n == 0:
             raise HeadblockError(f"{path}: no video frame could be decoded")
         progress(1.0, f"video: {n} frames")
-        return VideoStats(info, pts.array()[:, 0], rows.array(), params, issues, missing_pts)
+        return VideoStats(
+            info,
+            pts.array()[:, 0].copy(),
+            rows.array().copy(),
+            params,
+            issues,
+            missing_pts,
+            decoder.packets,
+            decoder.non_key,
+        )
     finally:
         container.close()
 
