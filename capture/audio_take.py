@@ -49,6 +49,7 @@ class AudioTakeSettings:
     rf64_threshold_bytes: int | None = None  # for tests; None: the BWF writer's 4 GiB limit
     disk_reserve_bytes: int = DEFAULT_RESERVE_BYTES
     disk_warn_s: tuple[float, ...] = (600.0, 120.0)
+    disk_stop_margin_s: float = 2.0  # stop while this much audio would still fit
     free_space: Callable[[Path], int] | None = None  # injectable for tests
     on_event: Callable[[str, dict], None] | None = None  # called from engine threads
 
@@ -274,6 +275,7 @@ class AudioTake:
             bytes_per_s=rate * inp.channels * inp.bits / 8,
             reserve_bytes=s.disk_reserve_bytes,
             warn_s=s.disk_warn_s,
+            stop_margin_s=s.disk_stop_margin_s,
             **({"free_space": s.free_space} if s.free_space else {}),
         )
         max_chunk = max(rate // 4, 1024)

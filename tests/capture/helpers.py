@@ -56,7 +56,11 @@ def log_events(take_dir: Path, name: str | None = None):
 
 def data_chunk_size(wav: Path) -> int:
     """The data size the header declares right now (0 when not found)."""
-    blob = Path(wav).read_bytes()[:8192]
+    try:
+        with open(wav, "rb") as f:
+            blob = f.read(8192)
+    except FileNotFoundError:
+        return 0
     at = blob.find(b"data")
     return int.from_bytes(blob[at + 4 : at + 8], "little") if at >= 0 else 0
 
