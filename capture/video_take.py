@@ -107,7 +107,8 @@ class VideoTakeStatus:
     frames_written_total: int = 0
     disk_free_bytes: int = 0
     disk_time_left_s: float | None = None
-    encode_fps: float = 0.0
+    encode_fps: float = 0.0  # frames written per second of wall time since the first
+    encoder_busy_s: float = 0.0  # time spent encoding/muxing/hashing (capacity = frames / busy)
 
 
 @dataclass
@@ -677,13 +678,16 @@ class VideoTake:
                     logged_depth = depth
                 if t_first is None:
                     t_first = now
+                t_enc = time.perf_counter()
                 writer.write_video(frame, slot)
                 self._write_audio(until_samples=self._video_end_samples(slot + 1))
+                busy = time.perf_counter() - t_enc
                 with self._lock:
                     st = self._status
                     st.frames_written += 1
                     st.frames_written_total = st.frames_written
                     st.encoder_queue_peak = peak
+                    st.encoder_busy_s += busy
                     if now > t_first:
                         st.encode_fps = st.frames_written / (time.monotonic() - t_first)
                 if st.frames_written % 15 == 0:

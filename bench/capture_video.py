@@ -1,0 +1,142 @@
+"""Benchmark: sustained capture + encode of 10-bit 4:2:2 SD at 29.97 fps with live preview.
+
+A noisy, tape-like lavfi source (paced in real time, as a card) feeds a real ``VideoTake``
+(FFV1 + PCM in Matroska, framemd5 while writing) while a preview thread pulls the newest
+frame's native planes at 30 fps and scales them for display, as the window does.
+
+Reported: encoder capacity (frames per second of encoder busy time) and its headroom over
+real time, the queue depth peak, process CPU use, frames lost, the bit rate, and the
+system load (the machine may be shared). Usage::
+
+    python -m bench capture_video [--seconds 600] [--library DIR] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+SOURCE = (
+    "lavfi:testsrc2=size=720x486:rate=30000/1001,format=yuv422p10le,"
+    "noise=alls=14:allf=t+u,format=yuv422p10le[out0];"
+    "sine=frequency=1000:sample_rate=48000,aformat=channel_layouts=stereo[out1]"
+)
+REAL_TIME_FPS = 30000 / 1001
+
+
+def _preview_loop(take, stop: threading.Event, counts: dict) -> None:
+    import cv2
+
+    period = 1 / 30
+    nxt = time.monotonic()
+    while not stop.is_set():
+        p = take.latest_frame()
+        if p is not None:
+            y8 = (p.y >> (p.bit_depth - 8)).astype("uint8") if p.bit_depth > 8 else p.y
+            cv2.resize(y8, (p.width // 2, p.height // 2), interpolation=cv2.INTER_AREA)
+            counts["previews"] += 1
+        nxt += period
+        delay = nxt - time.monotonic()
+        if delay > 0:
+            stop.wait(delay)
+        else:
+            nxt = time.monotonic()
+
+
+def run(seconds: float, library: Path, source: str = SOURCE, verify: bool = True) -> dict:
+    import psutil
+
+    from capture.video_take import VideoTake, VideoTakeSettings
+
+    proc = psutil.Process()
+    settings = VideoTakeSettings(
+        device=source, library=library, item="BENCH", seconds=seconds, run_qc=False
+    )
+    take = VideoTake(settings)
+    if not verify:
+        import capture.video_take as vt
+
+        vt.verify_framemd5 = lambda master, fmd5: (True, "skipped by the benchmark")
+    load0 = os.getloadavg()
+    cpu0 = proc.cpu_times()
+    t0 = time.monotonic()
+    take.start()
+    stop = threading.Event()
+    counts = {"previews": 0}
+    preview = threading.Thread(target=_preview_loop, args=(take, stop, counts), daemon=True)
+    preview.start()
+    samples = []
+    while not take.wait(1.0):
+        st = take.status()
+        samples.append((time.monotonic() - t0, st.encoder_queue_depth, os.getloadavg()[0]))
+        if st.state in ("finishing", "done", "failed") or st.frames_written >= take.target_frames:
+            break
+    t_capture = time.monotonic() - t0
+    cpu1 = proc.cpu_times()
+    stop.set()
+    preview.join()
+    take.wait()
+    t_total = time.monotonic() - t0
+    st = take.status()
+    if take.error:
+        raise take.error
+    size = take.master.stat().st_size
+    cpu_s = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+    capacity = st.frames_written / st.encoder_busy_s if st.encoder_busy_s else 0.0
+    return {
+        "seconds": seconds,
+        "frames_written": st.frames_written,
+        "frames_expected": take.target_frames,
+        "frames_lost": st.frames_lost,
+        "frames_dropped": st.frames_dropped,
+        "encoder_capacity_fps": round(capacity, 1),
+        "headroom_x_real_time": round(capacity / REAL_TIME_FPS, 2),
+        "queue_depth_peak": st.encoder_queue_peak,
+        "queue_capacity": settings.queue_frames,
+        "process_cpu_percent_of_one_core": round(100 * cpu_s / t_capture, 1),
+        "cores": os.cpu_count(),
+        "bitrate_mbit_s": round(size * 8 / (st.frames_written / REAL_TIME_FPS) / 1e6, 1),
+        "previews": counts["previews"],
+        "preview_fps": round(counts["previews"] / t_capture, 1),
+        "load_avg_start": [round(x, 2) for x in load0],
+        "load_avg_end": [round(x, 2) for x in os.getloadavg()],
+        "capture_wall_s": round(t_capture, 1),
+        "finish_wall_s": round(t_total - t_capture, 1),
+        "framemd5_verified": take.fixity_ok,
+        "master": str(take.master),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="bench capture_video", description=__doc__.split("\n")[0])
+    ap.add_argument("--seconds", type=float, default=600.0, help="take length (default 600)")
+    ap.add_argument("--library", help="where the take goes (default: a temporary folder)")
+    ap.add_argument("--keep", action="store_true", help="keep the take")
+    ap.add_argument("--no-verify", action="store_true", help="skip the framemd5 re-decode")
+    ap.add_argument("--json", action="store_true", help="print JSON only")
+    args = ap.parse_args(argv)
+    tmp = None
+    library = Path(args.library) if args.library else Path(tempfile.mkdtemp(prefix="hb-bench-"))
+    if not args.library:
+        tmp = library
+    try:
+        result = run(args.seconds, library, verify=not args.no_verify)
+    finally:
+        if tmp is not None and not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:34s} {value}")
+    return 0 if result["frames_lost"] == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
