@@ -199,6 +199,9 @@ _VIDEO = [
                 0.009, "fraction", "TOUT (temporal outlier pixels) at or above this"
             ),
             "fail_tout_fraction": T(0.05, "fraction", "TOUT this high is a failure"),
+            "streak_fraction": T(
+                0.1, "fraction", "outlier pixels on one line at or above this share: a streak"
+            ),
             "merge_gap_frames": T(2, "frames", "frames closer than this form one event"),
         },
     ),
@@ -234,6 +237,9 @@ _VIDEO = [
                 496.0, "10-bit code", "SATMAX above this (vrecord: 496; 124 at 8 bits)"
             ),
             "fail_satmax_10bit": T(680.0, "10-bit code", "SATMAX above this is a failure"),
+            "min_area_fraction": T(
+                0.0, "fraction", "share of chroma samples above the limit needed (0: SATMAX alone)"
+            ),
             "min_duration_s": T(0.5, "s", "shortest run of frames reported"),
         },
     ),
@@ -248,6 +254,9 @@ _VIDEO = [
                 0.98, "fraction", "share of black pixels (blackdetect pic_th)"
             ),
             "pixel_black_threshold": T(0.10, "fraction", "luma at or below this is black (pix_th)"),
+            "head_tail_warn_s": T(
+                10.0, "s", "black at the head or tail of a take is reported when longer than this"
+            ),
         },
     ),
     CheckSpec(
@@ -277,6 +286,27 @@ _VIDEO = [
         "the master against the preservation target (FFV1 v3, GOP 1, slice CRC, pixel format)",
         {
             "min_slices": T(16, "slices", "fewest FFV1 slices accepted"),
+            "min_ffv1_version": T("3.4", "", "lowest FFV1 version.micro-version accepted"),
+            "pixel_formats": T(
+                "yuv422p10le,yuv422p,yuv444p10le,yuv444p,yuv420p10le,yuv420p,yuv411p",
+                "",
+                "pixel formats accepted (comma-separated)",
+            ),
+            "standards": T(
+                "720x486@30000/1001,720x480@30000/1001,720x576@25,720x608@25",
+                "WxH@fps",
+                "frame sizes and rates accepted (NTSC, PAL; comma-separated)",
+            ),
+            "require_interlaced": T(True, "", "a master declared progressive is a warning"),
+        },
+    ),
+    CheckSpec(
+        "decode_error",
+        "video",
+        "Decoder errors",
+        "slice CRC mismatches and damaged or undecodable frames reported by the decoder",
+        {
+            "fail_on_error": T(True, "", "a decoder error fails the take (else a warning)"),
         },
     ),
 ]
