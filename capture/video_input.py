@@ -218,7 +218,8 @@ class VideoSource:
     "video" or "audio" and ``t_s`` the frame's time on the device clock, in seconds."""
 
     info: SourceInfo
-    device_drops: int = 0
+    device_drops: int = 0  # frames the device delivered that could not be decoded
+    device_errors: int = 0  # frames the device flagged corrupt (kept as delivered)
 
     def frames(self) -> Iterator[tuple[str, av.frame.Frame, float]]:
         raise NotImplementedError
@@ -278,6 +279,8 @@ class PyAVSource(VideoSource):
                 if packet.dts is None and packet.size == 0:
                     continue
                 kind = "video" if packet.stream is self.vstream else "audio"
+                if kind == "video" and packet.is_corrupt:
+                    self.device_errors += 1
                 try:
                     decoded = packet.decode()
                 except av.error.FFmpegError:

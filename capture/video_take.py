@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import collections
 import queue
-import shutil
 import signal
 import sys
 import threading
@@ -47,8 +46,9 @@ from metadata.record import AudioEssence, TakeRecord, VideoEssence
 from metadata.takelog import TakeLog, utc_now
 from metadata.takemeta import TakeMeta
 
-DISK_RESERVE_BYTES = 256 << 20  # stop the take before the disk is completely full
-DISK_WARNING_S = 600.0
+DISK_RESERVE_BYTES = 64 << 20  # kept for the trailer, cues, framemd5 and sidecars
+DISK_STOP_MARGIN_S = 5.0  # stop while this much video still fits (the queue drains after)
+SD_BYTES_PER_S_GUESS = 25e6  # 10-bit SD FFV1 on noisy tape, until measured
 QUEUE_LOG_INTERVAL_S = 1.0
 
 EventFn = Callable[[str, dict], None]
@@ -384,6 +384,14 @@ class VideoTake:
             if self.log:
                 self.log.close()
             raise
+        from capture.watchdog import DiskWatchdog
+
+        self._watchdog = DiskWatchdog(
+            self.paths.directory,
+            bytes_per_s=SD_BYTES_PER_S_GUESS * (info.width * info.height) / (720 * 486),
+            reserve_bytes=DISK_RESERVE_BYTES,
+            stop_margin_s=DISK_STOP_MARGIN_S + s.queue_frames / float(self.rate),
+        )
         self._status.state = "recording"
         self._t_start = time.monotonic()
         self._emit("take_start", {"master": str(self.master)})
@@ -464,6 +472,7 @@ class VideoTake:
         last_slot = -1
         drop_run: list = []  # [first_at_s, count] of frames dropped in a row
         pending: list = []
+        dev_seen = (0, 0)
         audio_next = None
         video_done = False  # the last frame slot is in: only the audio tail is still read
         end_s = None
@@ -514,6 +523,17 @@ class VideoTake:
                         self._status.frames_lost += lost
                         self._status.last_loss_at_s = at_s
                 last_slot = slot
+                reported = (src.device_drops, src.device_errors)
+                if reported != dev_seen:
+                    self.log.write(
+                        "device_error",
+                        "WARN",
+                        at_s=round(float(slot / self.rate), 3),
+                        undecodable=reported[0] - dev_seen[0],
+                        corrupt=reported[1] - dev_seen[1],
+                        detail="reported by the device or its driver",
+                    )
+                    dev_seen = reported
                 self._latest = (frame, float(slot / self.rate))
                 with self._lock:
                     self._status.frames_received += 1
@@ -735,25 +755,34 @@ class VideoTake:
             self._status.audio_samples_written = self.writer.stats.audio_samples
 
     def _check_disk(self) -> None:
-        try:
-            free = shutil.disk_usage(self.paths.directory).free
-        except OSError:
-            return
-        written = self.writer.stats.video_bytes
+        """The shared disk watchdog, fed with the master's measured data rate."""
+        dog = self._watchdog
         dur = self.writer.duration_s
-        rate_bps = written / dur if dur > 0.5 else None
-        left = (free - DISK_RESERVE_BYTES) / rate_bps if rate_bps else None
+        if dur > 0.5:
+            dog.bytes_per_s = max(self.writer.stats.video_bytes / dur, 1.0)
+        check = dog.check()
         with self._lock:
-            self._status.disk_free_bytes = free
-            self._status.disk_time_left_s = left
-        if free < DISK_RESERVE_BYTES and not self._stop.is_set():
-            self.log.write("disk_stop", "ERROR", free_bytes=free, at_s=round(dur, 3))
+            self._status.disk_free_bytes = check.free_bytes
+            self._status.disk_time_left_s = check.time_left_s
+        if check.action == "stop" and not self._stop.is_set():
+            self.log.write(
+                "disk_stop",
+                "ERROR",
+                free_bytes=check.free_bytes,
+                at_s=round(dur, 3),
+                detail=check.message,
+            )
+            self._emit("disk_stop", {"free_bytes": check.free_bytes})
             self.stop("disk full")
-        elif (
-            left is not None and left < DISK_WARNING_S and not getattr(self, "_disk_warned", False)
-        ):
-            self._disk_warned = True
-            self.log.write("disk_warning", "WARN", free_bytes=free, time_left_s=round(left, 1))
+        elif check.action == "warn":
+            self.log.write(
+                "disk_warning",
+                "WARN",
+                free_bytes=check.free_bytes,
+                time_left_s=round(check.time_left_s, 1),
+                detail=check.message,
+            )
+            self._emit("disk_warning", {"time_left_s": check.time_left_s})
 
     def _close_inputs(self) -> None:
         if self._source is not None:
@@ -824,9 +853,7 @@ class VideoTake:
             "frame_rate": f"{v.rate.numerator}/{v.rate.denominator}",
             "standard": v.standard,
             "field_order": v.field_order,
-            "display_aspect": f"{v.display_aspect.numerator}:{v.display_aspect.denominator}"
-            if v.display_aspect
-            else "",
+            "display_aspect": _ratio_text(v.display_size),
             "color_primaries": v.color_primaries,
             "color_trc": v.color_trc,
             "colorspace": v.colorspace,
