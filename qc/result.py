@@ -134,6 +134,7 @@ class QCResult:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)
+            os.chmod(tmp, 0o644)  # mkstemp makes it private
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

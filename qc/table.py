@@ -70,7 +70,7 @@ _AUDIO = [
                 600.0, "ms", "longest collapse (longer falls are quiet passages or pauses)"
             ),
             "edge_ms": T(6.0, "ms", "the fall and the recovery must each happen within this time"),
-            "context_s": T(0.25, "s", "program level is measured over this time on each side"),
+            "context_s": T(0.5, "s", "program level is measured over this time on each side"),
             "program_min_dbfs": T(-45.0, "dBFS", "surrounding RMS below this is not program"),
         },
     ),
