@@ -450,9 +450,15 @@ def open_video(path: Path):
 
 def video_info(container, stream) -> VideoInfo:
     cc = stream.codec_context
-    if cc.format is None:
-        raise HeadblockError(f"video stream of {cc.name} without a known pixel format")
-    depth, shift = _pix_info(cc.format)
+    if cc.format is None or not cc.width:
+        raise HeadblockError(
+            f"{Path(container.name).name}: the {cc.name} video stream has no known picture "
+            "format (truncated or damaged header)"
+        )
+    try:
+        depth, shift = _pix_info(cc.format)
+    except HeadblockError as exc:
+        raise HeadblockError(f"{Path(container.name).name}: {exc}") from None
     duration_s = 0.0
     if stream.duration is not None and stream.time_base is not None:
         duration_s = float(stream.duration * stream.time_base)

@@ -54,6 +54,7 @@ class VideoSpec:
     field_order: int | None = 3  # AVFieldOrder, 3 = bottom field first; None leaves it unset
     audio: str | None = None  # e.g. "pcm_s24le" or "flac"; None: no audio
     codec: str = "ffv1"
+    container_format: str = "matroska"
 
 
 @dataclass
@@ -180,7 +181,7 @@ def make_video(path: Path, spec: VideoSpec | None = None) -> VideoInfo:
             (f.start * frame_s, (f.start + f.frames) * frame_s)
         )
 
-    container = av.open(str(path), "w", format="matroska")
+    container = av.open(str(path), "w", format=spec.container_format)
     stream = container.add_stream(spec.codec, rate=spec.rate)
     stream.width, stream.height = spec.width, spec.height
     stream.pix_fmt = spec.pix_fmt
@@ -280,3 +281,28 @@ def _corrupt(path: Path, pts_set: set[int], rate: Fraction) -> None:
             chunk = bytearray(fh.read(64))
             fh.seek(at)
             fh.write(bytes(b ^ 0x5A for b in chunk))
+
+
+def ffmpeg_signalstats(path: Path, max_frames: int | None = None) -> list[dict[str, float]]:
+    """FFmpeg's own ``signalstats=stat=tout+vrep+brng`` per frame, through PyAV's filter graph."""
+    out: list[dict[str, float]] = []
+    with av.open(str(path)) as c:
+        vs = c.streams.video[0]
+        graph = av.filter.Graph()
+        src = graph.add_buffer(template=vs)
+        stats = graph.add("signalstats", "stat=tout+vrep+brng")
+        sink = graph.add("buffersink")
+        src.link_to(stats)
+        stats.link_to(sink)
+        graph.configure()
+        for frame in c.decode(vs):
+            graph.push(frame)
+            while True:
+                try:
+                    res = graph.pull()
+                except (av.error.BlockingIOError, av.error.EOFError):
+                    break
+                out.append({k.rsplit(".", 1)[-1]: float(v) for k, v in res.metadata.items()})
+            if max_frames is not None and len(out) >= max_frames:
+                break
+    return out
