@@ -72,6 +72,7 @@ class VideoTakeSettings:
     run_qc: bool = True
     queue_frames: int = 90  # ~3 s of SD (~126 MB at 10-bit 4:2:2)
     encoder_threads: int = 2
+    on_event: EventFn | None = None  # called from engine threads (as AudioTakeSettings)
 
 
 @dataclass
@@ -109,14 +110,6 @@ class VideoTakeStatus:
     disk_time_left_s: float | None = None
     encode_fps: float = 0.0  # frames written per second of wall time since the first
     encoder_busy_s: float = 0.0  # time spent encoding/muxing/hashing (capacity = frames / busy)
-
-
-@dataclass
-class VideoTakeResult:
-    paths: TakePaths
-    record: TakeRecord
-    qc_verdict: str | None = None
-    stop_reason: str = ""
 
 
 class _AudioFrames:
@@ -261,7 +254,9 @@ class _PortAudioFeed:
 
 
 class VideoTake:
-    """One video take; the API mirrors AudioTake (see docs/architecture.md)."""
+    """One video take; the API mirrors AudioTake (see docs/architecture.md): ``start()``,
+    ``stop(reason)``, ``wait(timeout)``, ``status()``, ``latest_frame()``, ``result`` (the
+    shared ``capture.finalize.TakeResult``), ``error`` (the exception that failed it)."""
 
     def __init__(
         self,
@@ -270,7 +265,7 @@ class VideoTake:
         on_event: EventFn | None = None,
     ):
         self.settings = settings
-        self.on_event = on_event
+        self.on_event = on_event or settings.on_event
         self.spec: VideoDeviceSpec = parse_video_device(
             settings.device,
             standard=settings.standard,
@@ -284,7 +279,7 @@ class VideoTake:
             raise HeadblockError("--audio-bits must be 16 or 24")
         self._source = source
         self.paths: TakePaths | None = None
-        self.result: VideoTakeResult | None = None
+        self.result = None  # capture.finalize.TakeResult once the take is finished
         self.error: BaseException | None = None
         self._status = VideoTakeStatus()
         self._lock = threading.Lock()
@@ -797,7 +792,7 @@ class VideoTake:
             if self.log:
                 self.log.close()
             with self._lock:
-                self._status.state = "failed" if self.error else "done"
+                self._status.state = "failed" if (self.error or self.fixity_ok is False) else "done"
             self._finished.set()
 
     def _finish_inner(self) -> None:
@@ -837,9 +832,8 @@ class VideoTake:
             self._emit("take_stop", {"reason": reason, "frames": stats.frames})
             return
         record = self._record(reason)
-        verdict, fixity_ok = finish_video_take(self, record, reason)
-        self.fixity_ok = fixity_ok
-        self.result = VideoTakeResult(self.paths, record, verdict, reason)
+        self.result = finish_video_take(self, record, reason)
+        self.fixity_ok = self.result.fixity_ok
 
     # -- metadata --------------------------------------------------------------------------------
     def _settings_dict(self) -> dict:
@@ -1011,7 +1005,7 @@ def verify_framemd5(master: Path, framemd5_path: Path) -> tuple[bool, str]:
     return False, f"{len(written)} lines written, {len(again)} read back"
 
 
-def finish_video_take(take: VideoTake, record: TakeRecord, reason: str) -> tuple[str | None, bool]:
+def finish_video_take(take: VideoTake, record: TakeRecord, reason: str):
     """The shared end of a take (md5, PBCore, PREMIS, QC, catalogue) via capture.finalize;
     the essence check is the framemd5 of the frames written against the file read back."""
     from capture.finalize import finalize_take
@@ -1029,7 +1023,7 @@ def finish_video_take(take: VideoTake, record: TakeRecord, reason: str) -> tuple
         profile=take.settings.profile,
         on_event=take.on_event,
     )
-    return result.qc_verdict, result.fixity_ok
+    return result
 
 
 # -- command line ------------------------------------------------------------------------------
@@ -1100,4 +1094,4 @@ def cmd_capture_video(args) -> int:
         f"{st.frames_lost} lost" + (f", QC {res.qc_verdict}" if res.qc_verdict else ""),
         file=sys.stderr,
     )
-    return 1 if (res.qc_verdict == "fail" or not take.fixity_ok) else 0
+    return res.exit_status
