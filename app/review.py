@@ -452,13 +452,14 @@ class Timeline(pg.GraphicsLayoutWidget):
         self.cursors: list[pg.InfiniteLine] = []
         self.highlights: list[pg.LinearRegionItem] = []
         self.lane = None
-        self.legend = None
+        self.checks: list[str] = []
         self.scene().sigMouseClicked.connect(self._clicked)
 
     def clear_all(self) -> None:
         self.clear()
         self.plots, self.cursors, self.highlights = [], [], []
-        self.lane = self.legend = None
+        self.lane = None
+        self.checks = []
 
     def _add_plot(self, title: str, height: int | None = None) -> pg.PlotItem:
         p = self.addPlot(row=len(self.plots), col=0)
@@ -467,7 +468,8 @@ class Timeline(pg.GraphicsLayoutWidget):
         p.setDownsampling(auto=True, mode="peak")
         p.setClipToView(True)
         p.showGrid(x=True, y=True, alpha=0.15)
-        p.getAxis("left").setWidth(58)
+        p.getAxis("left").setWidth(104)
+        p.getAxis("left").enableAutoSIPrefix(False)
         p.setLabel("left", title, **{"font-size": "8pt"})
         p.hideButtons()
         if height:
@@ -492,14 +494,11 @@ class Timeline(pg.GraphicsLayoutWidget):
         self.clear_all()
         dur = max(model.duration_s, 0.001)
         checks = sorted({str(e.get("check")) for e in model.events})
-        lane = self._add_plot("events", height=36 + 14 * max(1, len(checks)))
+        lane = self._add_plot("", height=30 + 18 * max(1, len(checks)))
         lane.setMouseEnabled(x=True, y=False)
         lane.getAxis("left").setTicks([[(i, c) for i, c in enumerate(checks)]])
-        lane.setYRange(-0.7, max(len(checks) - 0.3, 0.3), padding=0)
-        self.legend = lane.addLegend(
-            offset=(-4, 2), colCount=max(1, min(len(checks), 6)), labelTextSize="7pt"
-        )
-        self.legend.setBrush(pg.mkBrush(21, 24, 27, 200))
+        lane.getAxis("left").setStyle(hideOverlappingLabels=False)
+        lane.showGrid(x=True, y=False, alpha=0.15)
         for i, check in enumerate(checks):
             evs = [e for e in model.events if str(e.get("check")) == check]
             starts = np.array([float(e.get("start_s") or 0) for e in evs])
@@ -507,13 +506,14 @@ class Timeline(pg.GraphicsLayoutWidget):
                 [max(float(e.get("end_s") or 0), float(e.get("start_s") or 0)) for e in evs]
             )
             colour = check_colour(check)
+            bar = pg.mkBrush(colour + "6e")
             lane.addItem(
                 pg.BarGraphItem(
                     x0=starts,
                     x1=np.maximum(ends, starts + dur / 4000),
                     y=np.full(len(evs), i),
-                    height=0.6,
-                    brush=colour,
+                    height=0.5,
+                    brush=bar,
                     pen=pg.mkPen(None),
                 )
             )
@@ -529,6 +529,9 @@ class Timeline(pg.GraphicsLayoutWidget):
                     name=check,
                 )
             )
+        lane.enableAutoRange(y=False)
+        lane.setYRange(-0.8, max(len(checks) - 0.2, 0.8), padding=0)
+        self.checks = checks
         self.lane = lane
 
         if model.envelope is not None:
@@ -603,11 +606,10 @@ class Timeline(pg.GraphicsLayoutWidget):
         for e in events:
             by_check.setdefault(str(e.get("check")), []).append(float(e.get("start_s") or 0))
         for check, xs in by_check.items():
-            x = np.repeat(np.asarray(xs), 2)
-            y = np.tile([lo, hi], len(xs))
-            colour = QColor(check_colour(check))
-            colour.setAlpha(170)
-            p.addItem(pg.PlotCurveItem(x, y, connect="pairs", pen=pg.mkPen(colour, width=1)))
+            x = np.repeat(np.asarray(xs, dtype=np.float64), 2)
+            y = np.tile(np.array([lo, hi], dtype=np.float64), len(xs))
+            pen = pg.mkPen(check_colour(check) + "aa", width=1)
+            p.addItem(pg.PlotCurveItem(x, y, connect="pairs", pen=pen))
 
     def set_cursor(self, t_s: float) -> None:
         for c in self.cursors:
@@ -717,8 +719,16 @@ class ReviewView(QWidget):
         self.frame_panel.setVisible(False)
         self.frame_panel.setMinimumHeight(170)
 
+        self.legend = QLabel("")
+        self.legend.setToolTip("QC event colours; ▼ marks an event's start (larger: fail)")
+        timeline_box = QWidget()
+        tb = QVBoxLayout(timeline_box)
+        tb.setContentsMargins(0, 0, 0, 0)
+        tb.setSpacing(2)
+        tb.addWidget(self.legend)
+        tb.addWidget(self.timeline, 1)
         left = QSplitter(Qt.Orientation.Vertical)
-        left.addWidget(self.timeline)
+        left.addWidget(timeline_box)
         left.addWidget(self.frame_panel)
         left.setStretchFactor(0, 3)
         left.setStretchFactor(1, 2)
@@ -761,7 +771,7 @@ class ReviewView(QWidget):
         split.addWidget(right)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
-        split.setSizes([900, 380])
+        split.setSizes([860, 500])
 
         lay = QVBoxLayout(self)
         lay.addLayout(top)
@@ -864,6 +874,14 @@ class ReviewView(QWidget):
             f"{verdict.upper()}</span>"
         )
         self.timeline.show_model(model)
+        self.legend.setText(
+            "Events: "
+            + " &nbsp; ".join(
+                f"<span style='color:{check_colour(c)}'>■</span> {c}" for c in self.timeline.checks
+            )
+            if self.timeline.checks
+            else "No QC events"
+        )
         self._fill_table()
         self.frame_panel.setVisible(
             model.vstats is not None
