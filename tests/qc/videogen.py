@@ -189,12 +189,10 @@ def make_video(path: Path, spec: VideoSpec | None = None) -> VideoInfo:
     if spec.field_order is not None:
         cc.field_order = spec.field_order
     if spec.codec == "ffv1":
-        stream.options = {
-            "level": str(spec.level),
-            "slicecrc": str(spec.slicecrc),
-            "slices": str(spec.slices),
-            "g": str(spec.gop),
-        }
+        opts = {"level": str(spec.level), "g": str(spec.gop)}
+        if spec.level >= 2:  # versions 0 and 1 have neither slices nor slice CRCs
+            opts.update(slicecrc=str(spec.slicecrc), slices=str(spec.slices))
+        stream.options = opts
     else:
         stream.options = {"g": str(spec.gop)}
     cc.thread_type = "SLICE"
