@@ -20,7 +20,8 @@ class RingBuffer:
         self.capacity = int(capacity_frames)
         self.channels = int(channels)
         self.dtype = np.dtype(dtype)
-        self._buf = np.zeros((self.capacity, self.channels), self.dtype)
+        self._buf = np.empty((self.capacity, self.channels), self.dtype)
+        self._buf.fill(0)  # touch every page now, not in the audio callback
         self._written = 0  # frames ever written (producer only)
         self._read = 0  # frames ever consumed (consumer only)
         self._dropped = 0  # frames refused because the ring was full (producer only)
