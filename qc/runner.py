@@ -99,6 +99,51 @@ def _wav_truncation(path: Path, size: int) -> str | None:
                 return "it is truncated inside its header chunks"
 
 
+def _vint(fh) -> tuple[int, int] | None:
+    """An EBML variable-length integer: (value, its length); None at end of file."""
+    first = fh.read(1)
+    if not first:
+        return None
+    b = first[0]
+    length = 1
+    while length <= 8 and not (b & (0x80 >> (length - 1))):
+        length += 1
+    if length > 8:
+        return None
+    rest = fh.read(length - 1)
+    if len(rest) < length - 1:
+        return None
+    value = b & ((0x80 >> (length - 1)) - 1)
+    all_ones = value == (0x80 >> (length - 1)) - 1
+    for byte in rest:
+        value = (value << 8) | byte
+        all_ones = all_ones and byte == 0xFF
+    return (-1 if all_ones else value), length
+
+
+def _matroska_truncation(path: Path, size: int) -> str | None:
+    """Why a Matroska file is cut short (its Segment claims more bytes than there are), or None."""
+    with open(path, "rb") as fh:
+        fh.seek(4)
+        v = _vint(fh)
+        if v is None:
+            return "it ends inside its EBML header"
+        fh.seek(4 + v[1] + v[0])
+        seg_id = fh.read(4)
+        if len(seg_id) < 4:
+            return "it ends before its Segment"
+        if seg_id != b"\x18\x53\x80\x67":
+            return None
+        v = _vint(fh)
+        if v is None:
+            return "it ends inside its Segment header"
+        seg_size = v[0]
+        if seg_size >= 0 and fh.tell() + seg_size > size:
+            missing = fh.tell() + seg_size - size
+            return f"it is truncated: {missing} bytes of its Segment are missing (try `headblock recover`)"
+    return None
+
+
 def inspect_input(master: Path) -> str:
     """Check that ``master`` can be QC'd; return 'audio' or 'media' (PyAV) or raise."""
     master = Path(master)
@@ -130,10 +175,14 @@ def inspect_input(master: Path) -> str:
     if ext in MEDIA_EXTS:
         if kind in ("WAV", "RF64"):
             raise HeadblockError(f"{name} is a WAV file with a {ext} extension: wrong extension")
-        if ext in (".mkv", ".mka", ".webm") and kind != "Matroska":
-            raise HeadblockError(
-                f"{name} is not a Matroska file (bad header): wrong extension or corrupt"
-            )
+        if ext in (".mkv", ".mka", ".webm"):
+            if kind != "Matroska":
+                raise HeadblockError(
+                    f"{name} is not a Matroska file (bad header): wrong extension or corrupt"
+                )
+            problem = _matroska_truncation(master, size)
+            if problem:
+                raise HeadblockError(f"{name}: {problem}")
         return "media"
     known = ", ".join(sorted(WAV_EXTS | {".mkv"}))
     raise HeadblockError(
@@ -338,14 +387,20 @@ def _after_qc(paths, result: QCResult) -> None:
     """PREMIS validation event and catalogue sync: owned elsewhere, never fail QC."""
     if paths.premis.exists():
         try:
-            from metadata import premis
+            from datetime import UTC, datetime
 
-            add = premis.add_event
-            detail = f"Headblock QC, profile {result.profile}: {result.verdict}; " + ", ".join(
-                f"{c.id} {c.status}" for c in result.checks if c.status != "pass"
+            from metadata import premis
+            from metadata.record import software_string
+
+            flagged = ", ".join(f"{c.id} {c.status}" for c in result.checks if c.status != "pass")
+            detail = f"profile {result.profile}; {len(result.events)} events" + (
+                f"; {flagged}" if flagged else ""
             )
-            _call_add_event(add, paths, result, detail.rstrip("; "))
-        except Exception:  # PREMIS is written by another module; QC stands without it
+            premis.add_event(
+                paths.premis,
+                premis.qc_event(datetime.now(UTC), result.verdict, detail, software_string()),
+            )
+        except Exception:  # PREMIS is another module's; QC stands without it
             pass
     try:
         from metadata import catalogue
@@ -354,27 +409,6 @@ def _after_qc(paths, result: QCResult) -> None:
             catalogue.sync_take(paths.directory)
     except Exception:
         pass
-
-
-def _call_add_event(add, paths, result: QCResult, detail: str) -> None:
-    import inspect
-
-    outcome = result.verdict
-    params = inspect.signature(add).parameters
-    if len(params) >= 2 and "event" in params:
-        from metadata import premis
-
-        ev_cls = getattr(premis, "PremisEvent", None) or getattr(premis, "Event", None)
-        if ev_cls is not None:
-            try:
-                ev = ev_cls(event_type="validation", outcome=outcome, detail=detail)
-            except TypeError:
-                ev = ev_cls("validation", outcome=outcome, detail=detail)
-            add(paths.premis, ev)
-            return
-        add(paths.premis, {"type": "validation", "outcome": outcome, "detail": detail})
-        return
-    add(paths.premis, "validation", outcome, detail)
 
 
 # --------------------------------------------------------------------------- command line
