@@ -294,6 +294,7 @@ class VideoTake:
         self._threads: list[threading.Thread] = []
         self.log: TakeLog | None = None
         self.fixity_ok: bool | None = None
+        self.input_error: BaseException | None = None
 
     # -- public API ------------------------------------------------------------------------------
     def start(self) -> TakePaths:
@@ -346,8 +347,11 @@ class VideoTake:
                     self._feed = _LavfiAudioFeed(s.audio_device[len("lavfi:") :], conv)
                 else:
                     self._feed = _PortAudioFeed(s.audio_device, conv)
+                self._feed.start()  # before the take folder: a silent input refuses the take
             except Exception:
                 source.close()
+                if self._feed is not None:
+                    self._feed.close()
                 raise
             self._audio_source = "separate"
         self._conv = _AudioFrames(self.aparams) if self.aparams else None
@@ -390,9 +394,7 @@ class VideoTake:
         self._status.state = "recording"
         self._t_start = time.monotonic()
         self._emit("take_start", {"master": str(self.master)})
-        if self._feed is not None:
-            self._feed.start()
-        self._spawn(self._reader, "video-reader")
+        self._spawn(self._reader, "video-reader", fatal=False)
         if self._feed is not None:
             self._spawn(self._audio_feed_loop, "video-audio-feed")
         self._spawn(self._encoder, "video-encoder")
@@ -408,7 +410,7 @@ class VideoTake:
         if (
             src is not None
             and hasattr(src, "stop")
-            and (self._audio_source != "embedded" or reason == "error")
+            and (self._audio_source != "embedded" or reason in ("error", "input error"))
         ):
             src.stop()
         if reason == "error" and self._feed is not None:
@@ -433,22 +435,31 @@ class VideoTake:
         return preview_of(*latest)
 
     # -- threads ---------------------------------------------------------------------------------
-    def _spawn(self, fn, name: str) -> None:
-        t = threading.Thread(target=self._guard(fn), name=name, daemon=True)
+    def _spawn(self, fn, name: str, fatal: bool = True) -> None:
+        t = threading.Thread(target=self._guard(fn, fatal), name=name, daemon=True)
         self._threads.append(t)
         t.start()
 
-    def _guard(self, fn):
+    def _guard(self, fn, fatal: bool = True):
+        """Errors reach the controlling thread. A failing input (``fatal=False``) ends the take
+        like a stop: what was captured is closed and finalized; the log says why."""
+
         def run():
             try:
                 fn()
             except BaseException as exc:  # noqa: BLE001 - carried to the controlling thread
+                name = threading.current_thread().name
+                if not fatal:
+                    self.input_error = exc
+                    if self.log:
+                        self.log.write("input_error", "ERROR", thread=name, error=str(exc))
+                    self.stop("input error")
+                    self._reader_done.set()
+                    return
                 if self.error is None:
                     self.error = exc
                 if self.log:
-                    self.log.write(
-                        "error", "ERROR", thread=threading.current_thread().name, error=str(exc)
-                    )
+                    self.log.write("error", "ERROR", thread=name, error=str(exc))
                 self.stop("error")
                 self._reader_done.set()
 
@@ -1089,6 +1100,13 @@ def cmd_capture_video(args) -> int:
         raise HeadblockError(f"the take stopped on an error: {err}") from err
     res = take.result
     st = take.status()
+    if take.input_error is not None:
+        print(
+            f"headblock: the input failed during the take ({take.input_error}); "
+            f"the {st.frames_written} frames captured are kept in {res.record.master}",
+            file=sys.stderr,
+        )
+        return 2
     print(
         f"{res.record.master}: {st.frames_written} frames, {res.record.duration_s:.2f} s, "
         f"{st.frames_lost} lost" + (f", QC {res.qc_verdict}" if res.qc_verdict else ""),

@@ -221,3 +221,46 @@ def test_slow_encoder_drops_are_counted_and_logged(tmp_path, monkeypatch):
     assert events(t, "queue_depth") or st.encoder_queue_peak >= 2
     lines = [ln for ln in read_framemd5(t.paths.framemd5) if not ln.startswith("#")]
     assert len(lines) == st.frames_written  # the master holds what was written, gaps visible
+
+
+class _FailingCard:
+    """A card that delivers ten frames and then vanishes (cable pulled)."""
+
+    device_drops = 0
+    device_errors = 0
+
+    def __init__(self):
+        from capture.video_input import SourceInfo
+
+        self.info = SourceInfo(64, 48, "yuv422p", Fraction(25))
+
+    def frames(self):
+        from metadata.errors import HeadblockError
+
+        for i in range(10):
+            f = av.VideoFrame(64, 48, "yuv422p")
+            for p in f.planes:
+                np.frombuffer(p, np.uint8)[:] = 16 + 8 * i
+            yield "video", f, i / 25
+        raise HeadblockError("the video input v4l2:/dev/video0 failed: No such device")
+
+    def close(self):
+        pass
+
+
+def test_input_failing_mid_take_keeps_what_was_captured(tmp_path):
+    settings = VideoTakeSettings(
+        device="v4l2:/dev/video0",
+        library=tmp_path / "lib",
+        item="FAIL1",
+        run_qc=False,
+        audio_device="none",
+    )
+    t = VideoTake(settings, source=_FailingCard())
+    t.start()
+    assert t.wait(60)
+    assert t.error is None and t.input_error is not None
+    assert t.result.record.outcome == "stopped: input error"
+    assert t.result.record.video.frames == 10 and t.fixity_ok
+    assert "No such device" in events(t, "input_error")[0].fields["error"]
+    assert t.paths.framemd5.read_bytes() == ffmpeg_framemd5(t.master)
