@@ -284,9 +284,23 @@ class AudioTake:
         last_frames_at = time.monotonic()
         last_received = inp.stats().frames_received
         self._check_disk(watchdog)
+        fill_logged = 0.0  # the highest ring fill level already logged
         while True:
             stopping = self._stop.is_set()
             n = ring.available
+            fill = ring.fill
+            level = max((x for x in (0.25, 0.5, 0.75) if fill >= x), default=0.0)
+            if level > fill_logged:  # the writer is falling behind: say so before it costs audio
+                self._event(
+                    "queue_depth",
+                    "WARN",
+                    fill=round(fill, 3),
+                    frames=n,
+                    at_s=round(self._frames_written / rate, 4),
+                )
+                fill_logged = level
+            elif fill < 0.1:
+                fill_logged = 0.0
             if target is not None:
                 n = min(n, target - self._frames_written)
             wrote = 0

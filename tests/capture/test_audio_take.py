@@ -178,3 +178,78 @@ def test_portaudio_take_records_the_played_signal_exactly(pulse_server, tmp_path
     assert "take_start" in events and "take_stop" in events
     assert log_events(paths.directory, "overflow") == []  # no false alarm on a clean take
     assert take.status().state == "done"
+
+
+def test_take_past_the_rf64_threshold_becomes_rf64(tmp_path):
+    settings = AudioTakeSettings(
+        device="demo", item="LONG", library=tmp_path, seconds=1.0, qc=False,
+        rf64_threshold_bytes=200_000,  # stands in for 4 GiB
+    )  # fmt: skip
+    take = AudioTake(settings)
+    paths = take.start()
+    assert take.wait(30)
+    info = sf.info(str(paths.master("audio")))
+    assert info.format == "RF64" and info.frames == 96000
+    assert take.result.record.audio.container == "RF64" and take.result.fixity_ok
+    audio, _ = sf.read(str(paths.master("audio")), dtype="int32")
+    got = audio >> 8
+    ref = demo_pcm24(0, 96000 * 5)
+    off = best_offset(ref, got[:48000])
+    np.testing.assert_array_equal(got, ref[off : off + len(got)])  # no break in the audio
+
+
+def test_writer_behind_is_logged_as_queue_depth(tmp_path, monkeypatch):
+    from metadata import bwf
+
+    real_write = bwf.BWFWriter.write
+
+    def slow_write(self, frames):  # a disk that stalls once for 0.6 s
+        if not getattr(self, "_stalled", False) and self.frames_written > 20000:
+            self._stalled = True
+            time.sleep(0.6)
+        return real_write(self, frames)
+
+    monkeypatch.setattr(bwf.BWFWriter, "write", slow_write)
+    from capture.audio_input import open_audio_input
+
+    inp = open_audio_input("demo", 96000, 2, 24, ring_seconds=1.0)
+    settings = AudioTakeSettings(
+        device="demo", item="SLOW", library=tmp_path, seconds=1.5, qc=False
+    )
+    take = AudioTake(settings, input=inp)
+    paths = take.start()
+    assert take.wait(30)
+    inp.stop()
+    depth = log_events(paths.directory, "queue_depth")
+    assert depth and depth[0].fields["fill"] >= 0.25
+    assert log_events(paths.directory, "overflow") == []  # slow, but nothing lost
+    assert sf.info(str(paths.master("audio"))).frames == 144000
+
+
+def test_writer_stalled_past_the_ring_loses_audio_and_says_so(tmp_path, monkeypatch):
+    from capture.audio_input import open_audio_input
+    from metadata import bwf
+
+    real_write = bwf.BWFWriter.write
+
+    def stalled_write(self, frames):  # a disk that hangs for 1.5 s with a 0.5 s ring
+        if not getattr(self, "_stalled", False) and self.frames_written > 20000:
+            self._stalled = True
+            time.sleep(1.5)
+        return real_write(self, frames)
+
+    monkeypatch.setattr(bwf.BWFWriter, "write", stalled_write)
+    inp = open_audio_input("demo", 96000, 2, 24, ring_seconds=0.5)
+    settings = AudioTakeSettings(
+        device="demo", item="RING", library=tmp_path, seconds=2.5, qc=False
+    )
+    take = AudioTake(settings, input=inp)
+    paths = take.start()
+    assert take.wait(30)
+    inp.stop()
+    losses = log_events(paths.directory, "overflow")
+    assert losses and {e.fields["source"] for e in losses} == {"ring"}
+    lost = sum(e.fields["frames_lost"] for e in losses)
+    assert 0.6 * 96000 < lost < 1.3 * 96000
+    assert 0.1 < losses[0].fields["at_s"] < 1.0
+    assert take.result.record.frames_lost == lost
