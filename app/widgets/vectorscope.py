@@ -104,6 +104,7 @@ class Vectorscope(pg.GraphicsLayoutWidget):
     def show_chroma(self, u: np.ndarray, v: np.ndarray, bit_depth: int) -> None:
         img = histogram_image(chroma_histogram(u, v, bit_depth))
         self.image.setImage(img, autoLevels=False, levels=(0, 1))
+        self.image.setRect(QRectF(0, 0, SIZE, SIZE))  # a rect set before any image is lost
 
     def reset(self) -> None:
         self.image.setImage(np.zeros((SIZE, SIZE), np.float32), autoLevels=False, levels=(0, 1))
