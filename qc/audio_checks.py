@@ -970,8 +970,13 @@ class AudioAnalyzer:
                     depth = min(lb, la) - level
                     if depth < t["collapse_db"]:
                         continue
-                    # abrupt: program level within edge_ms on both sides (not a fade or a word's decay)
-                    if env[a - edge : a].max() < lb - 6 or env[b : b + edge].max() < la - 6:
+                    # abrupt: within edge_ms of each end the level is back near the program's
+                    # (a fade or a word's decay passes through the levels in between)
+                    near_b = float(env[a - edge : a].max())
+                    near_a = float(env[b : b + edge].max())
+                    if near_b < lb - 10 or near_a < la - 10:
+                        continue
+                    if min(near_b, near_a) - level < t["collapse_db"]:
                         continue
                     sev = "fail" if depth >= t["fail_collapse_db"] else "warn"
                     found.append(
