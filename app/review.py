@@ -475,6 +475,8 @@ class Timeline(pg.GraphicsLayoutWidget):
         if height:
             p.setMaximumHeight(height)
             p.setMinimumHeight(height)
+        else:
+            p.setMinimumHeight(56)  # keeps a rotated title and three ticks legible
         if self.plots:
             p.setXLink(self.plots[0])
             self.plots[-1].hideAxis("bottom")
@@ -538,7 +540,7 @@ class Timeline(pg.GraphicsLayoutWidget):
             env = model.envelope
             t = env.times_s()
             for ch in range(env.channels):
-                p = self._add_plot(f"ch {ch + 1} dBFS")
+                p = self._add_plot(f"ch{ch + 1} dBFS")
                 p.setYRange(-80, 3, padding=0)
                 p.plot(
                     t,
@@ -565,7 +567,7 @@ class Timeline(pg.GraphicsLayoutWidget):
             vs = model.vstats
             groups = [
                 ("luma", ("YMIN", "YLOW", "YAVG", "YHIGH", "YMAX")),
-                ("saturation", ("SATAVG", "SATMAX")),
+                ("sat", ("SATAVG", "SATMAX")),
                 ("TOUT", ("TOUT",)),
                 ("VREP", ("VREP",)),
                 ("BRNG", ("BRNG",)),
@@ -731,7 +733,8 @@ class ReviewView(QWidget):
         left.addWidget(timeline_box)
         left.addWidget(self.frame_panel)
         left.setStretchFactor(0, 3)
-        left.setStretchFactor(1, 2)
+        left.setStretchFactor(1, 1)
+        left.setSizes([560, 230])
 
         self.table = QTableWidget(0, len(self.COLUMNS))
         self.table.setHorizontalHeaderLabels(self.COLUMNS)

@@ -53,13 +53,14 @@ class Envelope:
     peak_dbfs: np.ndarray
     rms_dbfs: np.ndarray
     extra: dict = field(default_factory=dict)
+    offset_s: float = 0.0  # time of the first block in the file (embedded audio may start late)
 
     @property
     def channels(self) -> int:
         return self.peak_dbfs.shape[1]
 
     def times_s(self) -> np.ndarray:
-        return np.arange(self.peak_dbfs.shape[0]) * self.block_s
+        return self.offset_s + np.arange(self.peak_dbfs.shape[0]) * self.block_s
 
 
 @dataclass
@@ -103,17 +104,6 @@ def read_envelope(paths: TakePaths) -> Envelope | None:
     if not path.exists():
         return None
     try:
-        from qc import sidecars  # the QC runner's reader, when it has one
-
-        env = sidecars.read_envelope(path)
-        return Envelope(
-            float(env.block_s),
-            _as_block_channel(_to_db(env.peak_dbfs)),
-            _as_block_channel(_to_db(env.rms_dbfs)),
-        )
-    except Exception:
-        pass
-    try:
         with np.load(path, allow_pickle=False) as data:
             d = {k: data[k] for k in data.files}
     except Exception as exc:
@@ -123,8 +113,10 @@ def read_envelope(paths: TakePaths) -> Envelope | None:
     rms = _first(d, "rms_dbfs", "rms")
     if peak is None and rms is None:
         return None
-    peak = _as_block_channel(_to_db(peak if peak is not None else rms))
-    rms = _as_block_channel(_to_db(rms if rms is not None else peak), peak.shape[1])
+    in_db = "peak_dbfs" in d or "rms_dbfs" in d
+    conv = (lambda a: np.maximum(np.asarray(a, dtype=np.float64), -120.0)) if in_db else _to_db
+    peak = _as_block_channel(conv(peak if peak is not None else rms))
+    rms = _as_block_channel(conv(rms if rms is not None else peak), peak.shape[1])
     block = _first(d, "block_s", "block_seconds")
     if block is None and "block_ms" in d:
         block = float(d["block_ms"]) / 1000.0
@@ -134,7 +126,8 @@ def read_envelope(paths: TakePaths) -> Envelope | None:
         block = float(np.median(np.diff(d["times_s"])))
     used = {"peak_dbfs", "peak", "peaks", "rms_dbfs", "rms"}
     extra = {k: v for k, v in d.items() if k not in used}
-    return Envelope(float(block or 0.01), peak, rms, extra)
+    offset = float(d["offset_s"]) if "offset_s" in d else 0.0
+    return Envelope(float(block or 0.01), peak, rms, extra, offset)
 
 
 VSTAT_NAMES = (
@@ -311,8 +304,8 @@ def _tech_rows(master: Path | None) -> list[tuple[str, str]]:
                     rows.append(
                         (
                             f"Video stream {s.index}",
-                            f"{cc.name} {cc.width}×{cc.height} {cc.pix_fmt}, "
-                            f"{rate} fps, {s.frames or '?'} frames",
+                            f"{cc.name} {cc.width}×{cc.height} {cc.pix_fmt}, {rate} fps"
+                            + (f", {s.frames} frames" if s.frames else ""),
                         )
                     )
                 elif s.type == "audio":
@@ -429,7 +422,15 @@ def _plots(paths: TakePaths, qc: dict, progress: ProgressFn) -> list[tuple[str, 
             ax.set_ylabel(f"ch {ch + 1}\ndBFS", fontsize=8)
             ax.tick_params(labelsize=7)
             ax.grid(alpha=0.3)
-            _event_spans(ax, [e for e in events if e.get("channel") in (None, ch + 1)], None)
+            _event_spans(
+                ax,
+                [
+                    e
+                    for e in events
+                    if e.get("channel") in (None, ch + 1) and e.get("check") not in VIDEO_CHECKS
+                ],
+                None,
+            )
         axes[0][0].legend(loc="lower right", fontsize=7)
         axes[-1][0].set_xlabel("time (s)", fontsize=8)
         fig.suptitle("Level envelope per channel (QC events shaded)", fontsize=9)
@@ -537,7 +538,7 @@ def _thumbnails(master: Path | None, events: list[dict], progress: ProgressFn):
                 if frame is None:
                     continue
                 img = frame.to_image()
-                img.thumbnail((240, 180))
+                img = img.resize((240, int(round(240 / display_aspect(stream, frame)))))
                 buf = io.BytesIO()
                 img.save(buf, format="PNG")
                 caption = f"{ev.get('check')} at {float(ev.get('start_s') or 0):.3f} s"
@@ -545,6 +546,18 @@ def _thumbnails(master: Path | None, events: list[dict], progress: ProgressFn):
     except Exception as exc:
         log.warning("thumbnails of %s: %s", master.name, exc)
     return out
+
+
+def display_aspect(stream, frame) -> float:
+    """Width/height as shown: the sample aspect ratio when known, 4:3 for SD frames."""
+    sar = getattr(stream, "sample_aspect_ratio", None) or getattr(
+        stream.codec_context, "sample_aspect_ratio", None
+    )
+    if sar and float(sar) > 0 and float(sar) != 1.0:
+        return frame.width * float(sar) / frame.height
+    if frame.height in (480, 486, 576, 608) and frame.width in (704, 720):
+        return 4 / 3
+    return frame.width / frame.height
 
 
 def frame_at(container, stream, t_s: float):

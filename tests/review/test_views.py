@@ -110,7 +110,7 @@ def test_shuttle_blocks_play_both_ways():
 def test_video_take_frame_step_shows_the_frame(qtbot, review, video_take):
     review.open_path(video_take.directory)
     assert review.frame_panel.isVisibleTo(review)
-    assert {"luma", "TOUT", "VREP", "BRNG"} <= {
+    assert {"luma", "sat", "TOUT", "VREP", "BRNG"} <= {
         p.getAxis("left").labelText for p in review.timeline.plots
     }
     _key(qtbot, review, Qt.Key.Key_N)
