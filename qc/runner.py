@@ -96,7 +96,7 @@ def _wav_truncation(path: Path, size: int) -> str | None:
                 return None
             pos += 8 + csize + (csize & 1)
             if pos > size:
-                return "it is truncated inside its header chunks"
+                return "its header chunks are corrupt or truncated"
 
 
 def _vint(fh) -> tuple[int, int] | None:
@@ -243,13 +243,17 @@ def read_envelope(path: Path) -> dict:
         return {k: d[k] for k in d.files}
 
 
-def _video_part(master: Path, profile: Profile, progress: ProgressFn | None):
-    """Checks, events and stats of the video checks (qc.video_checks, imported when needed)."""
+def _video_part(master: Path, profile: Profile, progress: ProgressFn | None, log_path: Path | None):
+    """(checks, events, stats, duration_s) of qc.video_checks, imported when needed."""
+    import inspect
+
     try:
         from qc import video_checks
     except ImportError:
         return None
-    out = video_checks.run_video_checks(master, profile, progress)
+    fn = video_checks.run_video_checks
+    kwargs = {"log_path": log_path} if "log_path" in inspect.signature(fn).parameters else {}
+    out = fn(master, profile, progress, **kwargs)
     if isinstance(out, dict):
         return (
             out.get("checks", []),
@@ -297,7 +301,7 @@ def run_qc(
         if has_video:
             audio_span = (0.85, 1.0) if audio_streams else (1.0, 1.0)
             vprog = (lambda f, msg="": progress(f * audio_span[0], msg)) if progress else None
-            part = _video_part(master, prof, vprog)
+            part = _video_part(master, prof, vprog, log_path)
             if part is None:
                 raise HeadblockError(
                     "video QC is not available in this installation (qc.video_checks missing)"

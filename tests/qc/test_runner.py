@@ -1,0 +1,210 @@
+"""The QC runner and ``headblock qc``: sidecars, JSON exactly as PRODUCT.md, exit statuses."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from capture.cli import main as headblock
+from qc.result import CheckResult, EventMerger, QCEvent, QCResult, merge_events
+from qc.runner import read_envelope, run_qc
+from qc.table import CHECKS
+from tests.fixtures import signals as S
+
+RATE = 48000
+
+
+@pytest.fixture
+def take(tmp_path):
+    d = tmp_path / "LIB" / "REEL-7" / "REEL-7_t01"
+    d.mkdir(parents=True)
+    return d
+
+
+def _wav(take, x):
+    return S.write_wav(take / f"{take.name}.wav", x, RATE)
+
+
+@pytest.fixture(scope="module")
+def material():
+    return S.program(12, RATE, 2, seed=4, kind="mix")
+
+
+def test_qc_json_and_envelope_beside_the_master(take, material):
+    x = material.copy()
+    S.inject_zero_dropout(x, RATE, 6.0, 0.01)
+    master = _wav(take, x)
+    seen = []
+    result = run_qc(master, "default", progress=lambda f, msg="": seen.append(f))
+    assert seen and seen[-1] == 1.0 and seen == sorted(seen)
+    data = json.loads((take / "REEL-7_t01.qc.json").read_text())
+    assert list(data) == [
+        "file",
+        "kind",
+        "duration_s",
+        "profile",
+        "verdict",
+        "checks",
+        "events",
+        "stats",
+    ]
+    assert (
+        data["file"] == "REEL-7_t01.wav"
+        and data["kind"] == "audio"
+        and data["profile"] == "default"
+    )
+    assert data["duration_s"] == pytest.approx(12.0)
+    assert data["verdict"] == "fail"
+    audio_ids = [c.id for c in CHECKS.values() if c.applies_to("audio")]
+    assert [c["id"] for c in data["checks"]] == audio_ids
+    for c in data["checks"]:
+        assert set(c) == {"id", "status", "count", "summary"} and c["status"] in (
+            "pass",
+            "warn",
+            "fail",
+        )
+    assert [(e["check"], e["channel"]) for e in data["events"]] == [("dropout", 1), ("dropout", 2)]
+    for e in data["events"]:
+        assert list(e) == ["check", "start_s", "end_s", "channel", "severity", "value", "detail"]
+        assert e["start_s"] == pytest.approx(6.0, abs=2e-4) and e["severity"] == "fail"
+    assert data["stats"]["integrated_lufs"] < -10 and len(data["stats"]["true_peak_dbtp"]) == 2
+    assert QCResult.from_json(json.dumps(data)).to_dict() == data == result.to_dict()
+    env = read_envelope(take / "REEL-7_t01.envelope.npz")
+    assert env["peak_dbfs"].shape == (1200, 2) and env["peak_dbfs"].dtype == np.float16
+    assert float(env["block_s"]) == 0.01
+    # the envelope shows the dropout: 10 ms block 600 is digital silence
+    assert env["rms_dbfs"][600].max() < -140 and env["rms_dbfs"][590].max() > -60
+
+
+def test_cli_exit_statuses_and_json_copy(take, material, tmp_path, capsys):
+    master = _wav(take, material)
+    out = tmp_path / "copy.json"
+    assert headblock(["qc", str(master), "--json", str(out)]) == 0
+    assert "PASS" in capsys.readouterr().out
+    assert json.loads(out.read_text()) == json.loads((take / "REEL-7_t01.qc.json").read_text())
+    x = material.copy()
+    S.inject_clip(x, RATE, 3.0, 0.05)
+    _wav(take, x)
+    assert headblock(["qc", str(master)]) == 1
+    assert "FAIL" in capsys.readouterr().out
+
+
+def test_warn_verdict_exits_zero(take, material, capsys):
+    x = material.copy()
+    S.inject_click(x, RATE, 5.0, 0.1)
+    master = _wav(take, x)
+    assert headblock(["qc", str(master)]) == 0
+    data = json.loads((take / "REEL-7_t01.qc.json").read_text())
+    assert data["verdict"] == "warn" and [e["check"] for e in data["events"]] == ["click"]
+
+
+def test_profile_by_path_and_unknown_profile(take, material, tmp_path, capsys):
+    x = material.copy()
+    S.inject_click(x, RATE, 5.0, 0.1)
+    master = _wav(take, x)
+    prof = tmp_path / "noclick.toml"
+    prof.write_text('[profile]\nname = "noclick"\n[click]\nenabled = false\n')
+    assert headblock(["qc", str(master), "--profile", str(prof)]) == 0
+    data = json.loads((take / "REEL-7_t01.qc.json").read_text())
+    assert data["profile"] == "noclick" and data["verdict"] == "pass"
+    assert "click" not in [c["id"] for c in data["checks"]]
+    assert headblock(["qc", str(master), "--profile", "nonesuch"]) == 2
+    err = capsys.readouterr().err
+    assert "nonesuch" in err and len(err.strip().splitlines()) == 1
+
+
+def test_loose_file_outside_a_take_folder(tmp_path, material):
+    master = S.write_wav(tmp_path / "tape side A.wav", material, RATE)
+    run_qc(master)
+    assert (tmp_path / "tape side A.qc.json").exists() and (
+        tmp_path / "tape side A.envelope.npz"
+    ).exists()
+
+
+def test_premis_validation_event_appended(take, material):
+    premis = pytest.importorskip("metadata.premis")
+    from datetime import UTC, datetime
+
+    from metadata.record import AudioEssence, TakeRecord
+
+    master = _wav(take, material)
+    now = datetime.now(UTC)
+    record = TakeRecord(
+        "REEL-7",
+        1,
+        "audio",
+        master,
+        master.stat().st_size,
+        "0" * 32,
+        12.0,
+        now,
+        now,
+        "demo",
+        audio=AudioEssence(RATE, 24, 2),
+    )
+    pfile = take / "REEL-7_t01.premis.xml"
+    premis.write_premis(record, None, pfile)
+    before = pfile.read_text().count("<premis:event>") + pfile.read_text().count("<event>")
+    run_qc(master)
+    text = pfile.read_text()
+    assert "validation" in text and "pass" in text
+    assert text.count("<premis:event>") + text.count("<event>") == before + 1
+
+
+def test_video_master_runs_video_and_embedded_audio_checks(tmp_path):
+    pytest.importorskip("qc.video_checks")
+    from tests.qc.videogen import VideoSpec, make_video
+
+    d = tmp_path / "V" / "V_t01"
+    d.mkdir(parents=True)
+    info = make_video(d / "V_t01.mkv", VideoSpec(frames=45, audio="pcm_s24le"))
+    result = run_qc(info.path)
+    ids = [c.id for c in result.checks]
+    assert result.kind == "video"
+    assert "clipping" in ids and "loudness" in ids and "black" in ids
+    assert "audio" in result.stats and (d / "V_t01.envelope.npz").exists()
+    assert json.loads((d / "V_t01.qc.json").read_text())["kind"] == "video"
+
+
+def test_event_merger_joins_neighbours_and_keeps_the_worst():
+    m = EventMerger("dropout", gap_s=0.05, lower_is_worse=True)
+    m.add(1.00, 1.01, 1, "warn", -40.0, "a")
+    m.add(1.03, 1.04, 1, "fail", -70.0, "b")  # within the gap: same event
+    m.add(1.02, 1.03, 2, "warn", -45.0, "c")  # another channel: its own event
+    m.add(2.00, 2.01, 1, "warn", -30.0, "d")  # too far: a new event
+    evs = m.finish()
+    assert [(e.channel, e.start_s, e.end_s, e.severity, e.value, e.detail) for e in evs] == [
+        (1, 1.00, 1.04, "fail", -70.0, "b"),
+        (2, 1.02, 1.03, "warn", -45.0, "c"),
+        (1, 2.00, 2.01, "warn", -30.0, "d"),
+    ]
+    merged = merge_events(
+        [
+            QCEvent("click", t, t + 0.001, 1, "warn", v)
+            for t, v in ((1.0, 30.0), (1.01, 40.0), (3.0, 31.0))
+        ],
+        0.02,
+    )
+    assert [(e.start_s, e.end_s, e.value) for e in merged] == [
+        (1.0, 1.011, 40.0),
+        (3.0, 3.001, 31.0),
+    ]
+
+
+def test_verdict_is_the_worst_check_and_json_is_finite():
+    r = QCResult(
+        "a.wav",
+        "audio",
+        1.0,
+        "default",
+        checks=[CheckResult("click", "warn", 1), CheckResult("hum", "pass", 0)],
+    )
+    assert r.update_verdict() == "warn"
+    r.checks.append(CheckResult("dropout", "fail", 2))
+    assert r.update_verdict() == "fail"
+    r.stats = {"x": float("nan"), "y": np.float32(1.5), "z": np.array([1, 2])}
+    r.events = [QCEvent("hum", 0.0, 1.0, None, "warn", float("-inf"))]
+    d = json.loads(r.to_json())
+    assert d["stats"] == {"x": None, "y": 1.5, "z": [1, 2]} and d["events"][0]["value"] is None
