@@ -5,8 +5,9 @@ A noisy, tape-like lavfi source (paced in real time, as a card) feeds a real ``V
 frame's native planes at 30 fps and scales them for display, as the window does.
 
 Reported: encoder capacity (frames per second of encoder busy time) and its headroom over
-real time, the queue depth peak, process CPU use, frames lost, the bit rate, and the
-system load (the machine may be shared). Usage::
+real time, the queue depth peak, process CPU use and CPU time per frame (the figure that
+does not depend on what else runs), frames lost, the bit rate, and the system load (the
+machine may be shared: busy time stretches when other processes take the cores). Usage::
 
     python -m bench capture_video [--seconds 600] [--library DIR] [--keep]
 """
@@ -100,6 +101,12 @@ def run(seconds: float, library: Path, source: str = SOURCE, verify: bool = True
         "queue_depth_peak": st.encoder_queue_peak,
         "queue_capacity": settings.queue_frames,
         "process_cpu_percent_of_one_core": round(100 * cpu_s / t_capture, 1),
+        # load-independent: CPU per frame (source generation and preview included) and the
+        # frame rate that CPU cost allows on all cores of an otherwise idle machine
+        "cpu_ms_per_frame": round(1000 * cpu_s / max(st.frames_received, 1), 2),
+        "cpu_bound_fps_idle_machine": round(
+            (os.cpu_count() or 1) * max(st.frames_received, 1) / max(cpu_s, 1e-9), 1
+        ),
         "cores": os.cpu_count(),
         "bitrate_mbit_s": round(size * 8 / (st.frames_written / REAL_TIME_FPS) / 1e6, 1),
         "previews": counts["previews"],
