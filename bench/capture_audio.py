@@ -102,9 +102,9 @@ def run_config(server, rate: int, channels: int, seconds: float, library: Path) 
     events = read_log(next(take_dir.glob("*.log"))) if take_dir else []
     losses = [e.fields for e in events if e.event in ("overflow", "gap")]
     stop_ev = next((e.fields for e in events if e.event == "take_stop"), {})
-    # while recording: skip the first 5 s (start-up, imports) and the last 3 (the finish)
-    end_t = samples[-1][0] - 3.0 if samples else 0.0
-    rec = [s for s in samples if 5.0 <= s[0] <= end_t]
+    # while recording: skip the first 5 s (start-up, imports) and stop at `seconds` after
+    # the process started (recording began later, so the finish's file read is excluded)
+    rec = [s for s in samples if 5.0 <= s[0] <= seconds]
     cpu_share = (rec[-1][1] - rec[0][1]) / (rec[-1][0] - rec[0][0]) if len(rec) > 2 else None
     steady = [s for s in rec if s[0] >= 10.0] or rec
     rss = np.array([s[2] for s in steady], dtype=np.float64) / 2**20
