@@ -1143,6 +1143,7 @@ class ReviewView(QWidget):
 
     def _show_frame(self, t_s: float, planes) -> None:
         y, u, v, bits = planes
+        self.last_planes = planes
         self.picture.show_planes(y, u, v, bits)
         self.wfm.show_luma(y, bits)
         self.vectorscope.show_chroma(u, v, bits)

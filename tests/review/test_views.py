@@ -118,13 +118,13 @@ def test_video_take_frame_step_shows_the_frame(qtbot, review, video_take):
     qtbot.waitUntil(
         lambda: getattr(review, "last_frame_s", None) == pytest.approx(0.8), timeout=10000
     )
-    img = review.picture.image.image
-    assert img is not None and img.shape[:2] == (120, 160)
-    assert img[40:48].mean() > 240  # the dropout streak of frame 20 is on screen
+    y = review.last_planes[0]
+    assert y.shape == (120, 160) and review.picture.image.image is not None
+    assert y[40:48].mean() > 240  # the dropout streak of frame 20 is on screen
     _key(qtbot, review, Qt.Key.Key_Right)
     assert review.cursor_s == pytest.approx(0.84)
     qtbot.waitUntil(lambda: review.last_frame_s == pytest.approx(0.84), timeout=10000)
-    assert review.picture.image.image[40:48].mean() < 240  # frame 21 has no streak
+    assert review.last_planes[0][40:48].mean() < 240  # frame 21 has no streak
 
 
 def test_open_a_bare_file_runs_qc_first(qtbot, review, tmp_path):
@@ -198,3 +198,59 @@ def test_sign_off_from_the_dialog(qtbot, library):
     assert verify_signoff(take.directory) == []
     qtbot.waitUntil(lambda: view.table.rowCount() == 0, timeout=20000)
     view.jobs.wait(10000)
+
+
+def test_a_two_hour_take_opens_from_its_sidecars(qtbot, review, library):
+    """7200 s of envelope and 3000 events; the master is a stub: nothing of it is read."""
+    import soundfile as sf
+
+    from metadata.naming import new_take_dir
+
+    paths = new_take_dir(library, "LONG")
+    sf.write(paths.master("audio"), np.zeros((480, 2)), 48000, subtype="PCM_24")
+    blocks = 720_000
+    peak = np.full((blocks, 2), -20.0, np.float16)
+    peak[::97] = -60.0
+    np.savez_compressed(
+        paths.file(".envelope.npz"),
+        block_s=np.float64(0.01),
+        peak_dbfs=peak,
+        rms_dbfs=peak - np.float16(10),
+    )
+    events = [
+        {
+            "check": ("click", "dropout", "clipping")[i % 3],
+            "start_s": 1.0 + i * 2.4,
+            "end_s": 1.01 + i * 2.4,
+            "channel": 1 + i % 2,
+            "severity": "warn",
+            "value": 1.0,
+            "detail": "",
+        }
+        for i in range(3000)
+    ]
+    paths.qc_json.write_text(
+        json.dumps(
+            {
+                "file": paths.master("audio").name,
+                "kind": "audio",
+                "duration_s": 7200.0,
+                "profile": "default",
+                "verdict": "warn",
+                "checks": [],
+                "events": events,
+                "stats": {},
+            }
+        )
+    )
+    t0 = time.perf_counter()
+    review.open_path(paths.directory)
+    qtbot.wait(1)  # the first paint
+    opened_s = time.perf_counter() - t0
+    assert review.table.rowCount() == 3000 and review.model.duration_s == 7200.0
+    assert opened_s < 4.0, f"opening took {opened_s:.2f} s"  # ~0.6 s idle; margin for load
+    t0 = time.perf_counter()
+    for _ in range(20):
+        _key(qtbot, review, Qt.Key.Key_N)
+    assert review.current == 19
+    assert (time.perf_counter() - t0) / 20 < 0.5

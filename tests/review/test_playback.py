@@ -1,0 +1,73 @@
+"""Playback of a take through a real audio output (the private PulseAudio server's sink)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+from tests.review.takes import AUDIO_RATE
+
+
+def _record(server, seconds: float) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            "parec",
+            "-d",
+            "vsink.monitor",
+            "--raw",
+            "--format=float32le",
+            f"--rate={AUDIO_RATE}",
+            "--channels=2",
+            "--latency-msec=20",
+        ],
+        env=server.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _dominant_hz(x: np.ndarray) -> float:
+    spec = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    return float(np.fft.rfftfreq(len(x), 1 / AUDIO_RATE)[np.argmax(spec)])
+
+
+@pytest.mark.slow
+def test_play_forward_and_reverse_through_the_output(pulse_server, audio_take):
+    from app.review import AudioPlayer
+
+    player = AudioPlayer(audio_take.master("audio"))
+    rec = _record(pulse_server, 3.0)
+
+    def pace(from_s: float, speed: int) -> float:
+        """Seconds of the take heard per second of wall clock, once sound flows."""
+        player.play(from_s, speed)
+        deadline = time.monotonic() + 5
+        # past the pre-filled first blocks and the stall of a new PulseAudio stream
+        while abs(player.position_s - from_s) < 0.2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        t0, p0 = time.monotonic(), player.position_s
+        time.sleep(0.6)
+        return (player.position_s - p0) / (time.monotonic() - t0)
+
+    try:
+        time.sleep(0.3)
+        forward = pace(0.2, 1)
+        reverse = pace(3.5, -1)  # J: backwards from 3.5 s
+        double = pace(0.5, 2)  # L pressed twice
+        player.stop()
+    finally:
+        player.close()
+        rec.terminate()
+        raw, _ = rec.communicate(timeout=10)
+    assert forward == pytest.approx(1.0, abs=0.3)
+    assert reverse == pytest.approx(-1.0, abs=0.3)
+    assert double == pytest.approx(2.0, abs=0.5)
+    audio = np.frombuffer(raw, np.float32).reshape(-1, 2)
+    loud = np.flatnonzero(np.abs(audio[:, 0]) > 0.05)
+    assert loud.size > AUDIO_RATE // 2, "nothing reached the sink"
+    chunk = audio[loud[0] + 2400 : loud[0] + 2400 + 16384]
+    assert _dominant_hz(chunk[:, 0]) == pytest.approx(440, abs=6)  # the take's left channel
+    assert _dominant_hz(chunk[:, 1]) == pytest.approx(660, abs=6)
