@@ -901,7 +901,6 @@ class AudioAnalyzer:
         found: list[QCEvent] = []
         ctx = max(2, int(round(t["context_s"] / BLOCK_S)))
         nb = len(rms_db)
-        prog = t["program_min_dbfs"]
         sub_s = self.sub_frames / self.rate_hz
         per_block = self.bf // self.sub_frames
 
@@ -940,62 +939,88 @@ class AudioAnalyzer:
         max_sub = int(t["max_ms"] / 1000 / sub_s)
         edge = max(1, int(round(t["edge_ms"] / 1000 / sub_s)))
         if len(sub_db) and nb > 2 * ctx:
-            med = scipy.ndimage.median_filter(rms_db, size=(ctx, 1), mode="nearest")
-            half = ctx // 2 + 1
-            before = np.vstack(
-                [np.repeat(med[:1], half, axis=0), med[:-half]]
-            )  # median of the ctx blocks before
-            after = np.vstack([med[half:], np.repeat(med[-1:], half, axis=0)])
-            ref_blocks = np.maximum(before, after)
-            ref_sub = np.repeat(ref_blocks, per_block, axis=0)[: len(sub_db)]
-            for c in range(self.channels):
-                env = sub_db[:, c].astype(np.float32)
-                ref = ref_sub[: len(env), c]
-                # a 3 ms power average keeps the level of an attenuated program from flickering
-                smooth = m.power_db(
-                    scipy.ndimage.uniform_filter1d(10 ** (env.astype(np.float64) / 10), 3)
+            # in segments of a minute (plus context) so the temporaries stay small in a long take
+            seg = 6000
+            pad = ctx + max_sub // per_block + edge + 4
+            for s0 in range(0, nb, seg):
+                lo, hi = max(0, s0 - pad), min(nb, s0 + seg + pad)
+                found += self._collapses(
+                    rms_db[lo:hi],
+                    sub_db[lo * per_block : hi * per_block],
+                    lo,
+                    s0 - lo,
+                    min(seg, nb - s0),
+                    ctx,
+                    (min_sub, max_sub, edge),
                 )
-                low = (smooth <= ref - t["collapse_db"]) & (ref >= prog)
-                low = scipy.ndimage.binary_closing(low, structure=np.ones(5, bool)) | low
-                r0, r1 = _runs(low)
-                for a, b in zip(r0, r1, strict=True):
-                    if b - a < min_sub or b - a > max_sub or a < edge or b + edge > len(env):
-                        continue
-                    b0, b1 = a // per_block, -(-b // per_block)
-                    lb = float(before[min(b0, nb - 1), c])
-                    la = float(after[min(b1, nb - 1), c])
-                    if lb < prog or la < prog:
-                        continue
-                    level = float(m.power_db(np.mean(10 ** (env[a:b].astype(np.float64) / 10))))
-                    depth = min(lb, la) - level
-                    if depth < t["collapse_db"]:
-                        continue
-                    # abrupt: within edge_ms of each end the level is back near the program's
-                    # (a fade or a word's decay passes through the levels in between)
-                    near_b = float(env[a - edge : a].max())
-                    near_a = float(env[b : b + edge].max())
-                    if near_b < lb - 10 or near_a < la - 10:
-                        continue
-                    if min(near_b, near_a) - level < t["collapse_db"]:
-                        continue
-                    sev = "fail" if depth >= t["fail_collapse_db"] else "warn"
-                    found.append(
-                        QCEvent(
-                            "dropout",
-                            self._t(a * self.sub_frames),
-                            self._t(b * self.sub_frames),
-                            c + 1,
-                            sev,
-                            round(level, 1),
-                            f"level collapse {depth:.0f} dB for {(b - a) * sub_s * 1000:.0f} ms",
-                        )
-                    )
         found.sort(key=lambda e: (e.start_s, e.channel or 0))
         final = EventMerger("dropout", 0.05, lower_is_worse=True)
         for e in found:
             final.add(e.start_s, e.end_s, e.channel, e.severity, e.value, e.detail)
         evs = final.finish()
         return evs, f"{len(evs)} dropouts"
+
+    def _collapses(self, rms_db, sub_db, first_block, own_from, own_len, ctx, sizes):
+        """Level collapses in one stretch; only those starting in its own part are returned."""
+        t = self.t["dropout"]
+        prog = t["program_min_dbfs"]
+        min_sub, max_sub, edge = sizes
+        per_block = self.bf // self.sub_frames
+        sub_s = self.sub_frames / self.rate_hz
+        nb = len(rms_db)
+        med = scipy.ndimage.median_filter(rms_db, size=(ctx, 1), mode="nearest")
+        half = ctx // 2 + 1
+        before = np.vstack([np.repeat(med[:1], half, axis=0), med[:-half]])  # the ctx blocks before
+        after = np.vstack([med[half:], np.repeat(med[-1:], half, axis=0)])
+        ref_blocks = np.maximum(before, after)
+        out = []
+        for c in range(self.channels):
+            env = sub_db[:, c].astype(np.float32)
+            ref = np.repeat(ref_blocks[:, c], per_block)[: len(env)]
+            # a 3 ms power average keeps the level of an attenuated program from flickering
+            smooth = m.power_db(
+                scipy.ndimage.uniform_filter1d(10 ** (env.astype(np.float64) / 10), 3)
+            )
+            low = (smooth <= ref - t["collapse_db"]) & (ref >= prog)
+            low = scipy.ndimage.binary_closing(low, structure=np.ones(5, bool)) | low
+            r0, r1 = _runs(low)
+            for a, b in zip(r0, r1, strict=True):
+                if not own_from * per_block <= a < (own_from + own_len) * per_block:
+                    continue
+                if b - a < min_sub or b - a > max_sub or a < edge or b + edge > len(env):
+                    continue
+                b0, b1 = a // per_block, -(-b // per_block)
+                lb = float(before[min(b0, nb - 1), c])
+                la = float(after[min(b1, nb - 1), c])
+                if lb < prog or la < prog:
+                    continue
+                level = float(m.power_db(np.mean(10 ** (env[a:b].astype(np.float64) / 10))))
+                depth = min(lb, la) - level
+                if depth < t["collapse_db"]:
+                    continue
+                # abrupt: within edge_ms of each end the level is back near the program's
+                # (a fade or a word's decay passes through the levels in between)
+                near_b = float(env[a - edge : a].max())
+                near_a = float(env[b : b + edge].max())
+                if near_b < lb - 10 or near_a < la - 10:
+                    continue
+                if min(near_b, near_a) - level < t["collapse_db"]:
+                    continue
+                sev = "fail" if depth >= t["fail_collapse_db"] else "warn"
+                f0 = (first_block * per_block + a) * self.sub_frames
+                f1 = (first_block * per_block + b) * self.sub_frames
+                out.append(
+                    QCEvent(
+                        "dropout",
+                        self._t(f0),
+                        self._t(f1),
+                        c + 1,
+                        sev,
+                        round(level, 1),
+                        f"level collapse {depth:.0f} dB for {(b - a) * sub_s * 1000:.0f} ms",
+                    )
+                )
+        return out
 
 
 def overflow_events(log_path: Path | None, profile: Profile, offset_s: float = 0.0):

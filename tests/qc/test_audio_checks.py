@@ -367,3 +367,23 @@ def test_recall_and_false_alarms_over_randomized_faults():
     assert all(total[k] >= 12 for k in kinds)
     assert all(hits[k] / total[k] >= 0.9 for k in kinds)
     assert sum(false_alarms.values()) == 0
+
+
+def test_collapse_across_the_one_minute_analysis_segments():
+    x = S.program(64, RATE, 2, seed=21, kind="music")
+    x[58 * RATE : 62 * RATE] = S.program(4, RATE, 2, seed=3, kind="music", hiss_dbfs=-70)  # notes
+    level = m.dbfs(m.block_stats(x, 480).rms.max(axis=1))
+    ok = [
+        t
+        for t in np.arange(59.90, 60.0, 0.005)
+        if min(
+            np.median(level[int(t * 100) - 30 : int(t * 100)]),
+            np.median(level[int(t * 100) + 7 : int(t * 100) + 37]),
+        )
+        > -35
+    ]
+    assert ok, "no playing program near the segment boundary"
+    f = S.inject_collapse(x, RATE, float(ok[-1]), 0.06, depth_db=35)  # ends after 60.0 s
+    evs = events_of(analyze(x), "dropout")
+    assert sorted(e.channel for e in evs) == [1, 2]
+    assert all(e.start_s == pytest.approx(f.start_s, abs=0.005) for e in evs)
