@@ -84,6 +84,7 @@ class QueueView(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setSortingEnabled(True)
         self.table.cellDoubleClicked.connect(self._double_clicked)
+        self.table.setToolTip("Double-click a take to review it")
         top = QHBoxLayout()
         top.addWidget(self.title)
         top.addStretch(1)
@@ -93,6 +94,11 @@ class QueueView(QWidget):
         lay.addLayout(top)
         lay.addWidget(self.table, 1)
         lay.addWidget(self.status)
+
+    def showEvent(self, ev):  # noqa: N802 (Qt API) — the queue is current whenever shown
+        super().showEvent(ev)
+        if self.library is not None and self.refresh_button.isEnabled():
+            self.refresh()
 
     def set_library(self, library: Path | None, url: str | None = None) -> None:
         self.library = Path(library) if library else None
@@ -191,6 +197,21 @@ class QueueView(QWidget):
         d = self.take_dir_at(row)
         if d is not None:
             self.open_take.emit(d)
+            self._open_in_review(d)
+
+    def _open_in_review(self, take_dir: Path) -> None:
+        """Show the take in the window's review tab, when the window has one."""
+        from PySide6.QtWidgets import QTabWidget
+
+        from app.review import ReviewView
+
+        review = self.window().findChild(ReviewView)
+        if review is None:
+            return
+        review.open_path(take_dir)
+        tabs = self.window().findChild(QTabWidget)
+        if tabs is not None and tabs.indexOf(review) >= 0:
+            tabs.setCurrentWidget(review)
 
     def sign_selected(self):
         rows = self.table.selectionModel().selectedRows()

@@ -1182,6 +1182,12 @@ class ReviewView(QWidget):
         from app.signoff_dialog import SignoffDialog
 
         dlg = SignoffDialog(self.model.paths.directory, self)
+        dlg.signed.connect(
+            lambda e: self.status.setText(
+                f"{self.model.paths.stem if self.model else ''}: {e['decision']} by {e['by']} "
+                f"at {e['at_utc']}"
+            )
+        )
         dlg.open()
         self.signoff_requested.emit(self.model.paths.directory)
 

@@ -324,7 +324,7 @@ def _file_md5(path: Path, progress: ProgressFn) -> str:
     try:
         from metadata.checksums import file_md5
 
-        return file_md5(path)
+        return file_md5(path, lambda f, m="": progress(0.1 + 0.5 * f, f"verifying {m}"))
     except ImportError:
         pass
     h = hashlib.md5()
