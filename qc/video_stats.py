@@ -41,7 +41,7 @@ import numpy as np
 from metadata.errors import HeadblockError
 from metadata.progress import ProgressFn, no_progress
 
-# Column order of the per-frame table (float64 in memory; float32 in the sidecar except PTS).
+# Column order of the per-frame table (float32, as in the sidecar; pts_s is float64).
 FIELDS = (
     "YMIN",
     "YLOW",
@@ -494,8 +494,8 @@ def compute_video_stats(
         info = video_info(container, stream)
         dtype = np.uint16 if info.bit_depth > 8 else np.uint8
         analyzer = FrameAnalyzer(info.width, info.height, info.bit_depth, info.chroma_shift, params)
-        rows = _Growing(len(FIELDS), max(info.frames_hint, 256))
-        pts = _Growing(1, max(info.frames_hint, 256))
+        rows = _Growing(len(FIELDS), np.float32)
+        pts = _Growing(1, np.float64)
         issues: list[DecodeIssue] = []
         missing_pts = 0
         frame_s = float(1 / info.rate) if info.rate else 0.0
@@ -560,7 +560,7 @@ def compute_video_stats(
         return VideoStats(
             info,
             pts.array()[:, 0].copy(),
-            rows.array().copy(),
+            rows.array(),
             params,
             issues,
             missing_pts,
@@ -586,21 +586,27 @@ def _packet_time(packet) -> float | None:
 
 
 class _Growing:
-    """A row-wise table that grows by doubling (amortised O(1) appends, no per-row objects)."""
+    """A row-wise table kept in fixed-size blocks: appends never copy what is already stored,
+    so memory grows only by the table itself (100 bytes a frame in float32)."""
 
-    def __init__(self, cols: int, capacity: int):
-        self._a = np.empty((max(capacity, 16), cols), dtype=np.float64)
+    BLOCK = 4096
+
+    def __init__(self, cols: int, dtype=np.float32):
+        self.cols, self.dtype = cols, dtype
+        self._blocks: list[np.ndarray] = []
         self._n = 0
 
     def next_row(self) -> np.ndarray:
-        if self._n == len(self._a):
-            self._a = np.concatenate([self._a, np.empty_like(self._a)])
-        row = self._a[self._n]
+        i = self._n % self.BLOCK
+        if i == 0:
+            self._blocks.append(np.empty((self.BLOCK, self.cols), dtype=self.dtype))
         self._n += 1
-        return row
+        return self._blocks[-1][i]
 
     def array(self) -> np.ndarray:
-        return self._a[: self._n]
+        if not self._blocks:
+            return np.empty((0, self.cols), dtype=self.dtype)
+        return np.concatenate(self._blocks)[: self._n]
 
 
 # -- the sidecar ------------------------------------------------------------------------
