@@ -34,10 +34,11 @@ class DemoVideoFault:
     detail: str
 
 
+# Black and freeze last 2.5 s: longer than the 2 s the default QC profile reports.
 DEMO_VIDEO_FAULTS = (
     DemoVideoFault("dropout", 6.0, 6.2, "white dropout streaks on a few lines of each frame"),
-    DemoVideoFault("black", 12.0, 12.2, "black frames (luma at 7.5 IRE setup floor / 64)"),
-    DemoVideoFault("freeze", 18.0, 18.6, "the picture holds still (repeated frame)"),
+    DemoVideoFault("black", 11.0, 13.5, "black picture (luma at code 64, tape noise only)"),
+    DemoVideoFault("freeze", 17.0, 19.5, "the picture holds still (a repeated frame)"),
 )
 
 

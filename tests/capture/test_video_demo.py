@@ -29,7 +29,7 @@ def test_demo_picture_faults_at_known_times():
     b = pic.planes(540, f.start_s + 0.01)
     c = pic.planes(545, f.start_s + 0.2)
     assert np.array_equal(a[0], b[0]) and np.array_equal(b[0], c[0])
-    d = pic.planes(560, f.end_s + 0.01)
+    d = pic.planes(600, f.end_s + 0.01)
     assert not np.array_equal(c[0], d[0])
 
 
