@@ -142,7 +142,7 @@ class BenchView(QWidget):
         self.banner.setObjectName("errorBanner")
         self.banner.setWordWrap(True)
         self.banner.setVisible(False)
-        self.banner.mousePressEvent = lambda e: self.banner.setVisible(False)
+        self.banner.mousePressEvent = self._dismiss_banner
         self.banner.setToolTip("Click to dismiss")
 
         # layout
@@ -263,6 +263,7 @@ class BenchView(QWidget):
         self.video_row.setVisible(video)
 
     def _update_next_take(self) -> None:
+        self.setup.refresh_item_status()
         item = self.setup.item_id.text().strip()
         if self.controller.state in ("recording", "stopping"):
             return
@@ -352,6 +353,9 @@ class BenchView(QWidget):
         elif name in ("overflow", "gap", "frame_drop"):
             pass  # counted in the health strip; the take's log keeps each one
 
+    def _dismiss_banner(self, _event) -> None:
+        self.banner.setVisible(False)
+
     def show_error(self, message: str, level: str = "error") -> None:
         self.banner.setText(message)
         self.banner.setProperty("level", level)
@@ -373,9 +377,13 @@ class BenchView(QWidget):
             self.goniometer.push(snap.gonio)
 
     def _show_video(self, snap: VideoSnapshot) -> None:
+        # picture on every frame shown; the two scopes take turns (each at half that rate)
         self.preview.show_planes(snap.y, snap.u, snap.v, snap.bit_depth)
-        self.vectorscope.show_chroma(snap.u, snap.v, snap.bit_depth)
-        self.wfm.show_luma(snap.y, snap.bit_depth)
+        self._video_phase = not getattr(self, "_video_phase", False)
+        if self._video_phase:
+            self.vectorscope.show_chroma(snap.u, snap.v, snap.bit_depth)
+        else:
+            self.wfm.show_luma(snap.y, snap.bit_depth)
 
     # -- life cycle -------------------------------------------------------------------------
     def shutdown(self) -> None:

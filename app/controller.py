@@ -15,6 +15,7 @@ import math
 import queue
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from app.workers import JobRunner
 from metadata.errors import HeadblockError
 from metadata.settings import Settings
 from metadata.takemeta import TakeMeta
+from qc.measures import correlation, peak_dbfs, rms_dbfs  # imported now: scipy takes seconds
 
 REFRESH_HZ = 30
 RMS_WINDOW_S = 0.3
@@ -124,7 +126,9 @@ class BenchController(QObject):
         self._health_every = max(1, refresh_hz // 5)
         self._last_video_pts = None
         self.stall_s = 0.0  # the benchmark sets this to stall the GUI thread once
-        self.disk_free_override: int | None = None  # tests: pretend the library disk has this much
+        # the library's free space (bytes) as the disk watchdog reads it; tests inject a figure
+        self.free_space: Callable[[Path], int] | None = None
+        self.video_audio: _AudioTap | None = None
         self.tick_times: list[float] = []  # monotonic times of refreshes (benchmark)
         self.timer = QTimer(self)
         self.timer.setInterval(int(1000 / refresh_hz))
@@ -202,7 +206,7 @@ class BenchController(QObject):
                 take = self._new_video_take()
             else:
                 take = self._new_audio_take()
-            take.start_paths = take.start()
+            take.start()
         except HeadblockError as exc:
             self.error.emit(str(exc))
             self._after_failed_start()
@@ -213,7 +217,7 @@ class BenchController(QObject):
             return False
         self.take = take
         self.take_kind = kind
-        self.take_paths = take.start_paths
+        self.take_paths = take.paths
         self._last_frames = self._frames_received(self._audio_source())
         self._last_video_pts = None
         self._set_state("recording", self.take_paths.stem)
@@ -241,24 +245,28 @@ class BenchController(QObject):
             bits=a.bits,
             channels=a.channels,
             meta=self.meta,
-            run_qc=False,  # the window runs QC in its own worker, with progress
+            qc=False,  # the window runs QC in its own worker, with progress
+            on_event=self._on_event,
         )
-        return audio_take.AudioTake(settings, input=self.monitor, on_event=self._on_event)
+        if self.free_space is not None:
+            settings.free_space = self.free_space
+        return audio_take.AudioTake(settings, input=self.monitor)
 
     def _new_video_take(self):
         video_take = _engine_video()
         v = self.settings.video
-        kwargs = dict(
+        settings = video_take.VideoTakeSettings(
             device=v.device,
-            item=self.item,
             library=self.library,
+            item=self.item,
             standard=v.standard or None,
             audio_device=v.audio_device or None,
             meta=self.meta,
             run_qc=False,
         )
-        settings = video_take.VideoTakeSettings(**kwargs)
-        return video_take.VideoTake(settings, on_event=self._on_event)
+        take = video_take.VideoTake(settings, on_event=self._on_event)
+        self.video_audio = _tap_video_audio(take)
+        return take
 
     def elapsed_s(self) -> float:
         if self.take is None:
@@ -289,10 +297,16 @@ class BenchController(QObject):
             self.jobs.submit(
                 _run_qc,
                 outcome,
-                on_finished=lambda o: self.qcFinished.emit(o),
+                on_finished=self._qc_done,
                 on_failed=lambda msg, o=outcome: self._qc_failed(o, msg),
-                on_progress=lambda f, m: self.qcProgress.emit(f, m),
+                on_progress=self._qc_progress,
             )
+
+    def _qc_done(self, outcome: TakeOutcome) -> None:
+        self.qcFinished.emit(outcome)
+
+    def _qc_progress(self, fraction: float, message: str) -> None:
+        self.qcProgress.emit(fraction, message)
 
     def _qc_failed(self, outcome: TakeOutcome, message: str) -> None:
         outcome.error = f"QC failed: {message}"
@@ -310,7 +324,7 @@ class BenchController(QObject):
         self._drain_events()
         if self.monitor is not None:
             self._last_frames = self._frames_received(self.monitor)
-            self._set_state("armed", "monitoring")
+            self._set_state("armed")
         else:
             self._set_state("idle")
             self.timer.stop()
@@ -335,10 +349,13 @@ class BenchController(QObject):
     def _audio_source(self):
         """The AudioInput the meters read: the take's when recording, else the monitor."""
         if self.take is not None:
-            for name in ("input", "audio_input"):
-                src = getattr(self.take, name, None)
+            if self.take_kind == "video":
+                feed = getattr(self.take, "_feed", None)  # a second (PortAudio) input
+                src = getattr(feed, "input", None)
                 if src is not None and hasattr(src, "latest"):
                     return src
+                return self.video_audio
+            return getattr(self.take, "input", None)
         return self.monitor
 
     @staticmethod
@@ -367,16 +384,14 @@ class BenchController(QObject):
             snap = self._audio_snapshot(src, dt, now)
             if snap is not None:
                 self.audioSnapshot.emit(snap)
-        if self.take is not None and self.take_kind == "video":
-            self._video_tick()
+        if self.take is not None and self.take_kind == "video" and self._tick_count % 2 == 0:
+            self._video_tick()  # ~15 pictures a second: the encoder needs the CPU more
         if self.take is not None:
             self.elapsed.emit(self.elapsed_s())
         if self._tick_count % self._health_every == 1 or self._health_every == 1:
             self.health.emit(self.health_figures())
 
     def _audio_snapshot(self, src, dt: float, now: float) -> AudioSnapshot | None:
-        from qc.measures import correlation, peak_dbfs, rms_dbfs
-
         try:
             received = int(src.stats().frames_received)
             rate = int(getattr(src, "rate_hz", 0) or self.settings.audio.rate_hz)
@@ -457,7 +472,14 @@ class BenchController(QObject):
             if self.take_kind == "video":
                 f.frames_dropped = int(getattr(status, "frames_dropped", 0) or 0)
                 f.queue_depth = getattr(status, "encoder_queue_depth", None)
-                f.last_frame_drop_at_s = getattr(status, "last_drop_at_s", None)
+                f.last_frame_drop_at_s = getattr(status, "last_loss_at_s", None)
+                f.samples_lost = 0
+                if self.video_audio is None or self._audio_source() is not self.video_audio:
+                    src = self._audio_source()
+                    try:
+                        f.samples_lost = int(src.stats().frames_lost) if src else 0
+                    except Exception:
+                        pass
         else:
             src = self.monitor
             if src is not None:
@@ -468,9 +490,6 @@ class BenchController(QObject):
                 except Exception:
                     pass
             f.disk_free_bytes, f.disk_time_left_s = self._disk_estimate()
-        if self.disk_free_override is not None:
-            f.disk_free_bytes = self.disk_free_override
-            f.disk_time_left_s = self.disk_free_override / max(1.0, self._bytes_per_s())
         return f
 
     def _bytes_per_s(self) -> float:
@@ -489,7 +508,7 @@ class BenchController(QObject):
         while not path.exists() and path != path.parent:
             path = path.parent
         try:
-            free = shutil.disk_usage(path).free
+            free = int(self.free_space(path)) if self.free_space else shutil.disk_usage(path).free
         except OSError:
             return None, None
         return free, free / self._bytes_per_s()
@@ -502,40 +521,85 @@ class BenchController(QObject):
 # -- worker jobs (run off the GUI thread) ----------------------------------------------------
 def _close_take(take, reason: str) -> TakeOutcome:
     take.stop(reason=reason)
-    take.wait(None) if _wait_takes_none(take) else take.wait(600)
-    result = getattr(take, "result", None)
-    paths = getattr(take, "start_paths", None) or getattr(result, "paths", None)
-    status = None
-    try:
-        status = take.status()
-    except Exception:
-        pass
-    master = None
-    kind = "video" if type(take).__name__.lower().startswith("video") else "audio"
-    if paths is not None:
-        master = paths.master(kind)
-    return TakeOutcome(
+    take.wait(None)
+    paths = take.paths
+    status = take.status()
+    kind = "video" if hasattr(take, "latest_frame") else "audio"
+    error = getattr(take, "error", None)
+    outcome = TakeOutcome(
         take_dir=paths.directory if paths is not None else None,
-        master=master,
+        master=paths.master(kind) if paths is not None else None,
         frames_lost=int(getattr(status, "frames_lost", 0) or 0),
         duration_s=float(getattr(status, "elapsed_s", 0.0) or 0.0),
     )
-
-
-def _wait_takes_none(take) -> bool:
-    return False
+    if error:
+        outcome.error = f"the take ended with an error: {error}"
+    return outcome
 
 
 def _run_qc(outcome: TakeOutcome, progress=None) -> TakeOutcome:
     from qc.runner import run_qc
 
     result = run_qc(outcome.master, progress=progress)
-    data = result.to_json() if hasattr(result, "to_json") else result
-    if isinstance(data, str):
-        import json
-
-        data = json.loads(data)
+    data = result.to_dict()
     outcome.verdict = data.get("verdict")
     outcome.events = list(data.get("events", []))
     outcome.checks = list(data.get("checks", []))
     return outcome
+
+
+class _AudioTap:
+    """The meters' view of a video take's embedded audio (a small ring the reader feeds)."""
+
+    def __init__(self, rate_hz: int, channels: int, full_scale: float):
+        from capture.ring import RingBuffer
+
+        self.rate_hz = rate_hz
+        self.channels = channels
+        self.full_scale = np.float32(full_scale)
+        self.ring = RingBuffer(int(rate_hz * 2), channels, np.float32)
+        self.received = 0
+
+    def push(self, block: np.ndarray) -> None:  # the take's reader thread
+        x = block.reshape(-1, self.channels).astype(np.float32) / self.full_scale
+        excess = self.ring.available + len(x) - self.ring.capacity
+        if excess > 0:
+            self.ring.advance(excess)  # nobody consumes: keep the newest
+        self.ring.write(x)
+        self.received += len(x)
+
+    def latest(self, n_frames: int) -> np.ndarray:
+        return self.ring.latest(n_frames)
+
+    def stats(self):
+        from capture.audio_input import InputStats
+
+        return InputStats(self.received, 0, 0, None)
+
+
+def _tap_video_audio(take) -> _AudioTap | None:
+    """Feed a tap from the video take's audio placement (its embedded audio).
+
+    VideoTake has no public accessor for its audio yet; this wraps its placement step on the
+    instance only, and a failure here never reaches the take.
+    """
+    original = getattr(take, "_place_audio", None)
+    if original is None:
+        return None
+    holder: list[_AudioTap] = []
+    tap = _AudioTap(48000, 2, 2147483648.0)
+
+    def place(block, rel_s, next_pts):
+        try:
+            if not holder:
+                p = take.aparams
+                full = 2147483648.0 if p.bits == 24 else 32768.0
+                tap.__init__(p.rate_hz, p.channels, full)
+                holder.append(tap)
+            tap.push(block)
+        except Exception:
+            pass
+        return original(block, rel_s, next_pts)
+
+    take._place_audio = place
+    return tap

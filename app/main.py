@@ -130,6 +130,11 @@ def cmd_gui(args) -> int:
             raise HeadblockError(
                 "no display: run `headblock gui` on the station's desktop (or under xvfb-run)"
             )
+    from app.qtfix import void_call_problem
+
+    problem = void_call_problem()
+    if problem:
+        raise HeadblockError(problem)
     settings, path = prepare_settings(args)
     app = make_app()
     window = MainWindow(settings, path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable
+from functools import partial
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
@@ -77,10 +78,13 @@ class JobRunner(QObject):
             job.signals.failed.connect(on_failed)
         if on_progress:
             job.signals.progress.connect(on_progress)
-        job.signals.done.connect(lambda j=job: self._jobs.discard(j))
+        job.signals.done.connect(partial(self._forget, job))
         self._jobs.add(job)
         self.pool.start(job)
         return job
+
+    def _forget(self, job: Job) -> None:
+        self._jobs.discard(job)
 
     def busy(self) -> bool:
         return bool(self._jobs)

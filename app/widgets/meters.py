@@ -209,7 +209,7 @@ class MeterBridge(QWidget):
             self._grid.addWidget(bar, 2, ch + 1, Qt.AlignHCenter)
             self._grid.addWidget(pk, 3, ch + 1)
             self._grid.addWidget(rms, 4, ch + 1)
-            clip.clicked.connect(lambda _c=False: self.clipsCleared.emit())
+            clip.clicked.connect(self._clip_clicked)
             self.clips.append(clip)
             self.bars.append(bar)
             self.peak_labels.append(pk)
@@ -223,6 +223,9 @@ class MeterBridge(QWidget):
         self._grid.setRowStretch(2, 1)
         # the first column holds the captions; the scale is drawn by the first bar
         self._grid.setColumnMinimumWidth(0, 34)
+
+    def _clip_clicked(self, *_args) -> None:
+        self.clipsCleared.emit()
 
     def update_levels(self, peaks_dbfs, rms_dbfs, dt_s: float) -> None:
         """Feed the peak of every sample since the last refresh (instant attack)."""

@@ -109,7 +109,7 @@ VIDEO_CHOICES = (
 
 def list_audio_inputs() -> list[tuple[str, str]]:
     """(label, device) of every PortAudio input, the demo deck first."""
-    out = [("Demo deck (simulated tape)", "demo")]
+    out = [("Demo deck", "demo")]
     try:
         import sounddevice as sd
 
@@ -208,8 +208,8 @@ class SetupPanel(QWidget):
         lib_row = QHBoxLayout()
         self.library = QLineEdit()
         self.library.setPlaceholderText("folder where takes are written")
-        self.browse_button = QPushButton("…")
-        self.browse_button.setFixedWidth(32)
+        self.browse_button = QPushButton("Browse")
+        self.browse_button.setFixedWidth(70)
         lib_row.addWidget(self.library, 1)
         lib_row.addWidget(self.browse_button)
         fi.addRow("Library", lib_row)
@@ -293,7 +293,7 @@ class SetupPanel(QWidget):
         self.item_id.textChanged.connect(self._validate_item)
         self.library.textChanged.connect(self._validate_item)
         self.preset.activated.connect(self._apply_preset)
-        self.refresh_button.clicked.connect(lambda _c=False: self.refreshRequested.emit())
+        self.refresh_button.clicked.connect(self._emit_refresh)
         self.refresh_button.clicked.connect(self.refresh_devices)
         self.browse_button.clicked.connect(self._browse)
         for w in (*self._text_fields.values(), self.item_id, self.library):
@@ -312,6 +312,9 @@ class SetupPanel(QWidget):
     # forwarded arguments (a crash at exit).
     def _emit_changed(self, *_args) -> None:
         self.changed.emit()
+
+    def _emit_refresh(self, *_args) -> None:
+        self.refreshRequested.emit()
 
     def _emit_inputs(self, *_args) -> None:
         self.inputsChanged.emit()
@@ -369,6 +372,10 @@ class SetupPanel(QWidget):
     # -- item -------------------------------------------------------------------------------
     def item_problem(self) -> str | None:
         return item_id_problem(self.item_id.text().strip())
+
+    def refresh_item_status(self) -> None:
+        """Re-read the next take number (a take was just recorded)."""
+        self._validate_item()
 
     def _validate_item(self) -> None:
         text = self.item_id.text().strip()

@@ -41,9 +41,11 @@ class TransportBar(QWidget):
             b.setMinimumWidth(110)
             b.setFocusPolicy(Qt.NoFocus)  # the space bar belongs to the window, not a button
             lay.addWidget(b)
-        self.arm_button.toggled.connect(lambda on: self.armToggled.emit(bool(on)))
-        self.record_button.clicked.connect(lambda _c=False: self.recordClicked.emit())
-        self.stop_button.clicked.connect(lambda _c=False: self.stopClicked.emit())
+        # Slots are methods returning None: a lambda returning emit()'s bool makes PySide6
+        # mis-count the reference of True/False (a crash at exit).
+        self.arm_button.toggled.connect(self._arm_toggled)
+        self.record_button.clicked.connect(self._record_clicked)
+        self.stop_button.clicked.connect(self._stop_clicked)
 
         info = QVBoxLayout()
         info.setSpacing(0)
@@ -60,6 +62,15 @@ class TransportBar(QWidget):
         self.elapsed_label.setToolTip("Time recorded in this take")
         lay.addWidget(self.elapsed_label)
         self.set_state("idle")
+
+    def _arm_toggled(self, on: bool) -> None:
+        self.armToggled.emit(bool(on))
+
+    def _record_clicked(self, *_args) -> None:
+        self.recordClicked.emit()
+
+    def _stop_clicked(self, *_args) -> None:
+        self.stopClicked.emit()
 
     def set_state(self, state: str, detail: str = "") -> None:
         """idle | armed | recording | stopping."""

@@ -21,7 +21,7 @@ def legal_range(bit_depth: int) -> tuple[int, int]:
     return 16 * scale, 235 * scale
 
 
-def luma_waveform(y: np.ndarray, bit_depth: int, columns: int = 360, row_step: int = 2):
+def luma_waveform(y: np.ndarray, bit_depth: int, columns: int = 240, row_step: int = 3):
     """(all, out_of_range) counts shaped (columns, LEVELS) from a native luma plane."""
     plane = np.asarray(y[::row_step])
     h, w = plane.shape
@@ -40,19 +40,25 @@ def luma_waveform(y: np.ndarray, bit_depth: int, columns: int = 360, row_step: i
     return total, oor
 
 
+_T = np.linspace(0.0, 1.0, 256, dtype=np.float32)
+# brightness index -> colour: green phosphor for legal pixels, red for out-of-range ones
+_LEGAL_LUT = np.stack([40 * _T, 230 * _T, 70 * _T], axis=1).astype(np.uint16)
+_BAD_LUT = np.stack([np.minimum(1.0, _T * 1.6) * 255, 0 * _T, 0 * _T], axis=1).astype(np.uint16)
+_LEGAL_LUT[0] = (16, 16, 16)  # an empty cell: the background
+
+
 def waveform_rgb(total: np.ndarray, oor: np.ndarray) -> np.ndarray:
     """RGB (columns, LEVELS, 3) uint8: green for legal pixels, red for out-of-range ones."""
     peak = float(total.max()) if total.size else 0.0
     if peak <= 0:
         return np.zeros((*total.shape, 3), np.uint8)
-    scale = 1.0 / math.log1p(peak)
-    legal = np.log1p((total - oor).astype(np.float32)) * scale
-    bad = np.log1p(oor.astype(np.float32)) * scale
-    rgb = np.empty((*total.shape, 3), np.float32)
-    rgb[..., 0] = 40 * legal + 255 * np.minimum(1.0, bad * 1.6)
-    rgb[..., 1] = 230 * legal
-    rgb[..., 2] = 70 * legal
-    return np.clip(rgb + 16 * (total == 0)[..., None], 0, 255).astype(np.uint8)
+    scale = np.float32(255.0 / math.log1p(peak))
+    legal = (np.log1p((total - oor).astype(np.float32)) * scale).astype(np.uint8)
+    rgb = _LEGAL_LUT[legal]
+    if oor.any():
+        rgb += _BAD_LUT[(np.log1p(oor.astype(np.float32)) * scale).astype(np.uint8)]
+        np.minimum(rgb, 255, out=rgb)
+    return rgb.astype(np.uint8)
 
 
 class WaveformMonitor(pg.GraphicsLayoutWidget):
@@ -88,7 +94,8 @@ class WaveformMonitor(pg.GraphicsLayoutWidget):
         lo, hi = legal_range(bit_depth)
         self.lines[0].setPos(lo)
         self.lines[1].setPos(hi)
-        self.image.setRect(QRectF(0, 0, 1, top))
+        self._rect = QRectF(0, 0, 1, top)
+        self.image.setRect(self._rect)
         self.plot.setXRange(0, 1, padding=0)
         self.plot.setYRange(0, top, padding=0.01)
         ticks = [
@@ -103,8 +110,7 @@ class WaveformMonitor(pg.GraphicsLayoutWidget):
     def show_luma(self, y: np.ndarray, bit_depth: int) -> None:
         self._configure(bit_depth)
         total, oor = luma_waveform(y, bit_depth)
-        self.image.setImage(waveform_rgb(total, oor), autoLevels=False, levels=(0, 255))
-        self.image.setRect(QRectF(0, 0, 1, 1 << bit_depth))
+        self.image.setImage(waveform_rgb(total, oor), autoLevels=False)
 
     def reset(self) -> None:
         self.image.clear()
