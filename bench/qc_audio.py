@@ -61,23 +61,28 @@ def make_program_file(path: Path, minutes: float, rate: int, bits: int, channels
     return path
 
 
-def timed(cmd: list[str]) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS MiB, exit status) of one child process.
+def timed(cmd: list[str]) -> tuple[float, float, int, float]:
+    """(wall seconds, peak RSS MiB, exit status, CPU seconds user+system) of one child process.
 
     The peak RSS comes from GNU time (``/usr/bin/time -f %M``) because a child's own
     ``ru_maxrss`` starts from its parent's RSS at fork, which would hide the child's.
     """
     gnu_time = Path("/usr/bin/time")
     with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss_file:
-        full = [str(gnu_time), "-f", "%M", "-o", rss_file.name, *cmd] if gnu_time.exists() else cmd
+        full = (
+            [str(gnu_time), "-f", "%M %U %S", "-o", rss_file.name, *cmd]
+            if gnu_time.exists()
+            else cmd
+        )
         t0 = time.perf_counter()
         p = subprocess.run(full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
         wall = time.perf_counter() - t0
         try:
-            rss_mib = float(rss_file.read().strip().splitlines()[-1]) / 1024.0
+            rss_kib, user_s, sys_s = rss_file.read().strip().splitlines()[-1].split()
+            rss_mib, cpu_s = float(rss_kib) / 1024.0, float(user_s) + float(sys_s)
         except (ValueError, IndexError):
-            rss_mib = float("nan")
-    return wall, rss_mib, p.returncode
+            rss_mib = cpu_s = float("nan")
+    return wall, rss_mib, p.returncode, cpu_s
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,29 +126,34 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(max(1, args.repeat)):
             ff.append(timed(ff_cmd))
             hb.append(timed([*headblock, str(f)]))
-        best_ff = min(t for t, _, _ in ff)
-        best_hb = min(t for t, _, _ in hb)
+        best_ff = min(t for t, *_ in ff)
+        best_hb = min(t for t, *_ in hb)
         print(
             f"ffmpeg {FFMPEG_FILTERS}: "
-            + ", ".join(f"{t:.2f} s" for t, _, _ in ff)
+            + ", ".join(f"{t:.2f} s" for t, *_ in ff)
             + f"  (peak RSS {ff[0][1]:.0f} MiB)"
         )
         print(
             "headblock qc:  "
-            + ", ".join(f"{t:.2f} s (exit {rc})" for t, _, rc in hb)
-            + f"  (peak RSS {max(r for _, r, _ in hb):.0f} MiB)"
+            + ", ".join(f"{t:.2f} s (exit {rc})" for t, _, rc, _ in hb)
+            + f"  (peak RSS {max(r for _, r, *_ in hb):.0f} MiB)"
         )
         ratio = best_hb / best_ff
         print(
             f"ratio headblock/ffmpeg (best of {len(ff)}): {ratio:.2f}  (goal <= 0.50: {'met' if ratio <= 0.5 else 'NOT met'})"
+        )
+        cpu_ff = min(c for *_, c in ff)
+        cpu_hb = min(c for *_, c in hb)
+        print(
+            f"CPU time (user+system, best): ffmpeg {cpu_ff:.2f} s, headblock {cpu_hb:.2f} s, ratio {cpu_hb / cpu_ff:.2f}"
         )
         load = os.getloadavg()[0]
         print(f"load average during the run: {load:.1f} on {os.cpu_count()} cores")
         if not args.no_memory:
             half = work / "HALF_t01.wav"
             make_program_file(half, args.minutes / 2, args.rate, args.bits, args.channels)
-            t_half, rss_half, _ = timed([*headblock, str(half)])
-            rss_full = max(r for _, r, _ in hb)
+            t_half, rss_half, *_ = timed([*headblock, str(half)])
+            rss_full = max(r for _, r, *_ in hb)
             print(
                 f"peak RSS: {args.minutes / 2:g} min {rss_half:.0f} MiB ({t_half:.1f} s), "
                 f"{args.minutes:g} min {rss_full:.0f} MiB: +{rss_full - rss_half:.0f} MiB for "

@@ -288,6 +288,7 @@ class AudioAnalyzer:
             self._hum_q -= 1
         self._hum_rate = rate_hz / self._hum_q
         self._hum_buf = np.zeros((channels, 0), dtype=np.float32)
+        self._hum_win = None
         self._hum_windows: list[tuple[float, np.ndarray, np.ndarray, np.ndarray]] = []
 
     # ---- streaming part
@@ -484,11 +485,14 @@ class AudioAnalyzer:
         """Per channel: best prominence (dB), its level (dBFS) and frequency (Hz)."""
         t = self.t["hum"]
         n = w.shape[1]
-        win = np.hanning(n).astype(np.float32)
-        spec = np.abs(np.fft.rfft(w * win, axis=1))
+        if self._hum_win is None or len(self._hum_win) != n:
+            self._hum_win = np.hanning(n).astype(np.float32)
+        win = self._hum_win
+        df = self._hum_rate / n
+        top = min(n // 2 + 1, int((max(1, int(t["harmonics"])) * 60.0 * 1.01 + 12.0) / df) + 2)
+        spec = np.abs(np.fft.rfft(w * win, axis=1)[:, :top])  # only the mains region is read
         power_db = 20 * np.log10(np.maximum(spec, 1e-12))
         amp_db = power_db + 20 * math.log10(2.0 / win.sum())
-        df = self._hum_rate / n
         best_prom = np.full(self.channels, -np.inf)
         best_level = np.full(self.channels, m.DBFS_FLOOR)
         best_freq = np.zeros(self.channels)
