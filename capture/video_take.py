@@ -479,6 +479,7 @@ class VideoTake:
         drop_run: list = []  # [first_at_s, count] of frames dropped in a row
         pending: list = []
         dev_seen = (0, 0)
+        last_t = 0.0
         audio_next = None
         video_done = False  # the last frame slot is in: only the audio tail is still read
         end_s = None
@@ -512,10 +513,13 @@ class VideoTake:
                     for block, ta in pending:
                         audio_next = self._place_audio(block, ta - t0, audio_next)
                     pending.clear()
-                slot = round((t_s - t0) * self.rate)
-                if slot <= last_slot:
-                    self.log.write("frame_repeat", "WARN", at_s=round(t_s - t0, 3), slot=slot)
-                    continue
+                # slots follow the previous frame's timestamp: a gap is a jump of 1.5 frame
+                # periods or more; a slow drift of the device clock never makes one
+                if last_slot < 0:
+                    slot = 0
+                else:
+                    slot = last_slot + max(1, round((t_s - last_t) * self.rate))
+                last_t = t_s
                 if self.target_frames is not None and slot >= self.target_frames:
                     self._stop_reason = self._stop_reason or "duration"
                     break
@@ -586,12 +590,15 @@ class VideoTake:
         self._emit("frame_drop", {"at_s": run[0], "frames_lost": run[1]})
 
     def _place_audio(self, block: np.ndarray, rel_s: float, next_pts: int | None) -> int | None:
-        """Queue an audio block that starts ``rel_s`` after the first video frame."""
+        """Queue an audio block that starts ``rel_s`` after the first video frame (device
+        clock). The first block sets the A/V offset; later blocks follow gapless unless the
+        device's own timestamps jump from the end of the previous block (a real break in
+        the audio), so a slow drift between clocks never makes phantom gaps."""
         if len(block) == 0:
             return next_pts
         rate = self.aparams.rate_hz
-        pts = round(rel_s * rate)
         if next_pts is None:
+            pts = round(rel_s * rate)
             self.av_offset_ms = round(rel_s * 1000.0, 2)
             self.log.write(
                 "av_offset",
@@ -600,16 +607,15 @@ class VideoTake:
                 detail="first audio sample minus first video frame",
             )
             self._emit("av_offset", {"offset_ms": self.av_offset_ms})
-        elif abs(pts - next_pts) <= max(1, rate // 100):
-            pts = next_pts  # contiguous within 10 ms of jitter: keep the samples gapless
-        elif pts > next_pts:
-            self.log.write(
-                "gap",
-                "WARN",
-                at_s=round(next_pts / rate, 3),
-                frames_lost=pts - next_pts,
-                source="audio",
-            )
+        else:
+            jump = round((rel_s - self._audio_prev_end_s) * rate)
+            pts = next_pts
+            if jump > max(1, rate // 100):  # more than 10 ms missing on the device clock
+                pts = next_pts + jump
+                self.log.write(
+                    "gap", "WARN", at_s=round(next_pts / rate, 3), frames_lost=jump, source="audio"
+                )
+        self._audio_prev_end_s = rel_s + len(block) / rate
         if pts < 0:
             block = block[-pts:]
             pts = 0

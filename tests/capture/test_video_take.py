@@ -264,3 +264,39 @@ def test_input_failing_mid_take_keeps_what_was_captured(tmp_path):
     assert t.result.record.video.frames == 10 and t.fixity_ok
     assert "No such device" in events(t, "input_error")[0].fields["error"]
     assert t.paths.framemd5.read_bytes() == ffmpeg_framemd5(t.master)
+
+
+class _ScriptedCard(_FailingCard):
+    """A card whose frames carry the given device timestamps (no pacing)."""
+
+    def __init__(self, times):
+        super().__init__()
+        self.times = times
+
+    def frames(self):
+        for t in self.times:
+            yield "video", av.VideoFrame(64, 48, "yuv422p"), t
+
+
+def test_clock_drift_makes_no_phantom_gaps_but_jumps_do(tmp_path):
+    period = 1 / 25
+    drift = [i * period * (1 + 300e-6) + 0.004 * ((-1) ** i) for i in range(400)]  # 300 ppm, jitter
+    jump = [i * period for i in range(20)] + [(i + 3) * period for i in range(20, 40)]
+    for name, times, lost in (("DRIFT1", drift, 0), ("JUMP1", jump, 3)):
+        settings = VideoTakeSettings(
+            device="v4l2:/dev/video0",
+            library=tmp_path / "lib",
+            item=name,
+            run_qc=False,
+            audio_device="none",
+            queue_frames=500,
+        )
+        t = VideoTake(settings, source=_ScriptedCard(times))
+        t.start()
+        assert t.wait(60) and t.error is None
+        st = t.status()
+        assert st.frames_written == len(times) and st.frames_lost == lost
+        gaps = events(t, "gap")
+        assert [g.fields["frames_lost"] for g in gaps] == ([lost] if lost else [])
+        if lost:
+            assert gaps[0].fields["at_s"] == 0.8
