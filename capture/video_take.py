@@ -813,10 +813,16 @@ class VideoTake:
             self._finished.set()
 
     def _finish_inner(self) -> None:
+        stuck = []
         for t in self._threads:  # inputs are closed only when no thread reads them
             if t is not threading.current_thread() and t.name != "video-encoder":
                 t.join(timeout=10)
-        self._close_inputs()
+                if t.is_alive():
+                    stuck.append(t.name)
+        if stuck:  # a device blocked in a read: leave it open rather than close it under a reader
+            self.log.write("input_stuck", "WARN", threads=stuck, detail="the input was not closed")
+        else:
+            self._close_inputs()
         failed = self.error is not None
         if failed:
             self.writer.abort()
