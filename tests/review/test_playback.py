@@ -11,22 +11,46 @@ import pytest
 from tests.review.takes import AUDIO_RATE
 
 
-def _record(server, seconds: float) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            "parec",
-            "-d",
-            "vsink.monitor",
-            "--raw",
-            "--format=float32le",
-            f"--rate={AUDIO_RATE}",
-            "--channels=2",
-            "--latency-msec=20",
-        ],
-        env=server.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
+class _Recorder:
+    """parec on the sink's monitor, read by a thread; ready once data flows."""
+
+    def __init__(self, server):
+        import threading
+
+        self.proc = subprocess.Popen(
+            [
+                "parec",
+                "-d",
+                "vsink.monitor",
+                "--raw",
+                "--format=float32le",
+                f"--rate={AUDIO_RATE}",
+                "--channels=2",
+                "--latency-msec=20",
+            ],
+            env=server.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        self.chunks: list[bytes] = []
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        while chunk := self.proc.stdout.read1(65536):
+            self.chunks.append(chunk)
+
+    def wait_ready(self, timeout_s: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while sum(map(len, self.chunks)) < AUDIO_RATE * 8 // 10 and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    def stop(self) -> np.ndarray:
+        self.proc.terminate()
+        self.proc.wait(10)
+        self.thread.join(5)
+        raw = b"".join(self.chunks)
+        return np.frombuffer(raw[: len(raw) // 8 * 8], np.float32).reshape(-1, 2)
 
 
 def _dominant_hz(x: np.ndarray) -> float:
@@ -39,7 +63,8 @@ def test_play_forward_and_reverse_through_the_output(pulse_server, audio_take):
     from app.review import AudioPlayer
 
     player = AudioPlayer(audio_take.master("audio"))
-    rec = _record(pulse_server, 3.0)
+    rec = _Recorder(pulse_server)
+    rec.wait_ready()
 
     def pace(from_s: float, speed: int) -> float:
         """Seconds of the take heard per second of wall clock, once sound flows."""
@@ -53,19 +78,16 @@ def test_play_forward_and_reverse_through_the_output(pulse_server, audio_take):
         return (player.position_s - p0) / (time.monotonic() - t0)
 
     try:
-        time.sleep(0.3)
         forward = pace(0.2, 1)
         reverse = pace(3.5, -1)  # J: backwards from 3.5 s
         double = pace(0.5, 2)  # L pressed twice
         player.stop()
     finally:
         player.close()
-        rec.terminate()
-        raw, _ = rec.communicate(timeout=10)
+        audio = rec.stop()
     assert forward == pytest.approx(1.0, abs=0.3)
     assert reverse == pytest.approx(-1.0, abs=0.3)
     assert double == pytest.approx(2.0, abs=0.5)
-    audio = np.frombuffer(raw, np.float32).reshape(-1, 2)
     loud = np.flatnonzero(np.abs(audio[:, 0]) > 0.05)
     assert loud.size > AUDIO_RATE // 2, "nothing reached the sink"
     chunk = audio[loud[0] + 2400 : loud[0] + 2400 + 16384]
