@@ -294,6 +294,7 @@ class VideoInfo:
     width: int
     height: int
     pix_fmt: str
+    analysed_as: str  # pix_fmt, or the planar YUV format the frames are converted to
     bit_depth: int
     chroma_shift: tuple[int, int]
     rate: Fraction | None
@@ -337,15 +338,45 @@ class VideoStats:
         return d
 
 
-def _pix_info(fmt: av.VideoFormat) -> tuple[int, tuple[int, int]]:
+_SUBSAMPLING = {(0, 0): "444", (1, 0): "422", (1, 1): "420", (2, 0): "411", (0, 1): "440"}
+
+
+def _pix_info(fmt: av.VideoFormat) -> tuple[int, tuple[int, int], str | None]:
+    """(bit depth, chroma shift, planar YUV format to convert to or None if analysed as is).
+
+    Packed YUV (UYVY, YUYV), semi-planar (NV12, P010), grey and RGB pictures are converted to
+    the planar YUV format of the same depth and subsampling before they are measured.
+    """
     comps = fmt.components
     depth = comps[0].bits
-    if len(comps) < 3 or fmt.is_rgb:
-        raise HeadblockError(f"pixel format {fmt.name} is not planar YUV; cannot analyse it")
-    y, u = comps[0], comps[1]
-    hsub = int(round(math.log2(max(y.width, 1) / max(u.width, 1)))) if u.width else 0
-    vsub = int(round(math.log2(max(y.height, 1) / max(u.height, 1)))) if u.height else 0
-    return depth, (hsub, vsub)
+    if len(comps) >= 3 and not fmt.is_rgb:
+        y, u = comps[0], comps[1]
+        hsub = int(round(math.log2(max(y.width, 1) / max(u.width, 1))))
+        vsub = int(round(math.log2(max(y.height, 1) / max(u.height, 1))))
+    else:
+        hsub = vsub = 0
+    direct = (
+        fmt.is_planar
+        and not fmt.is_rgb
+        and not fmt.is_big_endian
+        and len(comps) >= 3
+        and [c.plane for c in comps[:3]] == [0, 1, 2]
+        and depth in (8, 9, 10, 12, 14, 16)
+    )
+    if direct:
+        return depth, (hsub, vsub), None
+    sub = _SUBSAMPLING.get((hsub, vsub), "444")
+    depth = min(max(depth, 8), 16)
+    if depth > 8 and depth not in (9, 10, 12, 14, 16):
+        depth = 16
+    target = f"yuv{sub}p" + ("" if depth == 8 else f"{depth}le")
+    try:
+        av.VideoFormat(target)
+    except (ValueError, av.error.FFmpegError):
+        target, sub = ("yuv444p" if depth == 8 else "yuv444p16le"), "444"
+        depth = 8 if depth == 8 else 16
+        hsub = vsub = 0
+    return depth, (hsub, vsub), target
 
 
 def _plane_arrays(frame: av.VideoFrame, dtype) -> list[np.ndarray]:
@@ -455,10 +486,7 @@ def video_info(container, stream) -> VideoInfo:
             f"{Path(container.name).name}: the {cc.name} video stream has no known picture "
             "format (truncated or damaged header)"
         )
-    try:
-        depth, shift = _pix_info(cc.format)
-    except HeadblockError as exc:
-        raise HeadblockError(f"{Path(container.name).name}: {exc}") from None
+    depth, shift, convert_to = _pix_info(cc.format)
     duration_s = 0.0
     if stream.duration is not None and stream.time_base is not None:
         duration_s = float(stream.duration * stream.time_base)
@@ -470,6 +498,7 @@ def video_info(container, stream) -> VideoInfo:
         width=cc.width,
         height=cc.height,
         pix_fmt=cc.format.name,
+        analysed_as=convert_to or cc.format.name,
         bit_depth=depth,
         chroma_shift=shift,
         rate=Fraction(rate) if rate else None,
@@ -534,6 +563,8 @@ def compute_video_stats(
                     missing_pts += 1
                     t = (last_t + frame_s) if last_t is not None else 0.0
                 last_t = t
+                if info.analysed_as != info.pix_fmt:
+                    frame = frame.reformat(format=info.analysed_as)
                 y, u, v = _plane_arrays(frame, dtype)
                 analyzer.analyze(y, u, v, out=rows.next_row())
                 pts.next_row()[0] = t

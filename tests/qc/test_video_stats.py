@@ -11,6 +11,8 @@ depth, and equals FFmpeg's exactly when asked to reproduce that (``tout_ffmpeg_8
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import time
 
 import numpy as np
@@ -197,3 +199,36 @@ def test_bad_input_is_one_clear_error(tmp_path, files, content):
     with pytest.raises(HeadblockError) as exc:
         compute_video_stats(p)
     assert "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize("packed", ["uyvy422", "yuyv422"])
+def test_packed_yuv_is_measured_as_its_planar_equivalent(tmp_path, packed):
+    ffmpeg = shutil.which("ffmpeg")
+    if not ffmpeg:
+        pytest.skip("needs the ffmpeg command to write raw packed video")
+    info = make_video(
+        tmp_path / "p.mkv",
+        VideoSpec(width=180, height=122, frames=6, pix_fmt="yuv422p", faults=(Fault("streak", 2),)),
+    )
+    out = tmp_path / "packed.nut"
+    subprocess.run(
+        [
+            ffmpeg,
+            "-v",
+            "error",
+            "-i",
+            str(info.path),
+            "-c:v",
+            "rawvideo",
+            "-pix_fmt",
+            packed,
+            str(out),
+        ],
+        check=True,
+        timeout=60,
+    )
+    planar = compute_video_stats(info.path)
+    converted = compute_video_stats(out)
+    assert converted.info.pix_fmt == packed and converted.info.analysed_as == "yuv422p"
+    diff = np.abs(planar.table - converted.table).max(axis=0)
+    assert not diff.any(), dict(zip(FIELDS, diff, strict=True))
