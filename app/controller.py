@@ -130,6 +130,7 @@ class BenchController(QObject):
         self.free_space: Callable[[Path], int] | None = None
         self.video_audio: _AudioTap | None = None
         self.tick_times: list[float] = []  # monotonic times of refreshes (benchmark)
+        self.qc_after_take = True
         self.timer = QTimer(self)
         self.timer.setInterval(int(1000 / refresh_hz))
         self.timer.timeout.connect(self._tick)
@@ -293,7 +294,7 @@ class BenchController(QObject):
     def _take_closed(self, outcome: TakeOutcome) -> None:
         self._finish_take()
         self.takeClosed.emit(outcome)
-        if outcome.master is not None and outcome.master.exists():
+        if self.qc_after_take and outcome.master is not None and outcome.master.exists():
             self.jobs.submit(
                 _run_qc,
                 outcome,

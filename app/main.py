@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QWi
 
 from app.bench import BenchView
 from metadata.errors import HeadblockError
-from metadata.settings import Settings, load_settings, save_settings
+from metadata.settings import Settings, config_path, load_settings, save_settings
 from resources import resource_path
 
 # tab title -> (module, candidate class names)
@@ -59,6 +59,11 @@ def _lazy_tab(module_name: str, class_names, library: Path) -> QWidget:
     return _placeholder(f"{module_name} has no view to show yet.")
 
 
+def window_settings() -> QSettings:
+    """Window geometry only (QSettings), kept beside the settings file."""
+    return QSettings(str(config_path().with_name("window.ini")), QSettings.IniFormat)
+
+
 def _placeholder(text: str) -> QLabel:
     label = QLabel(text)
     label.setObjectName("placeholder")
@@ -83,7 +88,7 @@ class MainWindow(QMainWindow):
             view = _lazy_tab(module, names, library)
             self.lazy[title] = view
             self.tabs.addTab(view, title)
-        geometry = QSettings("Headblock", "Headblock").value("window/geometry")
+        geometry = window_settings().value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
@@ -94,7 +99,7 @@ class MainWindow(QMainWindow):
             if not self.bench.confirm("A take is recording. Stop it and close the window?"):
                 event.ignore()
                 return
-        QSettings("Headblock", "Headblock").setValue("window/geometry", self.saveGeometry())
+        window_settings().setValue("window/geometry", self.saveGeometry())
         self.bench.shutdown()
         super().closeEvent(event)
 

@@ -60,6 +60,7 @@ class JobRunner(QObject):
         super().__init__(parent)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(max_threads)
+        self.pool.setExpiryTimeout(2000)  # idle threads end soon: nothing lingers after a job
         self._jobs: set[Job] = set()
 
     def submit(

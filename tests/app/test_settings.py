@@ -1,0 +1,53 @@
+"""The versioned settings file: round trip, upgrade from version 1, a damaged file."""
+
+import tomllib
+
+from metadata.settings import SETTINGS_VERSION, Settings, config_path, load_settings, save_settings
+
+
+def test_round_trip_in_headblock_config(fresh_settings):
+    assert config_path() == fresh_settings
+    s = Settings(library="/srv/lib", item="ARC-1", preset="Cassette, Dolby B", mode="video")
+    s.audio.device = "pulse"
+    s.audio.rate_hz = 48000
+    s.video.device = "demo:pal"
+    s.meta = {"carrier": "cassette", "technician": "Ada"}
+    save_settings(s)
+    data = tomllib.loads(fresh_settings.read_text())
+    assert data["version"] == SETTINGS_VERSION
+    back = load_settings()
+    assert back == s
+
+
+def test_defaults_without_a_file(fresh_settings):
+    s = load_settings()
+    assert s.audio.device == "demo" and s.audio.rate_hz == 96000 and s.audio.bits == 24
+    assert s.library  # a default library folder is always set
+    assert not fresh_settings.exists()
+
+
+def test_upgrade_from_version_1(fresh_settings):
+    fresh_settings.parent.mkdir(parents=True)
+    fresh_settings.write_text(
+        'version = 1\ndevice = "Scarlett"\nrate = 192000\nbits = 24\nchannels = 2\n'
+        'library_dir = "/data/lib"\nitem = "X-1"\n[meta]\ntechnician = "Bo"\n'
+    )
+    s = load_settings()
+    assert s.version == SETTINGS_VERSION
+    assert (s.audio.device, s.audio.rate_hz, s.audio.channels) == ("Scarlett", 192000, 2)
+    assert s.library == "/data/lib" and s.item == "X-1" and s.meta["technician"] == "Bo"
+
+
+def test_damaged_file_is_kept_aside(fresh_settings):
+    fresh_settings.parent.mkdir(parents=True)
+    fresh_settings.write_text("this is = = not toml")
+    s = load_settings()
+    assert s.audio.device == "demo"
+    assert fresh_settings.with_suffix(".toml.bad").exists()
+
+
+def test_wrong_types_fall_back_to_defaults(fresh_settings):
+    fresh_settings.parent.mkdir(parents=True)
+    fresh_settings.write_text('version = 2\n[audio]\nrate_hz = "fast"\nchannels = 4\n')
+    s = load_settings()
+    assert s.audio.rate_hz == 96000 and s.audio.channels == 4

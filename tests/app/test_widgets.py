@@ -1,0 +1,146 @@
+"""Widgets and their pure display maths: ballistics, decimation, scopes, health, the form."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from app.widgets.health import HealthFigures, HealthStrip, disk_level
+from app.widgets.meters import FLOOR_DBFS, MeterBridge, PeakBallistics
+from app.widgets.phase import goniometer_histogram
+from app.widgets.setup_panel import PRESETS, SetupPanel
+from app.widgets.vectorscope import bar_target, chroma_histogram
+from app.widgets.video_preview import preview_rgb
+from app.widgets.waveform import PeakDecimator
+from app.widgets.waveform_monitor import legal_range, luma_waveform
+
+
+def test_peak_ballistics_hold_then_fall():
+    b = PeakBallistics()
+    bar, hold = b.update(-6.0, 0.033)
+    assert (bar, hold) == (-6.0, -6.0)  # instant attack
+    for _ in range(30):  # 1.0 s of silence: bar falls 20 dB/s, hold stays
+        bar, hold = b.update(FLOOR_DBFS, 1 / 30)
+    assert bar == pytest.approx(-26.0, abs=0.3)
+    assert hold == -6.0
+    for _ in range(30):  # past 1.5 s the hold falls too
+        bar, hold = b.update(FLOOR_DBFS, 1 / 30)
+    assert hold == pytest.approx(-6.0 - 20.0 * (2.0 - 1.5), abs=0.8)
+
+
+def test_decimator_keeps_a_one_sample_spike():
+    d = PeakDecimator(96000, 2, window_s=6.0, bins=1200)
+    x = np.zeros((96000, 2), np.float32)
+    x[12345, 1] = -0.9
+    for chunk in np.array_split(x, 37):  # ragged blocks, as the timer delivers them
+        d.push(chunk)
+    _, y = d.trace(1)
+    assert y.min() == pytest.approx(-0.9)
+    _, y0 = d.trace(0)
+    assert np.all(y0 == 0)
+
+
+def test_goniometer_mono_is_vertical():
+    t = np.arange(4800) / 48000
+    s = 0.5 * np.sin(2 * np.pi * 1000 * t).astype(np.float32)
+    h = goniometer_histogram(np.stack([s, s], axis=1), size=101)
+    assert h[50, :].sum() == h.sum()  # side = 0: one column (x = centre)
+    h2 = goniometer_histogram(np.stack([s, -s], axis=1), size=101)
+    assert h2[:, 50].sum() == h2.sum()  # out of phase: mid = 0, one row
+
+
+def test_vectorscope_bar_targets_and_histogram():
+    cb, cr = bar_target((1, 0, 0), 1.0)  # 100% red: BT.601 (90, 240)
+    assert cb == pytest.approx(90.2, abs=0.2) and cr == pytest.approx(240.0, abs=0.1)
+    cb75, cr75 = bar_target((1, 0, 0), 0.75)
+    assert cr75 == pytest.approx(128 + 0.75 * 112, abs=0.1)
+    u = np.full((486, 360), int(round(cb)) << 2, np.uint16)  # 10-bit planes
+    v = np.full((486, 360), int(round(cr)) << 2, np.uint16)
+    h = chroma_histogram(u, v, 10)
+    assert h[int(round(cb)), int(round(cr))] == h.sum() > 0
+
+
+def test_luma_waveform_flags_out_of_range_pixels_only():
+    assert legal_range(10) == (64, 940) and legal_range(8) == (16, 235)
+    y = np.full((486, 720), 500, np.uint16)
+    y[:, :100] = 40  # illegal black, 10-bit
+    total, oor = luma_waveform(y, 10, columns=240, row_step=1)
+    assert total.sum() == y.size
+    assert oor.sum() == 486 * 100
+    assert oor[:, 500 >> 2].sum() == 0
+
+
+def test_preview_of_a_grey_frame_is_grey():
+    y = np.full((486, 720), 502, np.uint16)  # mid grey, 10-bit
+    u = np.full((486, 360), 512, np.uint16)
+    v = np.full((486, 360), 512, np.uint16)
+    rgb = preview_rgb(y, u, v, 10)
+    assert rgb.shape == (486, 720, 3)
+    assert np.all(np.abs(rgb.astype(int) - rgb[0, 0, 0]) <= 1)
+    half = preview_rgb(y, u, v, 10, field_only=True)
+    assert half.shape == (243, 360, 3)
+
+
+def test_disk_levels():
+    assert disk_level(None) == "ok"
+    assert disk_level(31 * 60) == "ok"
+    assert disk_level(29 * 60) == "amber"
+    assert disk_level(4 * 60) == "red"
+
+
+def test_health_strip_colours(qtbot):
+    h = HealthStrip()
+    qtbot.addWidget(h)
+    h.show_figures(HealthFigures(samples_lost=0, disk_free_bytes=10**12, disk_time_left_s=1e6))
+    assert h.samples.level == "ok" and h.disk.level == "ok"
+    h.show_figures(
+        HealthFigures(samples_lost=480, last_sample_loss_at_s=75.0, frames_dropped=2,
+                      disk_free_bytes=5 * 10**8, disk_time_left_s=200.0)
+    )  # fmt: skip
+    assert (
+        h.samples.level == "red" and "480" in h.samples.text() and "1 min 15 s" in h.samples.text()
+    )
+    assert h.frames.level == "red"
+    assert h.disk.level == "red" and "3 min 20 s left" in h.disk.text()
+
+
+def test_clip_light_latches_and_clears_on_click(qtbot):
+    m = MeterBridge(2)
+    qtbot.addWidget(m)
+    m.update_levels([-0.001, -12.0], [-3.0, -15.0], 0.033)
+    assert m.clips[0].latched and not m.clips[1].latched
+    m.update_levels([-20.0, -20.0], [-23.0, -23.0], 0.033)
+    assert m.clips[0].latched  # latched: stays on after the signal falls
+    qtbot.mouseClick(m.clips[0], Qt.LeftButton)
+    assert not m.clips[0].latched
+
+
+def test_item_id_validated_as_typed(qtbot, tmp_path):
+    p = SetupPanel()
+    qtbot.addWidget(p)
+    p.library.setText(str(tmp_path))
+    qtbot.keyClicks(p.item_id, "tape 12/3")
+    assert p.item_id.property("valid") == "false"
+    assert "characters outside" in p.item_problem_label.text()
+    p.item_id.clear()
+    qtbot.keyClicks(p.item_id, "-lead")
+    assert "may not start" in p.item_problem_label.text()
+    p.item_id.clear()
+    qtbot.keyClicks(p.item_id, "ARC-0042")
+    assert p.item_id.property("valid") == "true"
+    assert "ARC-0042_t01" in p.item_problem_label.text()
+    assert p.item_problem() is None
+
+
+def test_presets_fill_the_take_meta(qtbot):
+    p = SetupPanel()
+    qtbot.addWidget(p)
+    names = list(PRESETS)
+    p.preset.setCurrentIndex(p.preset.findData('1/4" reel, 7.5 ips, NAB, half-track'))
+    p._apply_preset(p.preset.currentIndex())
+    meta = p.take_meta()
+    assert (meta.carrier, meta.tape_speed, meta.equalisation) == ("open_reel", "7.5 ips", "NAB")
+    assert p.mode() == "audio"
+    p.preset.setCurrentIndex(p.preset.findData("VHS, SP"))
+    p._apply_preset(p.preset.currentIndex())
+    assert p.take_meta().carrier == "vhs" and p.mode() == "video"
+    assert "Cassette, Dolby B" in names and "U-matic" in names and "Betacam SP" in names
