@@ -105,7 +105,6 @@ class VideoTakeStatus:
     queue_fill: float = 0.0
     audio_samples_written: int = 0
     overflows: int = 0
-    frames_written_total: int = 0
     disk_free_bytes: int = 0
     disk_time_left_s: float | None = None
     encode_fps: float = 0.0  # frames written per second of wall time since the first
@@ -295,6 +294,7 @@ class VideoTake:
         self.log: TakeLog | None = None
         self.fixity_ok: bool | None = None
         self.input_error: BaseException | None = None
+        self._meter_ring = None
 
     # -- public API ------------------------------------------------------------------------------
     def start(self) -> TakePaths:
@@ -355,6 +355,13 @@ class VideoTake:
                 raise
             self._audio_source = "separate"
         self._conv = _AudioFrames(self.aparams) if self.aparams else None
+        self._meter_ring = None
+        if self.aparams:
+            from capture.ring import RingBuffer
+
+            self._meter_ring = RingBuffer(
+                self.aparams.rate_hz * 2, self.aparams.channels, self._conv.dtype
+            )
         self.rate = Fraction(info.rate)
         self.target_frames = round(s.seconds * self.rate) if s.seconds else None
 
@@ -427,6 +434,20 @@ class VideoTake:
         if self._feed is not None:
             st.overflows = self._feed.overflows
         return st
+
+    def latest_audio(self, n_frames: int) -> np.ndarray | None:
+        """The newest ``n_frames`` of the take's audio (as placed on the video's time line),
+        float32 in [-1, 1] shaped (n, channels), for meters; None for a take without audio."""
+        ring = self._meter_ring
+        if ring is None:
+            return None
+        full = 2147483648.0 if self.aparams.bits == 24 else 32768.0
+        return ring.latest(n_frames).astype(np.float32) / np.float32(full)
+
+    @property
+    def audio_params(self) -> AudioParams | None:
+        """Rate, channels and bits of the take's audio (None before start or without audio)."""
+        return getattr(self, "aparams", None)
 
     def latest_frame(self) -> VideoPreview | None:
         latest = self._latest
@@ -616,6 +637,7 @@ class VideoTake:
                     "gap", "WARN", at_s=round(next_pts / rate, 3), frames_lost=jump, source="audio"
                 )
         self._audio_prev_end_s = rel_s + len(block) / rate
+        self._meter(block)
         if pts < 0:
             block = block[-pts:]
             pts = 0
@@ -623,6 +645,14 @@ class VideoTake:
                 return next_pts
         self._audio.append((pts, block))
         return pts + len(block)
+
+    def _meter(self, block: np.ndarray) -> None:
+        ring = self._meter_ring
+        if ring is not None:  # one producer (the audio thread); the meter ring keeps the newest
+            excess = ring.available + len(block) - ring.capacity
+            if excess > 0:
+                ring.advance(min(excess, ring.available))
+            ring.write(block[-ring.capacity :])
 
     def _audio_feed_loop(self) -> None:
         """A second input runs on its own clock: its first block is placed by arrival time
@@ -655,6 +685,7 @@ class VideoTake:
             else:
                 self._audio.append((next_pts, block))
                 next_pts += len(block)
+                self._meter(block)
             if self._video_done.is_set():
                 # the audio for the last frames is still arriving: take it, briefly
                 end = self._video_end_samples(getattr(self, "_last_slot", 0) + 1) or 0
@@ -717,7 +748,6 @@ class VideoTake:
                 with self._lock:
                     st = self._status
                     st.frames_written += 1
-                    st.frames_written_total = st.frames_written
                     st.encoder_queue_peak = peak
                     st.encoder_busy_s += busy
                     if now > t_first:

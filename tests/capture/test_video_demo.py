@@ -34,7 +34,7 @@ def test_demo_picture_faults_at_known_times():
 
 
 def test_demo_take_with_preview(tmp_path):
-    previews = []
+    previews, meters = [], []
     settings = VideoTakeSettings(
         device="demo:ntsc", library=tmp_path / "lib", item="DEMO1", seconds=1.0, run_qc=False
     )
@@ -44,11 +44,16 @@ def test_demo_take_with_preview(tmp_path):
         p = take.latest_frame()
         if p is not None:
             previews.append(p)
+        a = take.latest_audio(4800)
+        if a is not None and len(a):
+            meters.append(a)
         st = take.status()
         assert st.state in ("recording", "finishing", "done")
         assert 0 <= st.encoder_queue_depth <= settings.queue_frames
     assert take.error is None, take.error
     assert previews, "no preview frame while recording"
+    assert meters and meters[-1].shape[1] == 2 and meters[-1].dtype.kind == "f"
+    assert 0.01 < float(abs(meters[-1]).max()) <= 1.0  # the demo program, not silence
     p = previews[-1]
     assert (p.width, p.height, p.bit_depth) == (720, 486, 10)
     assert p.y.shape == (486, 720) and p.u.shape == (486, 360) and p.y.dtype == np.uint16
