@@ -146,6 +146,7 @@ class DemoVideoSource(VideoSource):
             audio_rate_hz=AUDIO_RATE_HZ if want_audio else None,
             audio_channels=AUDIO_CHANNELS if want_audio else None,
             audio_format="s32" if want_audio else None,
+            audio_layout="stereo" if want_audio else None,
         )  # fmt: skip
         self.picture = DemoPicture(std.width, std.height)
         self._stop = threading.Event()

@@ -136,6 +136,7 @@ class AudioParams:
     rate_hz: int
     channels: int
     bits: int = 24  # 16 or 24
+    layout_name: str = ""  # the source's layout (embedded audio keeps its channel order)
 
     @property
     def codec(self) -> str:
@@ -148,6 +149,8 @@ class AudioParams:
 
     @property
     def layout(self) -> str:
+        if self.layout_name:
+            return self.layout_name
         return {1: "mono", 2: "stereo"}.get(self.channels, f"{self.channels}c")
 
 
@@ -228,7 +231,9 @@ class MkvWriter:
         self._as = None
         if audio:
             a = self._out.add_stream(
-                audio.codec, rate=audio.rate_hz, layout=_av_layout(audio.channels)
+                audio.codec,
+                rate=audio.rate_hz,
+                layout=audio.layout_name or _av_layout(audio.channels),
             )
             self._as = a
         self._field_graph = (

@@ -211,6 +211,7 @@ class SourceInfo:
     audio_rate_hz: int | None = None
     audio_channels: int | None = None
     audio_format: str | None = None
+    audio_layout: str | None = None  # FFmpeg layout name, e.g. "stereo", "7.1"
 
 
 class VideoSource:
@@ -267,6 +268,7 @@ class PyAVSource(VideoSource):
             self.info.audio_rate_hz = acc.sample_rate
             self.info.audio_channels = acc.channels
             self.info.audio_format = acc.format.name if acc.format else None
+            self.info.audio_layout = acc.layout.name if acc.layout else None
 
     def frames(self):
         streams = [self.vstream] + ([self.astream] if self.astream is not None else [])

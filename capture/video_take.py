@@ -337,7 +337,9 @@ class VideoTake:
         self.aparams: AudioParams | None = None
         self._audio_source = "none"
         if want_embedded and info.audio_rate_hz:
-            self.aparams = AudioParams(info.audio_rate_hz, info.audio_channels or 2, s.audio_bits)
+            self.aparams = AudioParams(
+                info.audio_rate_hz, info.audio_channels or 2, s.audio_bits, info.audio_layout or ""
+            )
             self._audio_source = "embedded"
         elif s.audio_device and s.audio_device.lower() != "none":
             self.aparams = AudioParams(s.audio_rate_hz, s.audio_channels, s.audio_bits)
