@@ -335,7 +335,7 @@ class BenchView(QWidget):
     def _take_started(self, paths) -> None:
         self.transport.set_take_text(f"Recording  {paths.stem}")
         self.transport.set_elapsed(0.0)
-        self.last_take.set_verdict(None, "recording")
+        self.last_take.set_verdict(None, "in progress")
         self.last_take.summary.setText(f"{paths.stem} in {paths.directory}")
         self.last_take.events.clear()
 

@@ -113,7 +113,7 @@ class HealthStrip(QWidget):
         else:
             fill = f.queue_fill or 0.0
             level = "red" if fill > 0.8 else "amber" if fill > 0.4 else "ok"
-            depth = f"{f.queue_depth}" if f.queue_depth is not None else f"{fill:.0%}"
+            depth = f"{f.queue_depth} frames" if f.queue_depth is not None else f"{fill:.0%}"
             self.queue.set(f"Write queue {depth}", level)
         if f.disk_free_bytes is None:
             self.disk.set("Disk —", "idle")

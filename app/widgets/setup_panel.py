@@ -209,7 +209,7 @@ class SetupPanel(QWidget):
         self.library = QLineEdit()
         self.library.setPlaceholderText("folder where takes are written")
         self.browse_button = QPushButton("Browse")
-        self.browse_button.setFixedWidth(70)
+        self.browse_button.setFixedWidth(78)
         lib_row.addWidget(self.library, 1)
         lib_row.addWidget(self.browse_button)
         fi.addRow("Library", lib_row)

@@ -68,7 +68,7 @@ class Vectorscope(pg.GraphicsLayoutWidget):
         self.image.setRect(QRectF(0, 0, SIZE, SIZE))
         self.view.addItem(self.image)
         self._draw_graticule()
-        self.view.setRange(xRange=(8, SIZE - 8), yRange=(8, SIZE - 8), padding=0.02)
+        self.view.setRange(xRange=(-6, SIZE + 6), yRange=(-6, SIZE + 6), padding=0)
         self.image.setImage(np.zeros((SIZE, SIZE), np.float32), autoLevels=False, levels=(0, 1))
 
     def _draw_graticule(self) -> None:
@@ -98,7 +98,7 @@ class Vectorscope(pg.GraphicsLayoutWidget):
                 self.view.addItem(pg.PlotCurveItem(xs, ys, pen=pg.mkPen(colour, width=1)))
             cb, cr = bar_target(rgb, 1.0)
             text = pg.TextItem(label, color="#c8d0d8", anchor=(0.5, 0.5))
-            text.setPos(c + (cb - c) * 1.14, c + (cr - c) * 1.14)
+            text.setPos(c + (cb - c) * 1.12, c + (cr - c) * 1.12)
             self.view.addItem(text)
 
     def show_chroma(self, u: np.ndarray, v: np.ndarray, bit_depth: int) -> None:

@@ -84,6 +84,7 @@ class WaveformMonitor(pg.GraphicsLayoutWidget):
         for line in self.lines:
             self.plot.addItem(line)
         self.bit_depth = 0
+        self._shape = None
         self._configure(10)
 
     def _configure(self, bit_depth: int) -> None:
@@ -95,7 +96,7 @@ class WaveformMonitor(pg.GraphicsLayoutWidget):
         self.lines[0].setPos(lo)
         self.lines[1].setPos(hi)
         self._rect = QRectF(0, 0, 1, top)
-        self.image.setRect(self._rect)
+        self._shape = None
         self.plot.setXRange(0, 1, padding=0)
         self.plot.setYRange(0, top, padding=0.01)
         ticks = [
@@ -110,7 +111,12 @@ class WaveformMonitor(pg.GraphicsLayoutWidget):
     def show_luma(self, y: np.ndarray, bit_depth: int) -> None:
         self._configure(bit_depth)
         total, oor = luma_waveform(y, bit_depth)
-        self.image.setImage(waveform_rgb(total, oor), autoLevels=False)
+        rgb = waveform_rgb(total, oor)
+        self.image.setImage(rgb, autoLevels=False)
+        if rgb.shape != self._shape:  # the rect maps image pixels to code values: set per shape
+            self._shape = rgb.shape
+            self.image.setRect(self._rect)
 
     def reset(self) -> None:
         self.image.clear()
+        self._shape = None
