@@ -94,8 +94,8 @@ def run_config(server, rate: int, channels: int, seconds: float, library: Path) 
     stop.set()
     player.join(10)
     if sink != "vsink":
+        server.remove_sink(sink)  # before the default changes: see tests/fixtures/pulse.py
         server.use_source("vsink.monitor")
-        server.remove_sink(sink)
     else:
         server.use_source("vsink.monitor")
     take_dir = Path(out.decode().strip().splitlines()[-1]) if out.strip() else None

@@ -2,7 +2,6 @@
 
 import signal
 import subprocess
-import threading
 import time
 
 import numpy as np
@@ -156,7 +155,6 @@ def test_portaudio_take_records_the_played_signal_exactly(pulse_server, tmp_path
         item="PA_1",
         library=tmp_path / "lib",
         rate_hz=rate,
-        seconds=2.5,
         meta=TakeMeta(carrier="cassette"),
         qc=False,
         on_event=lambda name, fields: events.append(name),
@@ -164,15 +162,16 @@ def test_portaudio_take_records_the_played_signal_exactly(pulse_server, tmp_path
     take = AudioTake(settings)
     paths = take.start()
     assert take.status().state == "recording"
-    player = threading.Thread(target=lambda: pulse_server.play(ref, rate))
-    time.sleep(0.3)
-    player.start()
+    pulse_server.play(ref, rate)
+    # the monitor delivers late under load: stop once 0.5 s past the signal is on disk
+    played = take.status().frames_written
+    wait_for(lambda: take.status().frames_written > played + rate, 30)
+    take.stop()
     assert take.wait(30)
-    player.join(30)
     assert take.result.fixity_ok and take.result.exit_status == 0
     wav = paths.master("audio")
     audio, sr = sf.read(str(wav), dtype="int32")
-    assert sr == rate and audio.shape == (int(2.5 * rate), 2)
+    assert sr == rate and audio.shape[1] == 2
     off = best_offset(audio, ref)
     np.testing.assert_array_equal(audio[off : off + len(ref)], ref)
     assert "take_start" in events and "take_stop" in events

@@ -1,13 +1,13 @@
 """``headblock devices``: PortAudio inputs with their rates, the demo deck, video inputs."""
 
 import json
-import time
 
 import pytest
 
 from capture.audio_input import open_audio_input, resolve_device
 from capture.cli import main
 from metadata.errors import HeadblockError
+from tests.capture.helpers import wait_for
 
 
 def test_devices_json_lists_pulse_with_rates_and_the_demo(pulse_server, capsys):
@@ -39,9 +39,13 @@ def test_monitoring_input_latest_is_float_for_meters(pulse_server):
     with inp:
         assert inp.wait_first_block(10)
         pulse_server.play([[0.5, -0.25]] * 48000, 96000, lead_in_s=0)
-        time.sleep(0.2)
+
+        def tone_seen():
+            block = inp.latest(96000)
+            return ((block[:, 0] == 0.5) & (block[:, 1] == -0.25)).sum() > 40000
+
+        wait_for(tone_seen, 10)  # the monitor delivers late under load
         block = inp.latest(96000)
     assert block.dtype.name == "float32" and block.shape[1] == 2
-    assert ((block[:, 0] == 0.5) & (block[:, 1] == -0.25)).sum() > 40000
     assert inp.stats().frames_received > 0
     assert inp.describe()["backend"] == "portaudio"

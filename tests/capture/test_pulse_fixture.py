@@ -6,28 +6,33 @@ import time
 import numpy as np
 import sounddevice as sd
 
+from tests.capture.helpers import best_offset
+
 
 def record_while_playing(server, signal, rate_hz, channels, sink="vsink"):
-    """Open a PortAudio input on 'pulse', wait for its first block, play, keep 0.3 s after."""
+    """Open a PortAudio input on 'pulse', wait for its first block, play, and keep recording
+    until the frames that cover the whole signal (and 0.3 s more) have arrived."""
     blocks = []
+    count = [0]
     first = threading.Event()
 
     def callback(indata, frames, time_info, status):
         blocks.append(indata.copy())
+        count[0] += frames
         first.set()
 
     with sd.InputStream(
         samplerate=rate_hz, channels=channels, dtype="int32", device="pulse", callback=callback
     ):
         assert first.wait(10), "no audio block from the private PulseAudio server"
+        t_play = time.monotonic()
+        at_play = count[0]
         server.play(signal, rate_hz, sink=sink)
-        time.sleep(0.3)
+        # the monitor delivers in real time, late under load: wait for the frames, not a time
+        needed = at_play + len(signal) + int(0.4 * rate_hz)
+        while count[0] < needed and time.monotonic() - t_play < 30:
+            time.sleep(0.02)
     return np.concatenate(blocks)
-
-
-def best_offset(rec, ref):
-    corr = np.correlate(rec[:, 0].astype(np.float64), ref[:, 0].astype(np.float64), "valid")
-    return int(np.argmax(np.abs(corr)))
 
 
 def test_private_pulse_records_sample_exact(pulse_server):
