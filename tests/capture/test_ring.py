@@ -54,7 +54,7 @@ def test_peek_and_advance_views():
 
 def test_concurrent_producer_consumer_keeps_every_frame():
     ring = RingBuffer(1000, 2)
-    total, block = 200_000, 37
+    total, block = 60_000, 37
     got = []
 
     def produce():
