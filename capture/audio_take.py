@@ -168,7 +168,10 @@ class AudioTake:
     # -- internals ----------------------------------------------------------------------------
     def _event(self, name: str, level: str = "INFO", **fields) -> None:
         if self._log is not None:
-            self._log.write(name, level, **fields)
+            try:
+                self._log.write(name, level, **fields)
+            except OSError:  # a full disk must not stop the take from closing its master
+                pass
         cb = self.settings.on_event
         if cb is not None:
             try:

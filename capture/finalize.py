@@ -120,7 +120,10 @@ def finalize_take(
     """
 
     def event(name: str, level: str = "INFO", **fields) -> None:
-        log.write(name, level, **fields)
+        try:
+            log.write(name, level, **fields)
+        except OSError:  # the disk is full: the master and its .md5 matter more
+            pass
         if on_event is not None:
             try:
                 on_event(name, fields)
