@@ -190,6 +190,17 @@ def make_video_take(library: Path, item: str = "VHS-042") -> TakePaths:
         s = c.add_stream("ffv1", rate=fps)
         s.width, s.height, s.pix_fmt = w, h, "yuv420p"
         s.options = {"level": "3", "g": "1", "slicecrc": "1", "slices": "4"}
+        a = c.add_stream("pcm_s16le", rate=AUDIO_RATE, layout="stereo")
+        t = np.arange(int(AUDIO_RATE * frames / fps)) / AUDIO_RATE
+        tone = 0.5 * np.stack([np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * 660 * t)])
+        pcm = (tone * 32767).astype(np.int16)
+        for start in range(0, pcm.shape[1], 1024):
+            block = np.ascontiguousarray(pcm[:, start : start + 1024].T).reshape(1, -1)
+            af = av.AudioFrame.from_ndarray(block, format="s16", layout="stereo")
+            af.sample_rate = AUDIO_RATE
+            af.pts = start
+            for pkt in a.encode(af):
+                c.mux(pkt)
         rng = np.random.default_rng(1)
         frozen = None
         for i in range(frames):
@@ -220,6 +231,8 @@ def make_video_take(library: Path, item: str = "VHS-042") -> TakePaths:
             brng.append(float((y8 > 235).mean()))
             satmax.append(float(abs(int(u[0, 0]) - 128) * 1.4))
         for pkt in s.encode():
+            c.mux(pkt)
+        for pkt in a.encode():
             c.mux(pkt)
     np.savez(
         paths.file(".vstats.npz"),
