@@ -294,6 +294,7 @@ class AudioInput:
                 )
             ]
         self._baseline = level  # follow slow drift between the device clock and ours
+        self._last_stall_pos = None  # any stall so far was absorbed by the server's buffer
         return []
 
     def _deficit_now(self) -> float:
