@@ -1064,8 +1064,15 @@ class ReviewView(QWidget):
         self._update_transport()
         if self.fetcher is not None:
             self.fetcher.request(self.cursor_s)
-        if self.player is not None and self.player.playing and not self._play_timer.isActive():
-            pass
+        if (
+            self.player is not None
+            and self.player.playing
+            and abs(self.player.position_s - self.cursor_s) > 0.1
+        ):
+            try:  # a click or a jump while playing: play on from there
+                self.player.play(self.cursor_s, self.player.speed)
+            except HeadblockError as exc:
+                self._error(str(exc))
 
     def _update_transport(self) -> None:
         state = "■"

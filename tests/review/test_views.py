@@ -79,12 +79,16 @@ def test_step_through_events_and_mark_a_false_alarm(qtbot, review, audio_take):
     tree = validate(etree.parse(str(audio_take.premis)), "premis")
     text = etree.tostring(tree, encoding="unicode")
     assert "false alarm: click at 2.250 s, channel 2 [click@2250#2]" in text and "R. Viewer" in text
+    # a note keeps the verdict beside it; the history keeps both marks
+    review.mark_current("note", "splice at the head of side A")
+    assert review.table.item(1, 5).text() == "false alarm: splice at the head of side A"
+    assert [m["mark"] for m in read_marks(audio_take.directory)] == ["false_alarm", "note"]
     # the mark survives a re-open; the report shows it
     review.open_path(audio_take.directory)
-    assert review.table.item(1, 5).text() == "false alarm"
+    assert review.table.item(1, 5).text() == "false alarm: splice at the head of side A"
     review.report_button.click()
     qtbot.waitUntil(lambda: bool(review.opened), timeout=20000)
-    assert "false alarm (R. Viewer)" in audio_take.qc_html.read_text()
+    assert "false alarm (R. Viewer): splice at the head of side A" in audio_take.qc_html.read_text()
 
 
 def test_shuttle_blocks_play_both_ways():
