@@ -500,7 +500,15 @@ class Timeline(pg.GraphicsLayoutWidget):
         if self.plots:
             p.setXLink(self.plots[0])
             self.plots[-1].hideAxis("bottom")
-        cursor = pg.InfiniteLine(0, angle=90, pen=pg.mkPen("#ffffff", width=1))
+        cursor = pg.InfiniteLine(
+            0,
+            angle=90,
+            movable=True,
+            pen=pg.mkPen("#ffffff", width=1),
+            hoverPen=pg.mkPen("#ffd54f", width=3),
+        )
+        cursor.setToolTip("Drag to scrub")
+        cursor.sigDragged.connect(lambda line: self.cursor_moved.emit(max(0.0, line.value())))
         hl = pg.LinearRegionItem(
             (0, 0), movable=False, brush=pg.mkBrush(255, 255, 255, 40), pen=pg.mkPen(None)
         )
@@ -635,7 +643,8 @@ class Timeline(pg.GraphicsLayoutWidget):
 
     def set_cursor(self, t_s: float) -> None:
         for c in self.cursors:
-            c.setValue(t_s)
+            if c.value() != t_s:
+                c.setValue(t_s)
 
     def highlight(self, start_s: float, end_s: float) -> None:
         for h in self.highlights:
@@ -706,7 +715,7 @@ class ReviewView(QWidget):
         self.reviewer.setMaximumWidth(160)
         self.reviewer.setToolTip("Your name: recorded with every mark")
         self.report_button = QPushButton("Report")
-        self.report_button.setToolTip("Write the QC report (HTML) and open it")
+        self.report_button.setToolTip("Write the QC report (HTML and PDF) and open it")
         self.report_button.clicked.connect(self.open_report)
         self.signoff_button = QPushButton("Sign off…")
         self.signoff_button.clicked.connect(self._signoff)
@@ -1167,8 +1176,8 @@ class ReviewView(QWidget):
             from qc.report import write_report
 
             if paths.qc_html.exists() and _signed(paths):
-                return paths.qc_html
-            write_report(target, progress=progress)
+                return paths.qc_html  # kept as signed
+            write_report(target, pdf=True, progress=progress)
             return paths.qc_html
 
         self.progress.setVisible(True)

@@ -89,6 +89,7 @@ def test_step_through_events_and_mark_a_false_alarm(qtbot, review, audio_take):
     review.report_button.click()
     qtbot.waitUntil(lambda: bool(review.opened), timeout=20000)
     assert "false alarm (R. Viewer): splice at the head of side A" in audio_take.qc_html.read_text()
+    assert audio_take.qc_pdf.read_bytes().startswith(b"%PDF")
 
 
 def test_shuttle_blocks_play_both_ways():
@@ -129,6 +130,14 @@ def test_video_take_frame_step_shows_the_frame(qtbot, review, video_take):
     assert review.cursor_s == pytest.approx(0.84)
     qtbot.waitUntil(lambda: review.last_frame_s == pytest.approx(0.84), timeout=10000)
     assert review.last_planes[0][40:48].mean() < 240  # frame 21 has no streak
+    # dragging the cursor scrubs: the frame follows, decoded off the GUI thread
+    line = review.timeline.cursors[2]
+    line.setValue(1.0)
+    t0 = time.perf_counter()
+    line.sigDragged.emit(line)
+    assert time.perf_counter() - t0 < 0.5
+    assert review.cursor_s == pytest.approx(1.0)
+    qtbot.waitUntil(lambda: review.last_frame_s == pytest.approx(1.0), timeout=10000)
 
 
 def test_open_a_bare_file_runs_qc_first(qtbot, review, tmp_path):
