@@ -50,6 +50,41 @@ def _preview_loop(take, stop: threading.Event, counts: dict) -> None:
             nxt = time.monotonic()
 
 
+def encoder_only(n_frames: int = 150) -> dict:
+    """The master writer alone (FFV1 + mux + framemd5) on pre-made noisy frames, unpaced."""
+    import av
+
+    from capture.mkv_writer import MkvWriter, VideoParams
+    from capture.video_input import STANDARDS
+
+    graph = SOURCE[len("lavfi:") :].split("[out0]")[0]
+    with av.open(graph, format="lavfi") as c:
+        frames = [f for _, f in zip(range(30), c.decode(video=0), strict=False)]
+    std = STANDARDS["ntsc"]
+    params = VideoParams(
+        width=std.width, height=std.height, pix_fmt="yuv422p10le", rate=std.rate,
+        field_order=std.field_order, display_aspect=std.display_aspect,
+        color_primaries=std.color_primaries, color_trc=std.color_trc, colorspace=std.colorspace,
+    )  # fmt: skip
+    tmp = Path(tempfile.mkdtemp(prefix="hb-enc-"))
+    try:
+        w = MkvWriter(tmp / "E_t01.mkv", params, framemd5_path=tmp / "E_t01.framemd5")
+        t0, c0 = time.perf_counter(), time.process_time()
+        for i in range(n_frames):
+            w.write_video(frames[i % len(frames)], i)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        w.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    fps = n_frames / wall
+    return {
+        "encoder_only_fps": round(fps, 1),
+        "encoder_only_headroom_x": round(fps / REAL_TIME_FPS, 2),
+        "encoder_only_cpu_ms_per_frame": round(1000 * cpu / n_frames, 1),
+        "encoder_only_load_avg": round(os.getloadavg()[0], 2),
+    }
+
+
 def run(seconds: float, library: Path, source: str = SOURCE, verify: bool = True) -> dict:
     import psutil
 
@@ -133,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.library:
         tmp = library
     try:
-        result = run(args.seconds, library, verify=not args.no_verify)
+        result = encoder_only()
+        result.update(run(args.seconds, library, verify=not args.no_verify))
     finally:
         if tmp is not None and not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
