@@ -173,6 +173,11 @@ def parse_video_device(
             av.VideoFormat(pix_fmt)
         except (ValueError, av.error.FFmpegError):
             raise HeadblockError(f"unknown pixel format {pix_fmt!r}") from None
+    if kind == "lavfi" and pix_fmt and (";" in target or "[" in target):
+        raise HeadblockError(
+            "--pix-fmt cannot be applied to a lavfi graph with several outputs; "
+            "end its video chain with format=PIXFMT instead"
+        )
     spec = VideoDeviceSpec(text, kind, target, opts, std, pix_fmt)
     _device_options(spec, audio_channels)
     return spec

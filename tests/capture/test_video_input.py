@@ -86,6 +86,9 @@ def test_bad_options():
         parse_video_device("lavfi:testsrc2", standard="secam-x")
     with pytest.raises(HeadblockError, match="unknown pixel format"):
         parse_video_device("lavfi:testsrc2", pix_fmt="yuv999p")
+    with pytest.raises(HeadblockError, match="format=PIXFMT"):
+        parse_video_device("lavfi:testsrc2[out0];sine[out1]", pix_fmt="yuv422p")
+    assert parse_video_device("lavfi:testsrc2", pix_fmt="yuv422p").pix_fmt == "yuv422p"
 
 
 def test_open_missing_v4l2_device_is_one_line():
