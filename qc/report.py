@@ -27,7 +27,8 @@ from metadata.progress import ProgressFn, TerminalProgress, no_progress
 
 log = logging.getLogger(__name__)
 
-MAX_EVENT_ROWS = 400  # beyond this the table lists the first ones and says how many more
+MAX_EVENT_ROWS = 5000  # HTML; beyond this the table lists the first ones and says how many more
+MAX_EVENT_ROWS_PDF = 300  # a printed report stays a readable length
 MAX_THUMBNAILS = 12
 VIDEO_CHECKS = {
     "video_dropout",
@@ -377,14 +378,46 @@ def _fig_png(fig) -> bytes:
 
 
 def _event_spans(ax, events: list[dict], checks: set[str] | None = None) -> None:
+    """Events as shaded spans and start lines: one collection per severity, so thousands of
+    events on a two-hour take cost no more than a few."""
+    by_colour: dict[str, tuple[list, list]] = {}
     for ev in events:
         if checks is not None and ev.get("check") not in checks:
             continue
         colour = STATUS_COLOURS.get(ev.get("severity"), "#555555")
         start = float(ev.get("start_s") or 0)
         end = float(ev.get("end_s") or start)
-        ax.axvspan(start, max(end, start + 1e-3), color=colour, alpha=0.25, lw=0)
-        ax.axvline(start, color=colour, lw=0.6, alpha=0.8)
+        spans, starts = by_colour.setdefault(colour, ([], []))
+        spans.append((start, max(end - start, 1e-3)))
+        starts.append(start)
+    trans = ax.get_xaxis_transform()  # x in data, y in axes fraction
+    n = sum(len(st) for _, st in by_colour.values())
+    # Few events: shade the whole height. Many: a band along the top keeps the curve readable.
+    y0, height = (0.0, 1.0) if n <= 40 else (0.9, 0.1)
+    for colour, (spans, starts) in by_colour.items():
+        ax.broken_barh(
+            spans, (y0, height), transform=trans, facecolors=colour, alpha=0.3, lw=0, zorder=0.5
+        )
+        ax.vlines(starts, y0, 1, transform=trans, colors=colour, lw=0.6, alpha=0.8)
+
+
+def _time_axis(ax) -> None:
+    """Seconds for a short take; h:mm:ss once it runs past ten minutes."""
+    lo, hi = ax.get_xlim()
+    if hi - lo <= 600:
+        ax.set_xlabel("time (s)", fontsize=8)
+        return
+    from matplotlib.ticker import FuncFormatter, MultipleLocator
+
+    def hms(x, _pos=None):
+        x = max(0, int(round(x)))
+        return f"{x // 3600}:{x % 3600 // 60:02d}:{x % 60:02d}"
+
+    steps = (60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 10800)
+    step = next((st for st in steps if (hi - lo) / st <= 8), steps[-1])
+    ax.xaxis.set_major_locator(MultipleLocator(step))
+    ax.xaxis.set_major_formatter(FuncFormatter(hms))
+    ax.set_xlabel("time (h:mm:ss)", fontsize=8)
 
 
 def _decimate(t: np.ndarray, y: np.ndarray, n: int = 4000):
@@ -432,7 +465,7 @@ def _plots(paths: TakePaths, qc: dict, progress: ProgressFn) -> list[tuple[str, 
                 None,
             )
         axes[0][0].legend(loc="lower right", fontsize=7)
-        axes[-1][0].set_xlabel("time (s)", fontsize=8)
+        _time_axis(axes[-1][0])
         fig.suptitle("Level envelope per channel (QC events shaded)", fontsize=9)
         fig.tight_layout()
         out.append(("Level envelope per channel", _fig_png(fig)))
@@ -470,7 +503,7 @@ def _plots(paths: TakePaths, qc: dict, progress: ProgressFn) -> list[tuple[str, 
             ax.legend(loc="lower right", fontsize=7)
         ax.set_ylim(-70, 0)
         ax.set_ylabel(label, fontsize=7)
-        ax.set_xlabel("time (s)", fontsize=8)
+        _time_axis(ax)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
         fig.suptitle("Loudness", fontsize=9)
@@ -509,7 +542,7 @@ def _plots(paths: TakePaths, qc: dict, progress: ProgressFn) -> list[tuple[str, 
             ax.grid(alpha=0.3)
             if len(names) > 1:
                 ax.legend(fontsize=6, ncol=len(names), loc="upper right")
-        axes[-1][0].set_xlabel("time (s)", fontsize=8)
+        _time_axis(axes[-1][0])
         fig.suptitle("Video statistics per frame", fontsize=9)
         fig.tight_layout()
         out.append(("Video statistics", _fig_png(fig)))
@@ -628,11 +661,11 @@ def gather(take_dir: Path, progress: ProgressFn = no_progress) -> ReportFacts:
     )
 
 
-def _event_rows(facts: ReportFacts) -> list[list[str]]:
+def _event_rows(facts: ReportFacts, limit: int = MAX_EVENT_ROWS) -> list[list[str]]:
     from metadata.review import MARK_LABELS, event_key
 
     rows = []
-    for ev in (facts.qc.get("events") or [])[:MAX_EVENT_ROWS]:
+    for ev in (facts.qc.get("events") or [])[:limit]:
         if not isinstance(ev, dict):
             continue
         m = facts.marks.get(event_key(ev))
@@ -855,7 +888,7 @@ def render_pdf(facts: ReportFacts, path: Path) -> None:
     t.setStyle(TableStyle(style))
     story.append(t)
     story.append(Paragraph("Events", h2))
-    rows = _event_rows(facts)
+    rows = _event_rows(facts, MAX_EVENT_ROWS_PDF)
     if rows:
         data = [[para(h, small) for h in EVENT_HEADERS]] + [
             [para(c, small) for c in r] for r in rows
