@@ -64,6 +64,7 @@ class QueueView(QWidget):
         self.library = Path(library) if library else None
         self.url = url
         self.rows: list[dict] = []
+        self._sorted_once = False
         self.jobs = JobRunner(self, max_threads=1)
         self.open_url = QDesktopServices.openUrl  # replaced in tests
         self.title = QLabel("Takes awaiting sign-off")
@@ -137,7 +138,9 @@ class QueueView(QWidget):
             dur = row.get("duration_s")
             cells = [
                 _SortItem(row["identifier"], (row["item"], row["take_number"])),
-                _SortItem(verdict.upper(), VERDICT_RANK.get(verdict, 3)),
+                _SortItem(
+                    verdict.upper(), (VERDICT_RANK.get(verdict, 3), _ts(row.get("captured_utc")))
+                ),
                 _SortItem(str(row.get("kind") or ""), str(row.get("kind") or "")),
                 _SortItem(f"{dur:.1f} s" if dur is not None else "", dur or 0.0),
                 _SortItem(str(row.get("events") or 0), int(row.get("events") or 0)),
@@ -155,6 +158,9 @@ class QueueView(QWidget):
             button.clicked.connect(lambda _=False, d=row["take_dir"]: self.open_report(Path(d)))
             self.table.setCellWidget(r, len(self.COLUMNS) - 1, button)
         self.table.setSortingEnabled(True)
+        if not self._sorted_once:  # worst verdict first, oldest first within it
+            self._sorted_once = True
+            self.table.sortItems(1, Qt.SortOrder.AscendingOrder)
         self.status.setText(f"{len(self.rows)} take(s) awaiting sign-off")
 
     def take_dir_at(self, row: int) -> Path | None:

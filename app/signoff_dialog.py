@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QRadioButton,
+    QPushButton,
     QVBoxLayout,
 )
 
@@ -70,9 +70,14 @@ class SignoffDialog(QDialog):
         head.setWordWrap(True)
         self.name = QLineEdit(QSettings().value("signoff/name", "") or "")
         self.name.setPlaceholderText("your name")
-        self.approve_radio = QRadioButton("Approve")
-        self.reject_radio = QRadioButton("Reject (re-capture as a new take)")
+        # Checkable buttons: both choices stay visible whatever the style sheet does to radios.
+        self.approve_radio = QPushButton("Approve")
+        self.reject_radio = QPushButton("Reject (re-capture as a new take)")
+        for b, colour in ((self.approve_radio, "#2e7d32"), (self.reject_radio, "#c62828")):
+            b.setCheckable(True)
+            b.setStyleSheet(f"QPushButton:checked {{ background: {colour}; color: white; }}")
         group = QButtonGroup(self)
+        group.setExclusive(True)
         group.addButton(self.approve_radio)
         group.addButton(self.reject_radio)
         (self.reject_radio if verdict == "fail" else self.approve_radio).setChecked(True)
@@ -97,13 +102,14 @@ class SignoffDialog(QDialog):
         lay = QVBoxLayout(self)
         lay.addWidget(head)
         lay.addLayout(form)
-        lay.addWidget(
-            QLabel(
-                "The decision, the time (UTC) and SHA-256 hashes of the QC result and report are "
-                "recorded in the take folder, PREMIS and the catalogue. It cannot be edited later; "
-                "a new decision can be added."
-            )
+        note = QLabel(
+            "The decision, the time (UTC) and SHA-256 hashes of the QC result and report are "
+            "recorded in the take folder, PREMIS and the catalogue. It cannot be edited later; "
+            "a new decision can be added."
         )
+        note.setWordWrap(True)
+        note.setStyleSheet("color: #8a929a")
+        lay.addWidget(note)
         lay.addWidget(self.message)
         lay.addWidget(self.buttons)
         self.setMinimumWidth(460)
