@@ -215,8 +215,13 @@ def _item_rows(paths: TakePaths) -> list[tuple[str, str]]:
     if start is not None:
         rows.append(("Captured (UTC)", start.time))
         f = start.fields
-        if f.get("device"):
-            rows.append(("Device", str(f["device"])))
+        device = f.get("device")
+        if isinstance(device, dict):  # audio takes log the input as a dict
+            name = device.get("device") or device.get("name") or ""
+            rest = ", ".join(f"{k}={v}" for k, v in device.items() if k not in ("device", "name"))
+            device = f"{name} ({rest})" if name and rest else (name or rest)
+        if device:
+            rows.append(("Device", str(device)))
         settings = f.get("settings")
         if isinstance(settings, dict):
             shown = ", ".join(f"{k}={v}" for k, v in settings.items() if not isinstance(v, dict))
@@ -460,7 +465,8 @@ def _plots(paths: TakePaths, qc: dict, progress: ProgressFn) -> list[tuple[str, 
                 [
                     e
                     for e in events
-                    if e.get("channel") in (None, ch + 1) and e.get("check") not in VIDEO_CHECKS
+                    if e.get("channel") in (None, ch + 1)
+                    and e.get("check") not in VIDEO_CHECKS | {"loudness"}  # on its own plot
                 ],
                 None,
             )
