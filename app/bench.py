@@ -367,13 +367,16 @@ class BenchView(QWidget):
         if snap.channels != len(self.meters.bars):
             self.meters.set_channels(snap.channels)
         self.waveform.configure(snap.channels, snap.rate_hz)
-        self.meters.update_levels(snap.peak_dbfs, snap.rms_dbfs, snap.dt_s)
+        self._audio_frame = getattr(self, "_audio_frame", 0) + 1
+        slow = self._audio_frame % 3 == 0  # ~10 Hz: figures, correlation
+        self.meters.update_levels(snap.peak_dbfs, snap.rms_dbfs, snap.dt_s, numbers=slow)
         self.waveform.push(snap.block)
         self.waveform.redraw()
-        self.correlation.set_value(
-            snap.correlation if math.isfinite(snap.correlation) else math.nan
-        )
-        if snap.channels >= 2:
+        if slow:
+            self.correlation.set_value(
+                snap.correlation if math.isfinite(snap.correlation) else math.nan
+            )
+        if snap.channels >= 2 and self._audio_frame % 2 == 0:  # ~15 Hz
             self.goniometer.push(snap.gonio)
 
     def _show_video(self, snap: VideoSnapshot) -> None:

@@ -49,6 +49,7 @@ class AudioSnapshot:
     dt_s: float
     frames_received: int
     newest_at: float  # monotonic time of this snapshot (for latency figures)
+    newest_frame_at: float | None = None  # monotonic time the newest frame reached the engine
 
 
 @dataclass
@@ -131,6 +132,7 @@ class BenchController(QObject):
         self.video_audio: _AudioTap | None = None
         self.tick_times: list[float] = []  # monotonic times of refreshes (benchmark)
         self.qc_after_take = True
+        self._queue_fill = 0.0  # of the running take, read with the health figures
         self.timer = QTimer(self)
         self.timer.setInterval(int(1000 / refresh_hz))
         self.timer.timeout.connect(self._tick)
@@ -265,6 +267,10 @@ class BenchController(QObject):
             meta=self.meta,
             run_qc=False,
         )
+        if v.audio_device:  # the audio input of the set-up panel, at its format
+            a = self.settings.audio
+            settings.audio_rate_hz, settings.audio_channels = a.rate_hz, a.channels
+            settings.audio_bits = min(a.bits, 24)
         take = video_take.VideoTake(settings, on_event=self._on_event)
         self.video_audio = _tap_video_audio(take)
         return take
@@ -321,6 +327,7 @@ class BenchController(QObject):
 
     def _finish_take(self) -> None:
         was_video = self.take_kind == "video"
+        self._queue_fill = 0.0
         self.take = None
         self._drain_events()
         if self.monitor is not None:
@@ -370,8 +377,6 @@ class BenchController(QObject):
 
     def _tick(self) -> None:
         now = time.monotonic()
-        dt = now - self._last_tick
-        self._last_tick = now
         self._tick_count += 1
         self.tick_times.append(now)
         if len(self.tick_times) > 100000:
@@ -380,17 +385,29 @@ class BenchController(QObject):
             stall, self.stall_s = self.stall_s, 0.0
             time.sleep(stall)
         self._drain_events()
+        # The take comes first: when its queue fills, the display eases off (fewer pictures,
+        # then fewer meter frames) so that the encoder gets the processor back.
+        ease = self.ease_level()
+        audio_every = (1, 2, 3)[ease]
+        video_every = (2, 4, 10)[ease]
         src = self._audio_source()
-        if src is not None:
-            snap = self._audio_snapshot(src, dt, now)
+        if src is not None and self._tick_count % audio_every == 0:
+            snap = self._audio_snapshot(src, now - self._last_tick, now)
+            self._last_tick = now
             if snap is not None:
                 self.audioSnapshot.emit(snap)
-        if self.take is not None and self.take_kind == "video" and self._tick_count % 2 == 0:
-            self._video_tick()  # ~15 pictures a second: the encoder needs the CPU more
-        if self.take is not None:
+        video = self.take is not None and self.take_kind == "video"
+        if video and self._tick_count % video_every == 0:
+            self._video_tick()
+        if self.take is not None and self._tick_count % 3 == 0:
             self.elapsed.emit(self.elapsed_s())
         if self._tick_count % self._health_every == 1 or self._health_every == 1:
             self.health.emit(self.health_figures())
+
+    def ease_level(self) -> int:
+        """0: full display; 1 and 2: eased while the take's queue is a quarter / half full."""
+        fill = self._queue_fill
+        return 0 if fill < 0.25 else 1 if fill < 0.5 else 2
 
     def _audio_snapshot(self, src, dt: float, now: float) -> AudioSnapshot | None:
         try:
@@ -429,6 +446,7 @@ class BenchController(QObject):
             dt_s=dt,
             frames_received=received,
             newest_at=now,
+            newest_frame_at=getattr(src, "_t_last", None),
         )
 
     def _video_tick(self) -> None:
@@ -470,6 +488,7 @@ class BenchController(QObject):
             f.disk_free_bytes = getattr(status, "disk_free_bytes", None)
             f.disk_time_left_s = getattr(status, "disk_time_left_s", None)
             f.queue_fill = getattr(status, "queue_fill", None)
+            self._queue_fill = float(f.queue_fill or 0.0)
             if self.take_kind == "video":
                 f.frames_dropped = int(getattr(status, "frames_dropped", 0) or 0)
                 f.queue_depth = getattr(status, "encoder_queue_depth", None)

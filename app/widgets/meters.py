@@ -199,10 +199,12 @@ class MeterBridge(QWidget):
             pk = QLabel("-inf")
             pk.setObjectName("meterPeak")
             pk.setAlignment(Qt.AlignCenter)
+            pk.setFixedWidth(60)  # a fixed size: new text never re-lays out the window
             pk.setToolTip("Peak (held value of the bar), dBFS")
             rms = QLabel("-inf")
             rms.setObjectName("meterRms")
             rms.setAlignment(Qt.AlignCenter)
+            rms.setFixedWidth(60)
             rms.setToolTip("RMS over 300 ms, dBFS")
             self._grid.addWidget(head, 0, ch + 1)
             self._grid.addWidget(clip, 1, ch + 1)
@@ -227,8 +229,11 @@ class MeterBridge(QWidget):
     def _clip_clicked(self, *_args) -> None:
         self.clipsCleared.emit()
 
-    def update_levels(self, peaks_dbfs, rms_dbfs, dt_s: float) -> None:
-        """Feed the peak of every sample since the last refresh (instant attack)."""
+    def update_levels(self, peaks_dbfs, rms_dbfs, dt_s: float, numbers: bool = True) -> None:
+        """Feed the peak of every sample since the last refresh (instant attack).
+
+        ``numbers``: also rewrite the figures (the window does it ~10 times a second: numbers
+        that change faster cannot be read, and each rewrite costs a repaint)."""
         for ch, bar in enumerate(self.bars):
             pk = float(peaks_dbfs[ch]) if ch < len(peaks_dbfs) else FLOOR_DBFS
             rm = float(rms_dbfs[ch]) if ch < len(rms_dbfs) else FLOOR_DBFS
@@ -236,8 +241,9 @@ class MeterBridge(QWidget):
             bar.set_levels(shown, rm, hold)
             if pk >= CLIP_DBFS:
                 self.clips[ch].latch()
-            self.peak_labels[ch].setText(_fmt_db(hold))
-            self.rms_labels[ch].setText(_fmt_db(rm))
+            if numbers:
+                self.peak_labels[ch].setText(_fmt_db(hold))
+                self.rms_labels[ch].setText(_fmt_db(rm))
 
     def peak_hold_dbfs(self) -> list[float]:
         return [b.hold_db for b in self.ballistics]

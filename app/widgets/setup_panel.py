@@ -11,6 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -190,6 +191,12 @@ class SetupPanel(QWidget):
         self.standard.addItem("NTSC 720×486 29.97", "ntsc")
         self.standard.addItem("PAL 720×576 25", "pal")
         f.addRow("Standard", self.standard)
+        self.video_audio = QCheckBox("Video's audio from the audio input above")
+        self.video_audio.setToolTip(
+            "Checked: the audio input above (rate, bits, channels) is recorded into the video "
+            "master; unchecked: the capture device's embedded audio."
+        )
+        f.addRow("", self.video_audio)
         mode_row = QHBoxLayout()
         self.mode_audio = QRadioButton("Audio (BWF)")
         self.mode_video = QRadioButton("Video (FFV1/MKV)")
@@ -306,6 +313,7 @@ class SetupPanel(QWidget):
         self.audio_device.lineEdit().editingFinished.connect(self._emit_inputs)
         self.channels.valueChanged.connect(self._emit_inputs)
         self.mode_audio.toggled.connect(self._emit_inputs)
+        self.video_audio.toggled.connect(self._emit_inputs)
         self._validate_item()
 
     # Python slots, not signal-to-signal connections: PySide6 mis-counts references of
@@ -458,6 +466,7 @@ class SetupPanel(QWidget):
         self.channels.setValue(s.audio.channels)
         self.set_video_device(s.video.device)
         self._set_combo_value(self.standard, s.video.standard)
+        self.video_audio.setChecked(bool(s.video.audio_device))
         (self.mode_video if s.mode == "video" else self.mode_audio).setChecked(True)
         self.library.setText(s.library)
         self.item_id.setText(s.item)
@@ -473,6 +482,7 @@ class SetupPanel(QWidget):
         s.audio.channels = self.channels.value()
         s.video.device = self.video_device_value()
         s.video.standard = str(self.standard.currentData())
+        s.video.audio_device = s.audio.device if self.video_audio.isChecked() else ""
         s.mode = self.mode()
         s.library = self.library.text().strip()
         s.item = self.item_id.text().strip()
@@ -492,6 +502,7 @@ class SetupPanel(QWidget):
             self.standard,
             self.mode_audio,
             self.mode_video,
+            self.video_audio,
             self.library,
             self.browse_button,
             self.item_id,

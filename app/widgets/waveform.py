@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGraphicsItem
 
 
 class PeakDecimator:
@@ -92,7 +93,7 @@ class ScrollingWaveform(pg.GraphicsLayoutWidget):
             return
         self.clear()
         self.plots, self.curves = [], []
-        self.decimator = PeakDecimator(rate_hz, channels, self.window_s)
+        self.decimator = PeakDecimator(rate_hz, channels, self.window_s, bins=800)
         for ch in range(channels):
             plot = self.addPlot(row=ch, col=0)
             plot.setMenuEnabled(False)
@@ -100,6 +101,9 @@ class ScrollingWaveform(pg.GraphicsLayoutWidget):
             plot.hideButtons()
             plot.setXRange(-self.window_s, 0, padding=0)
             plot.setYRange(-1.0, 1.0, padding=0.02)
+            plot.disableAutoRange()
+            for axis in ("left", "bottom"):  # axes drawn once, then blitted
+                plot.getAxis(axis).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
             plot.showGrid(x=True, y=False, alpha=0.15)
             plot.getAxis("left").setTicks([[(-1, "-1"), (-0.5, ""), (0, "0"), (0.5, ""), (1, "1")]])
             plot.getAxis("left").setWidth(34)

@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import QGraphicsItem
 
 LEVELS = 256  # display rows (8-bit codes; 10-bit values are binned by 4)
 
@@ -75,6 +76,8 @@ class WaveformMonitor(pg.GraphicsLayoutWidget):
         self.plot.hideButtons()
         self.plot.hideAxis("bottom")
         self.plot.getAxis("left").setWidth(40)
+        self.plot.getAxis("left").setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+        self.plot.disableAutoRange()
         self.image = pg.ImageItem(axisOrder="col-major")
         self.plot.addItem(self.image)
         self.lines = [

@@ -1,6 +1,6 @@
 """Screenshots of the bench window during a take on the demo deck (run under Xvfb).
 
-xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m bench.gui_screenshots audio|video OUT.png
+xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m bench._gui_screenshots audio|video OUT.png
 """
 
 from __future__ import annotations
