@@ -117,6 +117,7 @@ class ReviewModel:
     envelope: Envelope | None
     vstats: VStats | None
     marks: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def duration_s(self) -> float:
@@ -160,8 +161,15 @@ def load_model(path: Path) -> ReviewModel:
         (e for e in qc.get("events") or [] if isinstance(e, dict)),
         key=lambda e: (float(e.get("start_s") or 0), str(e.get("check"))),
     )
-    marks = current_marks(paths.review_json) if paths.review_json.exists() else {}
-    return ReviewModel(paths, master, qc, events, read_envelope(paths), read_vstats(paths), marks)
+    warnings = []
+    try:
+        marks = current_marks(paths.review_json) if paths.review_json.exists() else {}
+    except HeadblockError as exc:  # the take still opens; new marks are refused, not lost
+        marks = {}
+        warnings.append(str(exc))
+    model = ReviewModel(paths, master, qc, events, read_envelope(paths), read_vstats(paths), marks)
+    model.warnings = warnings
+    return model
 
 
 def needs_qc(path: Path) -> bool:
@@ -927,6 +935,8 @@ class ReviewView(QWidget):
         self.current = -1
         self.set_cursor(0.0)
         self.status.setText(f"{len(model.events)} event(s) · {model.paths.directory}")
+        for w in model.warnings:
+            self._error(w)
         self.take_loaded.emit(model)
 
     def close_take(self) -> None:
@@ -1049,7 +1059,10 @@ class ReviewView(QWidget):
             self._error(str(exc))
             return None
         QSettings().setValue("review/reviewer", name)
-        self.model.marks = current_marks(self.model.paths.review_json)
+        try:
+            self.model.marks = current_marks(self.model.paths.review_json)
+        except HeadblockError:
+            self.model.marks[event_key(e)] = saved
         self.table.item(self.current, len(self.COLUMNS) - 1).setText(self._mark_text(e))
         self.status.setText(
             f"Saved: {MARK_LABELS[mark]} on {e.get('check')} at {fmt_time(float(e.get('start_s') or 0))}"
@@ -1197,7 +1210,11 @@ class ReviewView(QWidget):
             return
         from app.signoff_dialog import SignoffDialog
 
-        dlg = SignoffDialog(self.model.paths.directory, self)
+        try:
+            dlg = SignoffDialog(self.model.paths.directory, self)
+        except HeadblockError as exc:
+            self._error(str(exc))
+            return
         dlg.signed.connect(
             lambda e: self.status.setText(
                 f"{self.model.paths.stem if self.model else ''}: {e['decision']} by {e['by']} "

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.workers import JobRunner
+from metadata.errors import HeadblockError
 from metadata.naming import paths_for_take_dir
 from metadata.review import current_marks, event_key
 
@@ -36,7 +37,10 @@ def review_summary(take_dir: Path) -> tuple[dict, str]:
     except (OSError, ValueError):
         return {}, "no QC result"
     events = [e for e in qc.get("events") or [] if isinstance(e, dict)]
-    marks = current_marks(paths.review_json) if paths.review_json.exists() else {}
+    try:
+        marks = current_marks(paths.review_json) if paths.review_json.exists() else {}
+    except HeadblockError:
+        marks = {}
     counts = {"confirmed": 0, "false_alarm": 0}
     unreviewed = 0
     for e in events:

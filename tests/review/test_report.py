@@ -82,3 +82,17 @@ def test_report_needs_a_qc_result(library, capsys):
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "no QC result" in err
     assert main(["report", str(library / "nowhere")]) == 2
+
+
+def test_report_of_a_loose_master(tmp_path, audio_take):
+    """A file outside a library: the report goes beside it, named after it."""
+    import shutil
+
+    loose = tmp_path / "interview.wav"
+    shutil.copy(audio_take.master("audio"), loose)
+    qc = audio_take.qc_json.read_text().replace("REEL-001_t01.wav", "interview.wav")
+    (tmp_path / "interview.qc.json").write_text(qc)
+    assert main(["report", str(loose), "--pdf"]) == 0
+    html = (tmp_path / "interview.qc.html").read_text()
+    assert "QC report — interview" in html and "Checksum file" in html  # no .md5 beside it
+    assert (tmp_path / "interview.qc.pdf").read_bytes().startswith(b"%PDF")

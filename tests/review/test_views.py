@@ -267,3 +267,15 @@ def test_a_two_hour_take_opens_from_its_sidecars(qtbot, review, library):
         _key(qtbot, review, Qt.Key.Key_N)
     assert review.current == 19
     assert (time.perf_counter() - t0) / 20 < 0.5
+
+
+def test_a_damaged_review_file_opens_with_a_warning_and_refuses_marks(review, audio_take):
+    audio_take.review_json.write_text("{truncated")
+    review.open_path(audio_take.directory)
+    assert review.model is not None and review.table.rowCount() == 3
+    assert "REEL-001_t01.review.json" in review.status.text()
+    review.reviewer.setText("R. Viewer")
+    review.select_event(0)
+    assert review.mark_current("confirmed") is None
+    assert "damaged" in review.status.text()
+    assert audio_take.review_json.read_text() == "{truncated"  # never overwritten
