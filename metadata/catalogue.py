@@ -157,7 +157,13 @@ def engine_for(url: str) -> Engine:
                 event.listen(eng, "connect", _sqlite_pragmas)
             else:
                 eng = create_engine(url, pool_pre_ping=True)
-            md.create_all(eng, checkfirst=True)
+            for attempt in range(3):
+                try:  # two stations creating the schema at once: the loser finds it made
+                    md.create_all(eng, checkfirst=True)
+                    break
+                except SQLAlchemyError:
+                    if attempt == 2:
+                        raise
         except ModuleNotFoundError as exc:
             raise HeadblockError(f"the catalogue URL {url!r} needs a driver: {exc.name}") from exc
         except SQLAlchemyError as exc:

@@ -102,3 +102,31 @@ def test_bad_catalogue_input(library, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("HEADBLOCK_CATALOGUE_URL", f"sqlite:///{tmp_path / 'env.sqlite'}")
     assert catalogue.sync_take(take.directory) is True
     assert (tmp_path / "env.sqlite").exists()
+
+
+def test_several_stations_rebuild_at_once(library, catalogue_url):
+    """Separate processes (stations) create the schema and index the same takes together."""
+    import subprocess
+    import sys
+
+    for _ in range(3):
+        make_audio_take(library, "LAB")
+    url_args = ["--url", catalogue_url] if catalogue_url else []
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "capture", "catalogue", "rebuild", str(library), *url_args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        assert "3 take(s) indexed" in out
+    assert sorted(r["identifier"] for r in catalogue.list_takes(library, catalogue_url)) == [
+        "LAB_t01",
+        "LAB_t02",
+        "LAB_t03",
+    ]
