@@ -85,7 +85,7 @@ CHECK_COLOURS = {
     "saturation": "#ec407a",
     "black": "#546e7a",
     "freeze": "#29b6f6",
-    "frame_drop": "#ff1744",
+    "frame_drop": "#00e676",
 }
 _FALLBACK = ("#26a69a", "#ab47bc", "#ffa726", "#66bb6a", "#42a5f5")
 SEVERITY_RANK = {"fail": 2, "warn": 1, "pass": 0}
