@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import scipy.ndimage
-import scipy.signal
 
 from metadata.errors import HeadblockError
 from qc import measures as m
@@ -244,6 +242,25 @@ def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
 
 
+def _median_rows(a: np.ndarray, size: int) -> np.ndarray:
+    """Running median of width ``size`` along the last axis, edges repeated (as 'nearest')."""
+    half = size // 2
+    padded = np.pad(a, [(0, 0)] * (a.ndim - 1) + [(half, size - 1 - half)], mode="edge")
+    return np.median(np.lib.stride_tricks.sliding_window_view(padded, size, axis=-1), axis=-1)
+
+
+def _mean3(a: np.ndarray) -> np.ndarray:
+    p = np.pad(a, 1, mode="edge")
+    return (p[:-2] + p[1:-1] + p[2:]) / 3.0
+
+
+def _closing(mask: np.ndarray, width: int) -> np.ndarray:
+    """Binary closing (dilation then erosion) with a flat structure of ``width``."""
+    k = np.ones(width, dtype=np.int16)
+    dil = np.convolve(mask.astype(np.int16), k, mode="same") > 0
+    return np.convolve(dil.astype(np.int16), k, mode="same") == width
+
+
 def _sub_divisor(block_frames: int) -> int:
     return max(d for d in range(1, 11) if block_frames % d == 0)
 
@@ -422,7 +439,7 @@ class AudioAnalyzer:
             pk_db = 20 * np.log10(np.maximum(pk, 1e-12))
             rms_db = 20 * np.log10(np.maximum(rms2, 1e-12))
         size = max(3, int(round(t["context_s"] / BLOCK_S)) | 1)
-        local = scipy.ndimage.median_filter(rms_db, size=(1, size), mode="nearest")
+        local = _median_rows(rms_db, size)
         ratio = pk_db - local
         crest = pk_db - rms_db
         # an impulse stands out of its own block (crest) and of its neighbourhood (ratio)
@@ -972,7 +989,7 @@ class AudioAnalyzer:
         per_block = self.bf // self.sub_frames
         sub_s = self.sub_frames / self.rate_hz
         nb = len(rms_db)
-        med = scipy.ndimage.median_filter(rms_db, size=(ctx, 1), mode="nearest")
+        med = _median_rows(rms_db.T, ctx).T
         half = ctx // 2 + 1
         before = np.vstack([np.repeat(med[:1], half, axis=0), med[:-half]])  # the ctx blocks before
         after = np.vstack([med[half:], np.repeat(med[-1:], half, axis=0)])
@@ -982,11 +999,9 @@ class AudioAnalyzer:
             env = sub_db[:, c].astype(np.float32)
             ref = np.repeat(ref_blocks[:, c], per_block)[: len(env)]
             # a 3 ms power average keeps the level of an attenuated program from flickering
-            smooth = m.power_db(
-                scipy.ndimage.uniform_filter1d(10 ** (env.astype(np.float64) / 10), 3)
-            )
+            smooth = m.power_db(_mean3(10 ** (env.astype(np.float64) / 10)))
             low = (smooth <= ref - t["collapse_db"]) & (ref >= prog)
-            low = scipy.ndimage.binary_closing(low, structure=np.ones(5, bool)) | low
+            low = _closing(low, 5) | low
             r0, r1 = _runs(low)
             for a, b in zip(r0, r1, strict=True):
                 if not own_from * per_block <= a < (own_from + own_len) * per_block:

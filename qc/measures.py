@@ -14,7 +14,6 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-import scipy.signal
 
 DBFS_FLOOR = -150.0  # below the 24-bit LSB (-144.5 dBFS): "digital silence"
 CLIP_LEVEL_DBFS = -0.01  # vrecord's clipping threshold
@@ -216,6 +215,8 @@ def true_peak(x: np.ndarray, rate_hz: int) -> np.ndarray:
     xc = channel_major(x)
     if xc.shape[1] == 0:
         return np.zeros(xc.shape[0])
+    import scipy.signal  # the reference path only: scipy.signal costs ~1 s of CPU to import
+
     factor = true_peak_oversampling(rate_hz)
     sample_peak = np.abs(xc).max(axis=1).astype(np.float64)
     if factor == 1:
@@ -231,7 +232,10 @@ def _polyphase(factor: int, taps_per_phase: int = 16) -> np.ndarray:
     """(factor - 1, taps) interpolating phases of a windowed-sinc low-pass (phase 0 is the input)."""
     if factor not in _POLYPHASE:
         n = taps_per_phase * factor + 1
-        h = scipy.signal.firwin(n, 1.0 / factor, window=("kaiser", 6.0)) * factor
+        # windowed-sinc low-pass at the original Nyquist (as scipy.signal.firwin designs it)
+        k = np.arange(n) - (n - 1) / 2
+        h = np.sinc(k / factor) * np.kaiser(n, 6.0)
+        h *= factor / h.sum()
         centre = n // 2
         phases = []
         for k in range(1, factor):
@@ -251,7 +255,7 @@ def interpolated_peak(seg: np.ndarray, factor: int) -> float:
         return float(np.abs(seg).max()) if seg.size else 0.0
     best = 0.0
     for ph in _polyphase(factor):
-        y = scipy.signal.lfilter(ph, [1.0], seg)[len(ph) :]
+        y = np.convolve(seg, ph, mode="valid")
         if y.size:
             best = max(best, float(np.abs(y).max()))
     return best
@@ -300,6 +304,45 @@ def k_weighting_sos(rate_hz: float) -> np.ndarray:
     )
 
 
+def _load_sosfilt():
+    """scipy's compiled second-order-section filter, loaded without importing scipy.signal
+    (whose import pulls in scipy.stats: ~1 s of CPU on every ``headblock qc``)."""
+    try:
+        import importlib.util
+        from pathlib import Path
+
+        import scipy
+
+        so = next((Path(scipy.__file__).parent / "signal").glob("_sosfilt.*"))
+        spec = importlib.util.spec_from_file_location("scipy.signal._sosfilt", so)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        kernel = mod._sosfilt
+
+        def run(sos, x, zi):  # x (signals, n) and zi (signals, sections, 2), C order, in place
+            kernel(sos, x, zi)
+
+        probe = np.ones((1, 8), np.float32)
+        run(np.array([[1, 0, 0, 1, 0, 0]], np.float32), probe, np.zeros((1, 1, 2), np.float32))
+        if not np.allclose(probe, 1.0):
+            raise RuntimeError("unexpected kernel")
+        return run
+    except Exception:
+        return scipy_sosfilt_inplace
+
+
+def scipy_sosfilt_inplace(sos, x, zi) -> None:
+    """The same through scipy.signal's public ``sosfilt`` (the fallback)."""
+    import scipy.signal
+
+    y, zf = scipy.signal.sosfilt(sos, x, axis=1, zi=np.moveaxis(zi, 0, 1))
+    x[...] = y
+    zi[...] = np.moveaxis(zf, 1, 0)
+
+
+_sosfilt_inplace = _load_sosfilt()
+
+
 class KWeightedPower:
     """Streams K-weighted mean squares per 100 ms sub-block per channel.
 
@@ -313,12 +356,13 @@ class KWeightedPower:
         self.channels = channels
         self.sub_frames = int(round(rate_hz / 10))
         self._sos = k_weighting_sos(rate_hz).astype(np.float32)
-        self._zi = np.zeros((self._sos.shape[0], channels, 2), dtype=np.float32)
+        self._zi = np.zeros((channels, self._sos.shape[0], 2), dtype=np.float32)
         self._rest = np.zeros((channels, 0), dtype=np.float32)
         self._rows: list[np.ndarray] = []
 
     def feed(self, xc: np.ndarray) -> None:
-        y, self._zi = scipy.signal.sosfilt(self._sos, xc, axis=1, zi=self._zi)
+        y = np.array(xc, dtype=np.float32, order="C")  # filtered in place: the caller keeps xc
+        _sosfilt_inplace(self._sos, y, self._zi)
         if self._rest.shape[1]:
             y = np.concatenate([self._rest, y], axis=1)
         n = y.shape[1] // self.sub_frames * self.sub_frames

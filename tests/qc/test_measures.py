@@ -96,3 +96,16 @@ def test_true_peak_sees_inter_sample_overs():
     assert m.peak_dbfs(x[:, None])[0] == pytest.approx(20 * np.log10(0.9 * np.sqrt(0.5)), abs=0.01)
     assert m.true_peak_dbtp(x[:, None], rate)[0] == pytest.approx(20 * np.log10(0.9), abs=0.1)
     assert 20 * np.log10(m.interpolated_peak(x, 4)) == pytest.approx(20 * np.log10(0.9), abs=0.1)
+
+
+def test_sosfilt_kernel_equals_scipy_public_sosfilt():
+    sos = m.k_weighting_sos(96000).astype(np.float32)
+    x = np.random.default_rng(1).standard_normal((2, 5000)).astype(np.float32)
+    a, b = x.copy(), x.copy()
+    za, zb = np.zeros((2, 2, 2), np.float32), np.zeros((2, 2, 2), np.float32)
+    for sl in (slice(0, 1234), slice(1234, 5000)):  # state carried between calls
+        pa, pb = np.ascontiguousarray(a[:, sl]), np.ascontiguousarray(b[:, sl])
+        m._sosfilt_inplace(sos, pa, za)
+        m.scipy_sosfilt_inplace(sos, pb, zb)
+        np.testing.assert_allclose(pa, pb, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(za, zb, rtol=1e-4, atol=1e-6)
