@@ -492,9 +492,27 @@ def list_takes(
         raise HeadblockError(f"catalogue {eng.url}: {_one_line(exc)}") from exc
 
 
-def awaiting_signoff(library: Path | None = None, url: str | None = None) -> list[dict]:
-    """Takes whose QC is done and that have no decision yet (the supervisor's queue)."""
-    return list_takes(library, url, AWAITING_STATES)
+VERDICT_ORDER = {"fail": 0, "warn": 1, "pass": 2}
+
+
+def awaiting_signoff(
+    library: Path | None = None, url: str | None = None, order: str = "verdict"
+) -> list[dict]:
+    """Takes whose QC is done and that have no decision yet (the supervisor's queue).
+
+    ``order``: "verdict" (fail first, then oldest capture) or "date" (oldest capture first).
+    """
+    rows = list_takes(library, url, AWAITING_STATES)
+
+    def when(r):
+        dt = r.get("captured_utc")
+        return dt.replace(tzinfo=None).timestamp() if isinstance(dt, datetime) else 0.0
+
+    if order == "date":
+        rows.sort(key=lambda r: (when(r), r["identifier"]))
+    else:
+        rows.sort(key=lambda r: (VERDICT_ORDER.get(r["verdict"], 3), when(r), r["identifier"]))
+    return rows
 
 
 def take_history(identifier: str, library: Path | None = None, url: str | None = None) -> dict:

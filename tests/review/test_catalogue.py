@@ -42,6 +42,8 @@ def test_rebuild_follows_the_take_folders(library, catalogue_url):
     }
     queue = catalogue.awaiting_signoff(library, catalogue_url)
     assert [r["identifier"] for r in queue] == ["REEL-001_t01", "REEL-001_t02"]
+    by_date = catalogue.awaiting_signoff(library, catalogue_url, order="date")
+    assert [r["identifier"] for r in by_date] == ["REEL-001_t01", "REEL-001_t02"]
     hist = catalogue.take_history("REEL-001_t01", library, catalogue_url)
     assert [(n["mark"], n["reviewer"]) for n in hist["notes"]] == [("confirmed", "R. Viewer")]
 

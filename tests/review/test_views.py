@@ -89,6 +89,13 @@ def test_step_through_events_and_mark_a_false_alarm(qtbot, review, audio_take):
     review.report_button.click()
     qtbot.waitUntil(lambda: bool(review.opened), timeout=20000)
     assert "false alarm (R. Viewer): splice at the head of side A" in audio_take.qc_html.read_text()
+    # the Sign off button opens the dialog on this take
+    from app.signoff_dialog import SignoffDialog
+
+    review.signoff_button.click()
+    (dlg,) = review.findChildren(SignoffDialog)
+    assert dlg.take_dir == audio_take.directory and dlg.isVisible()
+    dlg.reject()
     assert audio_take.qc_pdf.read_bytes().startswith(b"%PDF")
 
 
