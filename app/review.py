@@ -7,7 +7,8 @@ video frames are decoded in their own thread, the latest request wins, so scrubb
 blocks the window.
 
 Keys: N / P next / previous event, J / K / L shuttle (reverse, stop, forward; again = faster),
-Space play/pause, Left / Right one frame (or 40 ms of audio), C confirmed, F false alarm.
+Space play/pause, Left / Right one frame (or 40 ms of audio), Home the whole take,
+C confirmed, F false alarm. Mouse: wheel zooms, drag pans, a click or the dragged cursor seeks.
 """
 
 from __future__ import annotations
@@ -804,7 +805,7 @@ class ReviewView(QWidget):
         self.transport = QLabel("00:00:00.000  ■")
         self.transport.setStyleSheet("font-family: monospace; font-size: 13pt")
         rl.addWidget(self.transport)
-        rl.addWidget(QLabel("N/P event · J/K/L shuttle · Space play · ←/→ frame"))
+        rl.addWidget(QLabel("N/P event · J/K/L shuttle · Space play · ←/→ frame · Home fit"))
 
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
@@ -831,6 +832,7 @@ class ReviewView(QWidget):
             ("Space", self.toggle_play),
             ("Left", lambda: self.step_frames(-1)),
             ("Right", lambda: self.step_frames(1)),
+            ("Home", self.fit_timeline),
             ("C", lambda: self.mark_current("confirmed")),
             ("F", lambda: self.mark_current("false_alarm")),
         ):
@@ -1162,6 +1164,11 @@ class ReviewView(QWidget):
         self._update_transport()
         if self.fetcher is not None:
             self.fetcher.request(self.cursor_s)
+
+    def fit_timeline(self) -> None:
+        """Home: the whole take in view again after zooming."""
+        if self.model is not None and self.timeline.plots:
+            self.timeline.plots[0].setXRange(0, max(self.model.duration_s, 0.001), padding=0)
 
     def step_frames(self, n: int) -> None:
         if self.model is None:

@@ -274,6 +274,11 @@ def test_a_two_hour_take_opens_from_its_sidecars(qtbot, review, library):
         _key(qtbot, review, Qt.Key.Key_N)
     assert review.current == 19
     assert (time.perf_counter() - t0) / 20 < 0.5
+    (x0, x1), _ = review.timeline.plots[0].viewRange()
+    assert x1 - x0 < 100  # zoomed on the event
+    _key(qtbot, review, Qt.Key.Key_Home)
+    (x0, x1), _ = review.timeline.plots[0].viewRange()
+    assert (x0, x1) == pytest.approx((0, 7200))
 
 
 def test_a_damaged_review_file_opens_with_a_warning_and_refuses_marks(review, audio_take):
