@@ -59,6 +59,16 @@ def test_rebuild_follows_the_take_folders(library, catalogue_url):
         assert len(catalogue.take_history("REEL-001_t01", library)["notes"]) == 1
 
 
+def test_damaged_files_never_stop_indexing(library):
+    take = make_audio_take(library)
+    take.qc_json.write_text("{not json")
+    take.log.write_text("garbage line\n")
+    take.signoff_json.write_text("[]")
+    assert catalogue.rebuild(library) == 1
+    (row,) = catalogue.list_takes(library)
+    assert row["state"] == "captured" and row["verdict"] == "" and row["kind"] == "audio"
+
+
 def test_concurrent_stations_do_not_collide(library, catalogue_url):
     takes = [make_audio_take(library, "SHARED") for _ in range(6)]
     barrier = threading.Barrier(len(takes))
