@@ -1016,7 +1016,14 @@ def write_report(
 
 def cmd_report(args) -> int:
     prog = TerminalProgress("report")
-    paths = write_report(Path(args.take_dir), pdf=bool(getattr(args, "pdf", False)), progress=prog)
+    try:
+        paths = write_report(
+            Path(args.take_dir), pdf=bool(getattr(args, "pdf", False)), progress=prog
+        )
+    except BaseException:
+        if prog.enabled:  # the error goes on a line of its own
+            prog.stream.write("\n")
+        raise
     prog.done()
     for p in paths:
         print(p)
