@@ -146,7 +146,9 @@ class AudioSource:
                 raise HeadblockError(f"{self.path.name}: read error ({_short(exc)})") from exc
             if len(got) == 0:
                 return
-            yield np.ascontiguousarray(got.T)
+            yield np.array(
+                got.T, dtype=np.float32, order="C"
+            )  # a copy: buf is reused (mono .T is a view)
             if len(got) < n:
                 return
 

@@ -208,3 +208,23 @@ def test_verdict_is_the_worst_check_and_json_is_finite():
     r.events = [QCEvent("hum", 0.0, 1.0, None, "warn", float("-inf"))]
     d = json.loads(r.to_json())
     assert d["stats"] == {"x": None, "y": 1.5, "z": [1, 2]} and d["events"][0]["value"] is None
+
+
+def test_mono_44k1_16bit_and_rf64(tmp_path):
+    """Mono chunks are read into a reused buffer: each must be a copy (a dropout in chunk 2 stays)."""
+    import soundfile as sf
+
+    x = S.program(15, 44100, 1, seed=3)
+    S.inject_zero_dropout(x, 44100, 7.0, 0.01)
+    mono = tmp_path / "mono.wav"
+    sf.write(mono, x, 44100, subtype="PCM_16")
+    r = run_qc(mono)
+    assert [(e.check, round(e.start_s, 3), e.channel) for e in r.events] == [("dropout", 7.0, 1)]
+    assert r.check("phase").summary.startswith("not applicable")
+    y = S.program(10, 96000, 2, seed=3)
+    S.inject_click(y, 96000, 3.3, 0.1)
+    rf64 = tmp_path / "big.wav"
+    sf.write(rf64, y, 96000, subtype="PCM_24", format="RF64")
+    assert rf64.read_bytes()[:4] == b"RF64"
+    r = run_qc(rf64)
+    assert [(e.check, round(e.start_s, 4)) for e in r.events] == [("click", 3.3)]
