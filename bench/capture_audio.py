@@ -164,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
     print()
     head = (
-        f"{'configuration':<28}{'overflows':>10}{'lost':>8}{'CPU':>8}{'RSS MiB':>18}{'MiB/min':>9}"
+        f"{'configuration':<28}{'overflows':>10}{'lost':>8}{'CPU':>8}  {'RSS MiB':<28}"
+        f"{'MiB/min':>8}"
     )
     print(head)
     for r in results:

@@ -281,7 +281,8 @@ class AudioTake:
             stop_margin_s=s.disk_stop_margin_s,
             **({"free_space": s.free_space} if s.free_space else {}),
         )
-        max_chunk = max(rate // 4, 1024)
+        # whole blocks of one size: the same allocations every time keep the memory flat
+        block = max(rate // 20, 1024)
         next_header = time.monotonic() + s.header_interval_s
         next_poll = time.monotonic() + 0.2
         last_frames_at = time.monotonic()
@@ -304,12 +305,14 @@ class AudioTake:
                 fill_logged = level
             elif fill < 0.1:
                 fill_logged = 0.0
+            final = stopping
             if target is not None:
                 n = min(n, target - self._frames_written)
+                final = final or n == target - self._frames_written
             wrote = 0
             try:
-                while n > 0:  # write what is there, in chunks, views straight from the ring
-                    a, b = ring.peek_views(min(n, max_chunk))
+                while n >= block or (final and n > 0):  # views straight from the ring
+                    a, b = ring.peek_views(min(n, block))
                     for part in (a, b):
                         if len(part):
                             writer.write(part)
