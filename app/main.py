@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QWidget
 
 from app.bench import BenchView
@@ -150,4 +150,27 @@ def cmd_gui(args) -> int:
     window.show()
     if getattr(args, "demo", False):
         window.bench.transport.arm_button.setChecked(True)  # live meters at once
+    _close_on_signals(app, window)
     return int(app.exec())
+
+
+def _close_on_signals(app: QApplication, window: MainWindow) -> None:
+    """Ctrl-C or SIGTERM closes the window as the close button does: a running take is
+    stopped and finished (its file valid, its sidecars written), never cut off."""
+    import signal
+
+    def close(signum, frame):
+        window.bench.confirm = lambda text: True
+        window.close()
+        app.quit()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, close)
+    # Python runs signal handlers between bytecodes: wake the interpreter now and then
+    timer = QTimer(window)
+    timer.start(250)
+    timer.timeout.connect(_noop)
+
+
+def _noop() -> None:
+    return None

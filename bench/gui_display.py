@@ -138,6 +138,7 @@ def run_window(args, library: Path, stall: bool) -> dict:
     if stream is not None:
         device_latency_s = float(stream.latency)
     closed = {}
+    t_stop = time.monotonic()
     ctl.takeClosed.connect(lambda o: closed.setdefault("o", o))
     ctl.stop()
     deadline = time.monotonic() + 300
@@ -179,7 +180,16 @@ def run_window(args, library: Path, stall: bool) -> dict:
         "log_losses": log,
         "encoder_queue_peak": getattr(status, "encoder_queue_peak", None),
         "encode_fps": getattr(status, "encode_fps", None),
+        "audio_s_in_file": (_wav_frames(take_dir) or 0) / 96000 if take_dir and not video else None,
+        "take_wall_s": t_stop - t_start,
     }
+
+
+def _wav_frames(take_dir: Path) -> int | None:
+    import soundfile
+
+    wav = take_dir / f"{take_dir.name}.wav"
+    return soundfile.info(str(wav)).frames if wav.exists() else None
 
 
 def run_headless(args, library: Path) -> dict:
@@ -251,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
           f"96 kHz/24-bit stereo, load average {load[0]:.1f} on {os.cpu_count()} cores")  # fmt: skip
     keys = ("display_fps", "picture_fps", "latency_ms_median", "latency_ms_p95",
             "device_latency_ms", "stall_s", "frames_received", "framemd5_frames", "frames_lost",
-            "frames_dropped", "samples_lost", "log_losses", "encoder_queue_peak", "encode_fps")  # fmt: skip
+            "frames_dropped", "samples_lost", "log_losses", "encoder_queue_peak", "encode_fps",
+            "audio_s_in_file", "take_wall_s")  # fmt: skip
     for r in results:
         print(f"  {r['run']}:")
         for k in keys:

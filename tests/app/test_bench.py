@@ -238,3 +238,18 @@ def test_video_take_on_the_demo_deck_feeds_the_scopes(window, qtbot):
     with qtbot.waitSignal(bench.controller.takeClosed, timeout=60000) as blocker:
         bench.controller.stop()
     assert blocker.args[0].master.suffix == ".mkv" and blocker.args[0].master.exists()
+
+
+def test_closing_the_window_finishes_the_take(window, qtbot, tmp_path):
+    w = window("demo", item="CLOSE-1")
+    bench = w.bench
+    bench.controller.qc_after_take = False
+    bench.record()
+    _wait_state(qtbot, bench, "recording")
+    qtbot.waitUntil(lambda: bench.controller.elapsed_s() >= 0.5, timeout=10000)
+    bench.confirm = lambda text: True
+    w.close()
+    take_dir = tmp_path / "lib" / "CLOSE-1" / "CLOSE-1_t01"
+    master = take_dir / "CLOSE-1_t01.wav"
+    assert master.exists() and (take_dir / "CLOSE-1_t01.wav.md5").exists()
+    assert "take_stop" in (take_dir / "CLOSE-1_t01.log").read_text()
