@@ -252,3 +252,14 @@ def test_writer_stalled_past_the_ring_loses_audio_and_says_so(tmp_path, monkeypa
     assert 0.6 * 96000 < lost < 1.3 * 96000
     assert 0.1 < losses[0].fields["at_s"] < 1.0
     assert take.result.record.frames_lost == lost
+
+
+@pytest.mark.parametrize(
+    "verdict, fixity_ok, status",
+    [("pass", True, 0), ("warn", True, 0), (None, True, 0), ("fail", True, 1), ("pass", False, 1)],
+)
+def test_exit_status_follows_qc_and_fixity(verdict, fixity_ok, status):
+    from capture.finalize import TakeResult
+
+    result = TakeResult(paths=None, record=None, fixity_ok=fixity_ok, qc_verdict=verdict)
+    assert result.exit_status == status
