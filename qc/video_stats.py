@@ -130,7 +130,7 @@ class FrameAnalyzer:
         self._tout_scalar = float(margin - 1)
         self._kernel13 = np.ones((1, 3), np.uint8)
         # reused work buffers (luma-sized uint16 and masks, chroma-sized float32)
-        self._wb = [np.empty((max(self.h - 2, 1), self.w), np.uint16) for _ in range(5)]
+        self._wb = [np.empty((max(self.h - 2, 1), self.w), np.uint16) for _ in range(2)]
         self._mask = np.empty((max(self.h - 2, 1), self.w), np.uint8)
         self._mask2 = np.empty_like(self._mask)
         self._cb = [np.empty((self.ch, self.cw), np.float32) for _ in range(3)]
@@ -160,20 +160,18 @@ class FrameAnalyzer:
 
     # -- the outlier filters -------------------------------------------------------------
     def _outliers(self, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-        """255 where b is a vertical outlier between a and c, as signalstats' TOUT test.
+        """255 where b is a vertical outlier between a and c in three neighbouring columns.
 
-        With e = how far b lies outside [min(a,c), max(a,c)] and d = |a-c|, the test
-        ``(|a-b| + |c-b|) // 2 - d > T`` is exactly ``2e - d >= 2T + 2``. Inputs are uint16
-        (no saturation below 2^15); a saturated ``2e - d`` of 0 is below the margin anyway.
+        signalstats' test ``(|a-b| + |c-b|) // 2 - |c-a| > T`` is exactly
+        ``|a-b| + |c-b| - 2|c-a| >= 2T + 2``; in uint16 a negative left side saturates to 0,
+        below the margin, so saturating arithmetic gives the same answer (up to 14-bit input).
         Work buffers are reused: fresh 700 kB arrays per operation cost more than the maths.
         """
         n = len(a)
-        b0, b1, b2, b3, b4 = (buf[:n] for buf in self._wb)
-        mx = cv2.max(a, c, dst=b0)
-        mn = cv2.min(a, c, dst=b1)
-        e = cv2.add(cv2.subtract(b, mx, dst=b2), cv2.subtract(mn, b, dst=b3), dst=b2)
-        ee = cv2.add(e, e, dst=b3)
-        score = cv2.subtract(ee, cv2.subtract(mx, mn, dst=b4), dst=b0)
+        b0, b1 = self._wb[0][:n], self._wb[1][:n]
+        s1 = cv2.add(cv2.absdiff(a, b, dst=b0), cv2.absdiff(c, b, dst=b1), dst=b0)
+        d = cv2.absdiff(a, c, dst=b1)
+        score = cv2.subtract(s1, cv2.add(d, d, dst=b1), dst=b0)
         mask = cv2.compare(score, self._tout_scalar, cv2.CMP_GT, dst=self._mask[:n])
         # all three neighbouring columns must be outliers: a horizontal erosion
         return cv2.erode(mask, self._kernel13, dst=self._mask2[:n])
