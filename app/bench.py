@@ -347,9 +347,10 @@ class BenchView(QWidget):
 
     def _engine_event(self, name: str, fields: dict) -> None:
         if name in ("disk_warning", "disk_stop"):
-            self.show_error(
-                fields.get("message") or f"Disk: {name.replace('_', ' ')}", level="warn"
-            )
+            text = fields.get("message") or fields.get("reason") or name.replace("_", " ")
+            if name == "disk_stop":
+                text = f"The take was stopped: {text}"
+            self.show_error(text, level="warn" if name == "disk_warning" else "error")
         elif name in ("overflow", "gap", "frame_drop"):
             pass  # counted in the health strip; the take's log keeps each one
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from app.widgets.health import HealthFigures
 from app.workers import JobRunner
@@ -133,8 +133,10 @@ class BenchController(QObject):
         self.tick_times: list[float] = []  # monotonic times of refreshes (benchmark)
         self.qc_after_take = True
         self._queue_fill = 0.0  # of the running take, read with the health figures
+        self._take_ended_itself = False
         self.timer = QTimer(self)
-        self.timer.setInterval(int(1000 / refresh_hz))
+        self.timer.setTimerType(Qt.PreciseTimer)
+        self.timer.setInterval(int(900 / refresh_hz))  # a little early: jitter only delays
         self.timer.timeout.connect(self._tick)
         try:
             import psutil
@@ -403,6 +405,9 @@ class BenchController(QObject):
             self.elapsed.emit(self.elapsed_s())
         if self._tick_count % self._health_every == 1 or self._health_every == 1:
             self.health.emit(self.health_figures())
+            if self._take_ended_itself and self.state == "recording":
+                self._take_ended_itself = False
+                self.stop(reason="engine")  # close it in the window too
 
     def ease_level(self) -> int:
         """0: full display; 1 and 2: eased while the take's queue is a quarter / half full."""
@@ -483,6 +488,8 @@ class BenchController(QObject):
             except Exception:
                 status = None
         if status is not None:
+            if getattr(status, "state", "recording") in ("finishing", "done", "failed"):
+                self._take_ended_itself = True  # --seconds, a full disk, an error
             f.samples_lost = int(getattr(status, "frames_lost", 0) or 0)
             f.last_sample_loss_at_s = getattr(status, "last_loss_at_s", None)
             f.disk_free_bytes = getattr(status, "disk_free_bytes", None)

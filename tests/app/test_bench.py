@@ -99,6 +99,7 @@ def test_settings_persist_between_windows(window, qtbot, fresh_settings):
     qtbot.keyClicks(setup.technician, "Bo")
     setup.rate.setCurrentIndex(setup.rate.findData(48000))
     w.close()
+    assert (fresh_settings.parent / "window.ini").read_text().count("geometry") == 1
     saved = load_settings()
     assert saved.item == "KEEP-1" and saved.meta.get("technician") == "Bo"
     assert saved.audio.rate_hz == 48000
@@ -153,6 +154,19 @@ def test_disk_warning_when_free_space_is_low(window, qtbot):
     assert "disk" in bench.banner.text().lower() or "left" in bench.banner.text()
     bench.controller.stop()
     _wait_state(qtbot, bench, "armed", 30)
+
+
+def test_a_take_the_engine_stops_closes_in_the_window(window, qtbot):
+    w = window("demo", item="FULL-1")
+    bench = w.bench
+    bench.controller.qc_after_take = False
+    bench.controller.free_space = lambda path: 33 * 2**20  # 1 MiB above the reserve: ~2 s
+    bench.record()
+    with qtbot.waitSignal(bench.controller.takeClosed, timeout=30000) as blocker:
+        pass
+    _wait_state(qtbot, bench, "idle")
+    assert blocker.args[0].master.exists()
+    assert bench.banner.isVisible() and "stopped" in bench.banner.text()
 
 
 # -- the virtual PulseAudio device -----------------------------------------------------------
