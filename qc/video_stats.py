@@ -472,6 +472,8 @@ def open_video(path: Path):
         raise HeadblockError(f"{path}: has no video stream")
     stream = container.streams.video[0]
     cc = stream.codec_context
+    # FFV1: slice threads, so that a decoder message belongs to the packet just sent (frame
+    # threads blur which frame a slice CRC error hit); other codecs: FFmpeg's choice
     cc.thread_type = "SLICE" if cc.name == "ffv1" else "AUTO"
     cc.thread_count = 2
     return container, stream
