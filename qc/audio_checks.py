@@ -961,6 +961,7 @@ class AudioAnalyzer:
         min_sub = max(1, int(math.ceil(t["min_ms"] / 1000 / sub_s)))
         max_sub = int(t["max_ms"] / 1000 / sub_s)
         edge = max(1, int(round(t["edge_ms"] / 1000 / sub_s)))
+        self._n_blocks = nb
         if len(sub_db) and nb > 2 * ctx:
             # in segments of a minute (plus context) so the temporaries stay small in a long take
             seg = 6000
@@ -1010,14 +1011,22 @@ class AudioAnalyzer:
                     continue
                 if b - a < min_sub or b - a > max_sub or a < edge or b + edge > len(env):
                     continue
+                # program must be heard on both sides: not in the first or last context of the take
+                g0, g1 = first_block + a // per_block, first_block + -(-b // per_block)
+                if g0 < ctx or g1 > self._n_blocks - ctx:
+                    continue
                 b0, b1 = a // per_block, -(-b // per_block)
                 lb = float(before[min(b0, nb - 1), c])
                 la = float(after[min(b1, nb - 1), c])
                 if lb < prog or la < prog:
                     continue
                 level = float(m.power_db(np.mean(10 ** (env[a:b].astype(np.float64) / 10))))
-                depth = min(lb, la) - level
-                if depth < t["collapse_db"]:
+                # depth against the program level: the wider context or, when the program
+                # right beside the collapse (50 ms each side) is louder, that
+                nb_ = float(np.median(rms_db[max(0, b0 - 6) : max(1, b0 - 1), c]))
+                na_ = float(np.median(rms_db[min(nb - 1, b1 + 1) : min(nb, b1 + 6), c]))
+                depth = max(min(nb_, na_), min(lb, la)) - level
+                if depth < t["collapse_db"] or min(lb, la) - level < t["collapse_db"] - 6:
                     continue
                 # abrupt: within edge_ms of each end the level is back near the program's
                 # (a fade or a word's decay passes through the levels in between)
