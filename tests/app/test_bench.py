@@ -267,3 +267,13 @@ def test_closing_the_window_finishes_the_take(window, qtbot, tmp_path):
     master = take_dir / "CLOSE-1_t01.wav"
     assert master.exists() and (take_dir / "CLOSE-1_t01.wav.md5").exists()
     assert "take_stop" in (take_dir / "CLOSE-1_t01.log").read_text()
+
+
+def test_an_input_that_cannot_open_is_one_clear_line(window, qtbot):
+    w = window("no-such-interface-xyz")
+    w.bench.set_armed(True)
+    assert w.bench.controller.state == "idle"
+    assert not w.bench.transport.arm_button.isChecked()
+    assert w.bench.banner.isVisible()
+    assert "no-such-interface-xyz" in w.bench.banner.text()
+    assert "\n" not in w.bench.banner.text().strip()
