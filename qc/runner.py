@@ -430,7 +430,19 @@ def cmd_qc(args) -> int:
         if not out_parent.is_dir():
             raise HeadblockError(f"--json: the folder {out_parent} does not exist")
     bar = TerminalProgress(f"QC {master.name}")
-    result = run_qc(master, profile, progress=bar)
+    shown = []
+
+    def progress(fraction: float, message: str = "") -> None:
+        shown.append(True)
+        bar(fraction, message)
+
+    try:
+        result = run_qc(master, profile, progress=progress)
+    except BaseException:
+        if bar.enabled and shown:  # end the progress line so the error starts on its own
+            bar.stream.write("\n")
+            bar.stream.flush()
+        raise
     bar.done()
     if json_out:
         try:

@@ -228,3 +228,29 @@ def test_mono_44k1_16bit_and_rf64(tmp_path):
     assert rf64.read_bytes()[:4] == b"RF64"
     r = run_qc(rf64)
     assert [(e.check, round(e.start_s, 4)) for e in r.events] == [("click", 3.3)]
+
+
+class _Tty:
+    def __init__(self):
+        self.text = ""
+
+    def write(self, s):
+        self.text += s
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return True
+
+
+def test_progress_line_on_a_terminal(take, material, monkeypatch, capsys):
+    tty = _Tty()
+    monkeypatch.setattr("sys.stderr", tty)
+    master = _wav(take, material)
+    assert headblock(["qc", str(master)]) == 0
+    assert "\rQC REEL-7_t01.wav [" in tty.text and "100.0%" in tty.text and tty.text.endswith("\n")
+    tty.text = ""
+    master.write_bytes(master.read_bytes()[:1000])  # truncated: the error gets its own line
+    assert headblock(["qc", str(master)]) == 2
+    assert tty.text.startswith("headblock: ") and "truncated" in tty.text
