@@ -648,7 +648,7 @@ class AudioAnalyzer:
         if on("loudness"):
             results["loudness"] = self._loudness(integrated, tp_dbtp, duration_s)
         if on("overflow"):
-            results["overflow"] = overflow_events(log_path, prof, self.offset_s)
+            results["overflow"] = overflow_events(log_path, prof, self.offset_s, self.rate_hz)
 
         checks, events = [], []
         for cid in AUDIO_CHECK_IDS:
@@ -1053,21 +1053,26 @@ class AudioAnalyzer:
         return out
 
 
-def overflow_events(log_path: Path | None, profile: Profile, offset_s: float = 0.0):
-    """Capture-log ``overflow`` and ``gap`` events as QC events (frames lost during capture)."""
+def overflow_events(
+    log_path: Path | None, profile: Profile, offset_s: float = 0.0, rate_hz: float | None = None
+):
+    """Capture-log ``overflow`` and ``gap`` events as QC events (audio frames lost in capture).
+
+    ``gap`` events with ``source`` "timestamps" count video frames: the frame_drop check's.
+    """
     t = profile.thresholds("overflow")
     if log_path is None or not Path(log_path).exists():
         return [], "no capture log"
     from metadata.takelog import read_log
 
-    rate = None
+    rate = rate_hz
     found = []
     for ev in read_log(Path(log_path)):
-        if ev.event == "take_start":
+        if ev.event == "take_start" and rate is None:
             settings = ev.fields.get("settings") or {}
             if isinstance(settings, dict):
-                rate = settings.get("rate_hz") or settings.get("rate") or settings.get("audio_rate")
-        if ev.event in ("overflow", "gap"):
+                rate = settings.get("rate_hz") or settings.get("rate")
+        if ev.event in ("overflow", "gap") and ev.fields.get("source") != "timestamps":
             try:
                 at = float(ev.fields.get("at_s", 0.0))
                 lost = int(ev.fields.get("frames_lost", 0))
@@ -1090,10 +1095,10 @@ def overflow_events(log_path: Path | None, profile: Profile, offset_s: float = 0
                 None,
                 sev,
                 float(lost),
-                f"{kind}: {lost} frames lost in capture{src}",
+                f"{kind}: {lost} audio frames lost in capture{src}",
             )
         )
-    return events, f"{total} frames lost in {len(found)} capture events"
+    return events, f"{total} audio frames lost in {len(found)} capture events"
 
 
 def _prefetch(it: Iterator[np.ndarray], depth: int = 2) -> Iterator[np.ndarray]:

@@ -387,3 +387,13 @@ def test_collapse_across_the_one_minute_analysis_segments():
     evs = events_of(analyze(x), "dropout")
     assert sorted(e.channel for e in evs) == [1, 2]
     assert all(e.start_s == pytest.approx(f.start_s, abs=0.005) for e in evs)
+
+
+def test_video_timestamp_gaps_are_not_audio_overflows(clean, tmp_path):
+    log = tmp_path / "V_t01.log"
+    with TakeLog(log) as tl:
+        tl.write("take_start", kind="video", settings={"frame_rate": "30000/1001"})
+        tl.write("gap", "WARN", at_s=2.0, frames_lost=3, source="timestamps")
+        tl.write("gap", "WARN", at_s=4.0, frames_lost=960, source="audio")
+    evs = events_of(analyze(clean[("music", 1)], log_path=log), "overflow")
+    assert [(e.start_s, round(e.end_s, 3), e.value) for e in evs] == [(4.0, 4.02, 960.0)]
