@@ -127,7 +127,7 @@ class BenchView(QWidget):
 
         self.transport = TransportBar()
         self.setup = SetupPanel()
-        self.setup.setFixedWidth(412)
+        self.setup.setFixedWidth(424)
         self.waveform = ScrollingWaveform(settings.audio.channels, settings.audio.rate_hz)
         self.meters = MeterBridge(settings.audio.channels)
         self.correlation = CorrelationMeter()

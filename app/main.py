@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QWidget
 
 from app.bench import BenchView
@@ -104,11 +105,42 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
+def bench_palette() -> QPalette:
+    """The calm dark base of the bench theme (the style sheet adds the accents)."""
+    p = QPalette()
+    colours = {
+        QPalette.Window: "#1b1e22",
+        QPalette.WindowText: "#d6dce2",
+        QPalette.Base: "#14171a",
+        QPalette.AlternateBase: "#1f2327",
+        QPalette.Text: "#e8eef2",
+        QPalette.Button: "#2a2f35",
+        QPalette.ButtonText: "#e8eef2",
+        QPalette.ToolTipBase: "#2a2f35",
+        QPalette.ToolTipText: "#e8eef2",
+        QPalette.Highlight: "#2f6f8f",
+        QPalette.HighlightedText: "#ffffff",
+        QPalette.PlaceholderText: "#6a727a",
+        QPalette.Mid: "#343a42",
+        QPalette.Dark: "#101214",
+        QPalette.Light: "#3a4149",
+    }
+    for role, colour in colours.items():
+        p.setColor(role, QColor(colour))
+    for role in (QPalette.WindowText, QPalette.Text, QPalette.ButtonText):
+        p.setColor(QPalette.Disabled, role, QColor("#6a727a"))
+    return p
+
+
 def make_app(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance() or QApplication(argv or [sys.argv[0]])
     app.setApplicationName("Headblock")
     app.setOrganizationName("Headblock")
     app.setStyle("Fusion")
+    app.setPalette(bench_palette())
+    font = app.font()
+    font.setPointSizeF(10.5)
+    app.setFont(font)
     app.setStyleSheet(load_style())
     return app
 

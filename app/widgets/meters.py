@@ -70,7 +70,7 @@ class MeterBar(QWidget):
         self.rms_db = FLOOR_DBFS
         self.hold_db = FLOOR_DBFS
         self.show_scale = show_scale
-        self.setMinimumSize(34 if not show_scale else 62, 160)
+        self.setMinimumSize(56 if not show_scale else 86, 160)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
         self.setToolTip(BALLISTIC_TEXT)
 
@@ -199,7 +199,7 @@ class MeterBridge(QWidget):
             pk = QLabel("-inf")
             pk.setObjectName("meterPeak")
             pk.setAlignment(Qt.AlignCenter)
-            pk.setFixedWidth(60)  # a fixed size: new text never re-lays out the window
+            pk.setFixedWidth(64)  # a fixed size: new text never re-lays out the window
             pk.setToolTip("Peak (held value of the bar), dBFS")
             rms = QLabel("-inf")
             rms.setObjectName("meterRms")

@@ -191,15 +191,15 @@ class SetupPanel(QWidget):
         self.standard.addItem("NTSC 720×486 29.97", "ntsc")
         self.standard.addItem("PAL 720×576 25", "pal")
         f.addRow("Standard", self.standard)
-        self.video_audio = QCheckBox("Video's audio from the audio input above")
+        self.video_audio = QCheckBox("Audio from the input above")
         self.video_audio.setToolTip(
             "Checked: the audio input above (rate, bits, channels) is recorded into the video "
             "master; unchecked: the capture device's embedded audio."
         )
         f.addRow("", self.video_audio)
         mode_row = QHBoxLayout()
-        self.mode_audio = QRadioButton("Audio (BWF)")
-        self.mode_video = QRadioButton("Video (FFV1/MKV)")
+        self.mode_audio = QRadioButton("Audio (WAV)")
+        self.mode_video = QRadioButton("Video (MKV)")
         self.mode_group = QButtonGroup(self)
         self.mode_group.addButton(self.mode_audio)
         self.mode_group.addButton(self.mode_video)
