@@ -944,6 +944,18 @@ class AudioAnalyzer:
         for s, e, c, v in merged:
             if first_f is None or s < first_f or e > last_f or abs(v) >= self.clip_level:
                 continue  # outside program, or full scale (the clipping check's)
+            # the signal beside the hold: a dropout cuts into sound, a digital fade ends in zeros
+            hb0, hb1 = s // self.bf, -(-e // self.bf)
+            side_b = rms_db[max(0, hb0 - 3) : hb0, c]
+            side_a = rms_db[hb1 : hb1 + 3, c]
+            edge_min = t["hold_edge_min_dbfs"]
+            if (
+                not side_b.size
+                or not side_a.size
+                or side_b.max() < edge_min
+                or side_a.max() < edge_min
+            ):
+                continue
             what = "digital silence" if v == 0 else f"held value {v:+.4f}"
             found.append(
                 QCEvent(

@@ -61,6 +61,11 @@ _AUDIO = [
             "hold_min_ms": T(
                 1.0, "ms", "a run of identical samples inside program at least this long"
             ),
+            "hold_edge_min_dbfs": T(
+                -100.0,
+                "dBFS",
+                "the signal beside a hold must be above this (a digital fade reaching zero is not a dropout)",
+            ),
             "collapse_db": T(
                 20.0, "dB", "level fall below the surrounding program that is a collapse"
             ),

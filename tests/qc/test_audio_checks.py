@@ -397,3 +397,18 @@ def test_video_timestamp_gaps_are_not_audio_overflows(clean, tmp_path):
         tl.write("gap", "WARN", at_s=4.0, frames_lost=960, source="audio")
     evs = events_of(analyze(clean[("music", 1)], log_path=log), "overflow")
     assert [(e.start_s, round(e.end_s, 3), e.value) for e in evs] == [(4.0, 4.02, 960.0)]
+
+
+def test_digital_fade_to_zero_inside_program_is_not_a_dropout():
+    """Digital-born material (no noise floor): a reverberant pause reaches exact zeros."""
+    x = S.program(20, RATE, 2, seed=4, kind="music", hiss_dbfs=-200)
+    a, b = 8 * RATE, 10 * RATE
+    fade = np.exp(-np.arange(RATE) / RATE * 40).astype(np.float32)  # -350 dB over 1 s
+    x[a : a + RATE] *= fade[:, None]
+    x[a + RATE : b] = 0.0
+    x = (np.round(x * 2**23) / 2**23).astype(np.float32)  # 24-bit: the tail quantizes to zero
+    r = analyze(x)
+    assert events_of(r, "dropout") == []
+    y = x.copy()
+    S.inject_zero_dropout(y, RATE, 5.0, 0.01)  # a cut into sound still is one
+    assert len(events_of(analyze(y), "dropout")) == 2
