@@ -125,9 +125,20 @@ def list_audio_inputs() -> list[tuple[str, str]]:
 
 
 def list_video_inputs() -> list[tuple[str, str]]:
-    out = list(VIDEO_CHOICES)
-    for dev in sorted(Path("/dev").glob("video*")):
-        out.append((f"V4L2 {dev}", f"v4l2:{dev}"))
+    """(label, device) of the video inputs the engine can open; none first (audio takes)."""
+    out = [VIDEO_CHOICES[0]]
+    try:
+        from capture.video_input import list_video_inputs as engine_list
+
+        for entry in engine_list():
+            label = entry["name"]
+            if entry.get("format") in ("v4l2", "decklink"):
+                label = f"{label} ({entry['device']})"
+            out.append((label, entry["device"]))
+    except Exception:  # the engine's listing failed: offer what always exists
+        out.extend(VIDEO_CHOICES[1:])
+        for dev in sorted(Path("/dev").glob("video*")):
+            out.append((f"V4L2 {dev}", f"v4l2:{dev}"))
     return out
 
 
