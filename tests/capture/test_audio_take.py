@@ -263,3 +263,32 @@ def test_exit_status_follows_qc_and_fixity(verdict, fixity_ok, status):
 
     result = TakeResult(paths=None, record=None, fixity_ok=fixity_ok, qc_verdict=verdict)
     assert result.exit_status == status
+
+
+def test_meta_file_and_meta_pairs_feed_the_bext(tmp_path):
+    meta = tmp_path / "item.toml"
+    meta.write_text(
+        '[item]\ntitle = "Interview, side A"\ndescription = "Oral history reel 12"\n'
+        'carrier = "cassette"\nnoise_reduction = "Dolby B"\n'
+    )
+    lib = tmp_path / "lib"
+    argv = ["capture", "audio", "--device", "demo", "--item", "OH-12", "--library", str(lib),
+            "--seconds", "0.3", "--no-qc", "--meta-file", str(meta), "--meta", "deck=Nakamichi"]  # fmt: skip
+    assert main(argv) == 0
+    take = only_take_dir(lib, "OH-12")
+    bext = bwf.read_bext(take / "OH-12_t01.wav")
+    assert bext["description"] == "Oral history reel 12"
+    history = bext["coding_history"]
+    if isinstance(history, str):
+        history = [x for x in history.replace("\r", "").split("\n") if x]
+    assert "Audio cassette" in history[0] and "NR Dolby B" in history[0]
+    assert "Nakamichi" in history[0]
+    start = log_events(take, "take_start")[0].fields
+    assert start["meta"]["title"] == "Interview, side A"
+
+
+def test_missing_meta_file_is_exit_2(tmp_path, capsys):
+    argv = ["capture", "audio", "--device", "demo", "--item", "X2", "--library",
+            str(tmp_path), "--meta-file", str(tmp_path / "none.toml")]  # fmt: skip
+    assert main(argv) == 2
+    assert "does not exist" in capsys.readouterr().err
