@@ -380,14 +380,11 @@ class BenchView(QWidget):
         if snap.channels >= 2 and self._audio_frame % 2 == 0:  # ~15 Hz
             self.goniometer.push(snap.gonio)
 
-    def _show_video(self, snap: VideoSnapshot) -> None:
-        # picture on every frame shown; the two scopes take turns (each at half that rate)
-        self.preview.show_planes(snap.y, snap.u, snap.v, snap.bit_depth)
-        self._video_phase = not getattr(self, "_video_phase", False)
-        if self._video_phase:
-            self.vectorscope.show_chroma(snap.u, snap.v, snap.bit_depth)
-        else:
-            self.wfm.show_luma(snap.y, snap.bit_depth)
+    def _show_video(self, images: VideoSnapshot) -> None:
+        # computed off the GUI thread (app/scopes.py): only hand the images over here
+        self.preview.show_rgb(images.picture)
+        self.vectorscope.show_image(images.vectorscope)
+        self.wfm.show_rgb(images.waveform, images.bit_depth)
 
     # -- life cycle -------------------------------------------------------------------------
     def shutdown(self) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
+from app.scopes import ScopeWorker, VideoImages
 from app.widgets.health import HealthFigures
 from app.workers import JobRunner
 from metadata.errors import HeadblockError
@@ -52,15 +53,7 @@ class AudioSnapshot:
     newest_frame_at: float | None = None  # monotonic time the newest frame reached the engine
 
 
-@dataclass
-class VideoSnapshot:
-    y: np.ndarray
-    u: np.ndarray
-    v: np.ndarray
-    bit_depth: int
-    width: int
-    height: int
-    pts_s: float
+VideoSnapshot = VideoImages  # what ``videoSnapshot`` carries: images ready to show
 
 
 @dataclass
@@ -134,6 +127,8 @@ class BenchController(QObject):
         self.qc_after_take = True
         self._queue_fill = 0.0  # of the running take, read with the health figures
         self._take_ended_itself = False
+        self.scopes: ScopeWorker | None = None
+        self._shown_images: VideoImages | None = None
         self.timer = QTimer(self)
         self.timer.setTimerType(Qt.PreciseTimer)
         self.timer.setInterval(int(900 / refresh_hz))  # a little early: jitter only delays
@@ -223,6 +218,8 @@ class BenchController(QObject):
         self.take = take
         self.take_kind = kind
         self.take_paths = take.paths
+        if kind == "video":
+            self.scopes = ScopeWorker(take)
         self._last_frames = self._frames_received(self._audio_source())
         self._last_video_pts = None
         self._set_state("recording", self.take_paths.stem)
@@ -290,6 +287,7 @@ class BenchController(QObject):
         if self.state != "recording" or self.take is None:
             return
         take = self.take
+        self._stop_scopes()
         self._set_state("stopping", self.take_paths.stem)
         self.jobs.submit(
             _close_take,
@@ -329,6 +327,7 @@ class BenchController(QObject):
 
     def _finish_take(self) -> None:
         was_video = self.take_kind == "video"
+        self._stop_scopes()
         self._queue_fill = 0.0
         self.take = None
         self._drain_events()
@@ -345,6 +344,7 @@ class BenchController(QObject):
     def shutdown(self, timeout_s: float = 30.0) -> None:
         """Stop everything and wait for the workers: nothing is left running."""
         self.timer.stop()
+        self._stop_scopes()
         if self.take is not None and self.state == "recording":
             try:
                 _close_take(self.take, "window closed")
@@ -455,19 +455,23 @@ class BenchController(QObject):
         )
 
     def _video_tick(self) -> None:
-        try:
-            frame = self.take.latest_frame()
-        except Exception as exc:
-            self.error.emit(f"reading the picture: {exc}")
+        scopes = self.scopes
+        if scopes is None:
             return
-        if frame is None or frame.pts_s == self._last_video_pts:
-            return
-        self._last_video_pts = frame.pts_s
-        self.videoSnapshot.emit(
-            VideoSnapshot(
-                frame.y, frame.u, frame.v, frame.bit_depth, frame.width, frame.height, frame.pts_s
-            )
-        )
+        images = scopes.latest
+        if images is not None and images is not self._shown_images:
+            self._shown_images = images
+            self.videoSnapshot.emit(images)
+        if scopes.error:
+            self.error.emit(f"drawing the picture: {scopes.error}")
+            scopes.error = None
+        scopes.request()  # the next one is drawn while the window does the rest
+
+    def _stop_scopes(self) -> None:
+        if self.scopes is not None:
+            self.scopes.stop()
+            self.scopes = None
+        self._shown_images = None
 
     def _drain_events(self) -> None:
         while True:

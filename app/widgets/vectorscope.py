@@ -102,7 +102,9 @@ class Vectorscope(pg.GraphicsLayoutWidget):
             self.view.addItem(text)
 
     def show_chroma(self, u: np.ndarray, v: np.ndarray, bit_depth: int) -> None:
-        img = histogram_image(chroma_histogram(u, v, bit_depth))
+        self.show_image(histogram_image(chroma_histogram(u, v, bit_depth)))
+
+    def show_image(self, img: np.ndarray) -> None:
         self.image.setImage(img, autoLevels=False, levels=(0, 1))
         self.image.setRect(QRectF(0, 0, SIZE, SIZE))  # a rect set before any image is lost
 

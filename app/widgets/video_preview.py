@@ -63,7 +63,9 @@ class VideoPreview(pg.GraphicsLayoutWidget):
         self.display_aspect = 4 / 3
 
     def show_planes(self, y, u, v, bit_depth: int, field_only: bool = True) -> None:
-        rgb = preview_rgb(y, u, v, bit_depth, field_only=field_only)
+        self.show_rgb(preview_rgb(y, u, v, bit_depth, field_only=field_only))
+
+    def show_rgb(self, rgb: np.ndarray) -> None:
         self.image.setImage(rgb, autoLevels=False)  # uint8 RGB: no level mapping
         h, w = rgb.shape[:2]
         if self._shape != (h, w):

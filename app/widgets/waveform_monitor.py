@@ -112,9 +112,11 @@ class WaveformMonitor(pg.GraphicsLayoutWidget):
         self.plot.getAxis("left").setTicks([ticks])
 
     def show_luma(self, y: np.ndarray, bit_depth: int) -> None:
-        self._configure(bit_depth)
         total, oor = luma_waveform(y, bit_depth)
-        rgb = waveform_rgb(total, oor)
+        self.show_rgb(waveform_rgb(total, oor), bit_depth)
+
+    def show_rgb(self, rgb: np.ndarray, bit_depth: int) -> None:
+        self._configure(bit_depth)
         self.image.setImage(rgb, autoLevels=False)
         if rgb.shape != self._shape:  # the rect maps image pixels to code values: set per shape
             self._shape = rgb.shape

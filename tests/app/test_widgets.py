@@ -144,3 +144,21 @@ def test_presets_fill_the_take_meta(qtbot):
     p._apply_preset(p.preset.currentIndex())
     assert p.take_meta().carrier == "vhs" and p.mode() == "video"
     assert "Cassette, Dolby B" in names and "U-matic" in names and "Betacam SP" in names
+
+
+def test_scope_images_of_a_frame():
+    from types import SimpleNamespace
+
+    from app.scopes import images_of
+
+    y = np.full((486, 720), 940, np.uint16)
+    y[:, :360] = 30  # half the picture below legal black
+    u = np.full((486, 360), 512, np.uint16)
+    v = np.full((486, 360), 512, np.uint16)
+    frame = SimpleNamespace(y=y, u=u, v=v, bit_depth=10, width=720, height=486, pts_s=1.0)
+    im = images_of(frame)
+    assert im.picture.shape == (243, 360, 3) and im.picture.dtype == np.uint8
+    assert im.vectorscope[128, 128] == pytest.approx(1.0)  # all chroma at the centre
+    red = im.waveform[..., 0].astype(int) - im.waveform[..., 1]
+    assert red[:, 30 >> 2].max() > 100  # illegal black drawn red
+    assert red[:, 940 >> 2].max() <= 0  # legal white drawn green
