@@ -171,6 +171,9 @@ class AudioInput:
         deadline = time.monotonic() + 0.5
         while self._callbacks == seen and self.running and time.monotonic() < deadline:
             time.sleep(0.002)
+        self._start_take_counters()
+
+    def _start_take_counters(self) -> None:
         with self._poll_lock:
             avail = self.ring.available
             self.ring.advance(avail)
@@ -343,6 +346,8 @@ class DemoInput(AudioInput):
         super().__init__("demo", rate_hz, channels, bits, ring_seconds)
         self.device_name = "Headblock demo deck"
         self.seed = seed
+        self._pos = 0  # program position of the next block
+        self._gen_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
@@ -368,21 +373,31 @@ class DemoInput(AudioInput):
         q = np.clip(np.rint(x.astype(np.float64) * top), -top, top - 1).astype(np.int32)
         return q << (32 - self.bits) if self.bits < 32 else q
 
+    def begin_take(self) -> None:
+        """Like a deck rewound to the head of the tape: the take starts at program time 0, so
+        the demo faults (``capture.demo.DEMO_FAULTS``) fall at known take times."""
+        with self._gen_lock:  # the deck thread is between blocks: we may consume safely
+            self._recording = True
+            self._pos = 0
+            self._start_take_counters()
+
     def _run(self) -> None:
         from capture.demo import demo_program
 
         block = max(int(self.rate_hz * self.BLOCK_S), 1)
-        pos = 0
+        delivered = 0
         t0 = time.monotonic()
         while not self._stop.is_set():
-            # generate ahead, deliver when the clock says the block has been "played"
-            x = self._to_pcm(demo_program(self.rate_hz, self.channels, pos, block, self.seed))
-            due = t0 + (pos + block) / self.rate_hz
+            # deliver each block when the clock says it has been "played"
+            due = t0 + (delivered + block) / self.rate_hz
             delay = due - time.monotonic()
             if delay > 0 and self._stop.wait(delay):
                 break
-            self._deliver(x)
-            pos += block
+            with self._gen_lock:
+                x = demo_program(self.rate_hz, self.channels, self._pos, block, self.seed)
+                self._deliver(self._to_pcm(x))
+                self._pos += block
+            delivered += block
 
 
 # --------------------------------------------------------------------------- PortAudio

@@ -64,3 +64,25 @@ def test_demo_input_is_paced_in_real_time():
         time.sleep(1.0)
         rate = (inp.stats().frames_received - f0) / (time.monotonic() - t0)
     assert 80000 < rate < 112000
+
+
+def test_demo_take_has_the_faults_at_their_program_times(tmp_path):
+    from capture.audio_take import AudioTake, AudioTakeSettings
+
+    inp = open_audio_input("demo", 48000, 2, 24)
+    inp.start()
+    time.sleep(0.3)  # armed for a while: the take still starts at the head of the program
+    take = AudioTake(
+        AudioTakeSettings(device="demo", item="FAULTS", library=tmp_path, rate_hz=48000,
+                          seconds=4.3, qc=False),
+        input=inp,
+    )  # fmt: skip
+    paths = take.start()
+    assert take.wait(30)
+    inp.stop()
+    import soundfile as sf
+
+    audio, _ = sf.read(str(paths.master("audio")), dtype="float32")
+    d = fault("dropout")
+    a, b = int((d.start_s + 0.01) * RATE), int((d.end_s - 0.01) * RATE)
+    assert rms_db(audio[a - int(0.2 * RATE) : a - int(0.05 * RATE), 0]) - rms_db(audio[a:b, 0]) > 30
