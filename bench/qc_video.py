@@ -162,6 +162,11 @@ def run(seconds: float, rounds: int, file: Path | None, noise: float) -> dict:
                     flush=True,
                 )
         frames = int(times["pyav_decode"][0]["stdout"] or 0)
+        try:  # the QC run's own account: CPU of the measuring thread, time spent waiting
+            qc_doc = json.loads((work / "BENCH_t01.qc.json").read_text())
+            timing = qc_doc["stats"]["video"]["timing"]
+        except (OSError, KeyError, ValueError):
+            timing = {}
         summary: dict = {
             "file": str(file),
             "file_mb": round(file.stat().st_size / 1e6, 1),
@@ -170,6 +175,14 @@ def run(seconds: float, rounds: int, file: Path | None, noise: float) -> dict:
             "ffmpeg": _ffmpeg_version(ffmpeg),
             "load_avg_1m": os.getloadavg()[0],
         }
+        if timing and frames:
+            summary["qc_last_run"] = {
+                "analysis_cpu_ms_per_frame": round(timing["analysis_cpu_s"] / frames * 1e3, 2),
+                "process_cpu_ms_per_frame": round(timing["process_cpu_s"] / frames * 1e3, 2),
+                "share_of_time_waiting_for_decoder": round(
+                    timing["waiting_for_decoder_s"] / timing["wall_s"], 3
+                ),
+            }
         for name, rs in times.items():
             wall = [x["wall_s"] for x in rs]
             cpu = [x["cpu_s"] for x in rs]

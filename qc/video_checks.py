@@ -510,6 +510,7 @@ def _summary(stats: VideoStats, duration_s: float) -> dict:
         "duration_s": duration_s,
         "decode_errors": len(stats.issues),
         "frames_without_pts": stats.missing_pts,
+        "timing": {k: round(v, 3) for k, v in stats.timing.items()},
         "tout_mode": "native bit depth (FFmpeg uses the low 8 bits above 8-bit)"
         if info.bit_depth > 8
         else "as FFmpeg signalstats",

@@ -29,6 +29,7 @@ import math
 import queue
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -323,6 +324,7 @@ class VideoStats:
     missing_pts: int = 0
     packets: int = 0  # video packets read, and how many were not key frames
     non_key_packets: int = 0
+    timing: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.pts_s)
@@ -540,9 +542,13 @@ def compute_video_stats(
         decoder.start()
         n = 0
         last_t = None
+        cpu0, thread0, wall0 = time.process_time(), time.thread_time(), time.perf_counter()
+        waited = 0.0
         try:
             while True:
+                w0 = time.perf_counter()
                 kind, obj, extra = q.get()
+                waited += time.perf_counter() - w0
                 if kind is _END:
                     break
                 if kind in ("log", "error"):
@@ -581,6 +587,12 @@ def compute_video_stats(
             capture.__exit__(None, None, None)
             av.logging.set_level(old_level)
             cv2.setNumThreads(old_cv_threads)
+        timing = {
+            "wall_s": time.perf_counter() - wall0,
+            "process_cpu_s": time.process_time() - cpu0,
+            "analysis_cpu_s": time.thread_time() - thread0,  # this thread: the measuring
+            "waiting_for_decoder_s": waited,
+        }
         if decoder.error is not None and not isinstance(decoder.error, av.error.FFmpegError):
             raise decoder.error
         if decoder.error is not None:
@@ -597,6 +609,7 @@ def compute_video_stats(
             missing_pts,
             decoder.packets,
             decoder.non_key,
+            timing,
         )
     finally:
         container.close()
