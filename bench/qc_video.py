@@ -210,12 +210,15 @@ def run(seconds: float, rounds: int, file: Path | None, noise: float) -> dict:
             qc_cpu / statistics.median(x["cpu_s"] for x in times["pyav_decode"]), 3
         )
         summary["ratios"] = ratios
+        # wall time is what the goals name; on a shared machine CPU time is the steadier figure
         summary["goals_met"] = {
-            "le_0.8x_signalstats": ratios.get("qc_over_ffmpeg_signalstats", 99) <= 0.8,
-            "le_1.2x_bare_decode": min(
+            "wall_le_0.8x_signalstats": ratios.get("qc_over_ffmpeg_signalstats", 99) <= 0.8,
+            "wall_le_1.2x_bare_decode": min(
                 ratios.get("qc_over_ffmpeg_decode", 99), ratios["qc_over_pyav_decode"]
             )
             <= 1.2,
+            "cpu_le_0.8x_signalstats": ratios.get("cpu_qc_over_ffmpeg_signalstats", 99) <= 0.8,
+            "cpu_le_1.2x_bare_decode": ratios["cpu_qc_over_pyav_decode"] <= 1.2,
         }
         summary["memory"] = _memory(file, profile, work, py, ffmpeg)
         summary["memory"]["qc_peak_rss_mb_full"] = summary["headblock_qc"]["peak_rss_mb"]
