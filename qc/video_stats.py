@@ -531,11 +531,7 @@ def compute_video_stats(
         missing_pts = 0
         frame_s = float(1 / info.rate) if info.rate else 0.0
         q: queue.Queue = queue.Queue(maxsize=QUEUE_FRAMES)
-        old_level = av.logging.get_level()
-        av.logging.set_level(av.logging.ERROR)
-        # the decoder's slice threads already fill both cores: OpenCV's own pool would contend
-        old_cv_threads = cv2.getNumThreads()
-        cv2.setNumThreads(ANALYSIS_CV_THREADS)
+        _process_settings(True)
         capture = av.logging.Capture(local=False)
         capture.__enter__()
         decoder = _Decoder(container, stream, q, capture)
@@ -585,8 +581,7 @@ def compute_video_stats(
             _drain(q)
             decoder.join(timeout=10)
             capture.__exit__(None, None, None)
-            av.logging.set_level(old_level)
-            cv2.setNumThreads(old_cv_threads)
+            _process_settings(False)
         timing = {
             "wall_s": time.perf_counter() - wall0,
             "process_cpu_s": time.process_time() - cpu0,
@@ -613,6 +608,30 @@ def compute_video_stats(
         )
     finally:
         container.close()
+
+
+_settings_lock = threading.Lock()
+_settings_users = 0
+_saved_settings: tuple = ()
+
+
+def _process_settings(enter: bool) -> None:
+    """While any analysis runs: FFmpeg errors reach Python (to be captured) and OpenCV keeps
+    to one thread (the decoder's slice threads already fill both cores). Restored after the
+    last one ends, so concurrent runs do not undo each other's settings."""
+    global _settings_users, _saved_settings
+    with _settings_lock:
+        if enter:
+            if _settings_users == 0:
+                _saved_settings = (av.logging.get_level(), cv2.getNumThreads())
+                av.logging.set_level(av.logging.ERROR)
+                cv2.setNumThreads(ANALYSIS_CV_THREADS)
+            _settings_users += 1
+        else:
+            _settings_users -= 1
+            if _settings_users == 0:
+                av.logging.set_level(_saved_settings[0])
+                cv2.setNumThreads(_saved_settings[1])
 
 
 def _drain(q: queue.Queue) -> None:
