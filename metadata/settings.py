@@ -44,6 +44,7 @@ class Settings:
     item: str = ""  # the last item identifier typed
     preset: str = ""  # the last carrier preset chosen
     confirm_stop_after_min: float = 10.0  # ask before stopping a take longer than this
+    catalogue_url: str = ""  # SQLAlchemy URL shared by a lab's stations; "" = SQLite in the library
     audio: AudioInputSettings = field(default_factory=AudioInputSettings)
     video: VideoInputSettings = field(default_factory=VideoInputSettings)
     meta: dict[str, str] = field(default_factory=dict)  # TakeMeta fields, the last values

@@ -12,11 +12,16 @@ def test_round_trip_in_headblock_config(fresh_settings):
     s.audio.rate_hz = 48000
     s.video.device = "demo:pal"
     s.meta = {"carrier": "cassette", "technician": "Ada"}
+    s.catalogue_url = "postgresql+psycopg://lab@db/headblock"
     save_settings(s)
     data = tomllib.loads(fresh_settings.read_text())
     assert data["version"] == SETTINGS_VERSION
     back = load_settings()
     assert back == s
+    # The catalogue reads the same file for a lab-wide database.
+    from metadata import catalogue
+
+    assert catalogue._settings_url() == s.catalogue_url
 
 
 def test_defaults_without_a_file(fresh_settings):
