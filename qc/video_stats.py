@@ -18,6 +18,8 @@ as a fraction of full scale), BLACK (share of luma pixels at or below blackdetec
 threshold), SATOVER (share of chroma samples above the saturation limit), STREAK (the largest
 share of one line's pixels that are TOUT outliers: a horizontal dropout streak).
 
+Every figure is exact (no decimation): OpenCV operations on the native planes with reused
+buffers cost about 3 ms a frame at 720x486 10-bit, against about 25 ms of FFV1 decoding.
 Decoding runs in a thread feeding a bounded queue while this thread analyses; FFmpeg decodes
 with its own slice threads and OpenCV/numpy release the GIL, so both cores stay busy.
 """
