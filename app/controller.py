@@ -360,10 +360,6 @@ class BenchController(QObject):
         """The AudioInput the meters read: the take's when recording, else the monitor."""
         if self.take is not None:
             if self.take_kind == "video":
-                feed = getattr(self.take, "_feed", None)  # a second (PortAudio) input
-                src = getattr(feed, "input", None)
-                if src is not None and hasattr(src, "latest"):
-                    return src
                 return self.video_audio
             return getattr(self.take, "input", None)
         return self.monitor
@@ -504,13 +500,7 @@ class BenchController(QObject):
                 f.frames_dropped = int(getattr(status, "frames_dropped", 0) or 0)
                 f.queue_depth = getattr(status, "encoder_queue_depth", None)
                 f.last_frame_drop_at_s = getattr(status, "last_loss_at_s", None)
-                f.samples_lost = 0
-                if self.video_audio is None or self._audio_source() is not self.video_audio:
-                    src = self._audio_source()
-                    try:
-                        f.samples_lost = int(src.stats().frames_lost) if src else 0
-                    except Exception:
-                        pass
+                f.samples_lost = int(getattr(status, "audio_frames_lost", 0) or 0)
         else:
             src = self.monitor
             if src is not None:
@@ -580,57 +570,27 @@ def _run_qc(outcome: TakeOutcome, progress=None) -> TakeOutcome:
 
 
 class _AudioTap:
-    """The meters' view of a video take's embedded audio (a small ring the reader feeds)."""
+    """The meters' view of a video take's audio, through the take's public meter ring."""
 
-    def __init__(self, rate_hz: int, channels: int, full_scale: float):
-        from capture.ring import RingBuffer
+    def __init__(self, take):
+        self.take = take
 
-        self.rate_hz = rate_hz
-        self.channels = channels
-        self.full_scale = np.float32(full_scale)
-        self.ring = RingBuffer(int(rate_hz * 2), channels, np.float32)
-        self.received = 0
-
-    def push(self, block: np.ndarray) -> None:  # the take's reader thread
-        x = block.reshape(-1, self.channels).astype(np.float32) / self.full_scale
-        excess = self.ring.available + len(x) - self.ring.capacity
-        if excess > 0:
-            self.ring.advance(excess)  # nobody consumes: keep the newest
-        self.ring.write(x)
-        self.received += len(x)
+    @property
+    def rate_hz(self) -> int:
+        params = self.take.audio_params
+        return params.rate_hz if params else 0
 
     def latest(self, n_frames: int) -> np.ndarray:
-        return self.ring.latest(n_frames)
+        x = self.take.latest_audio(n_frames)
+        if x is None:
+            return np.zeros((0, 2), np.float32)
+        return x
 
     def stats(self):
         from capture.audio_input import InputStats
 
-        return InputStats(self.received, 0, 0, None)
+        return InputStats(int(getattr(self.take, "audio_frames_metered", 0)), 0, 0, None)
 
 
-def _tap_video_audio(take) -> _AudioTap | None:
-    """Feed a tap from the video take's audio placement (its embedded audio).
-
-    VideoTake has no public accessor for its audio yet; this wraps its placement step on the
-    instance only, and a failure here never reaches the take.
-    """
-    original = getattr(take, "_place_audio", None)
-    if original is None:
-        return None
-    holder: list[_AudioTap] = []
-    tap = _AudioTap(48000, 2, 2147483648.0)
-
-    def place(block, rel_s, next_pts):
-        try:
-            if not holder:
-                p = take.aparams
-                full = 2147483648.0 if p.bits == 24 else 32768.0
-                tap.__init__(p.rate_hz, p.channels, full)
-                holder.append(tap)
-            tap.push(block)
-        except Exception:
-            pass
-        return original(block, rel_s, next_pts)
-
-    take._place_audio = place
-    return tap
+def _tap_video_audio(take) -> _AudioTap:
+    return _AudioTap(take)

@@ -104,6 +104,7 @@ class VideoTakeStatus:
     encoder_queue_peak: int = 0
     queue_fill: float = 0.0
     audio_samples_written: int = 0
+    audio_frames_lost: int = 0  # a second audio input's own losses
     overflows: int = 0
     disk_free_bytes: int = 0
     disk_time_left_s: float | None = None
@@ -358,6 +359,7 @@ class VideoTake:
             self._audio_source = "separate"
         self._conv = _AudioFrames(self.aparams) if self.aparams else None
         self._meter_ring = None
+        self.audio_frames_metered = 0
         if self.aparams:
             from capture.ring import RingBuffer
 
@@ -435,6 +437,7 @@ class VideoTake:
         st.queue_fill = st.encoder_queue_depth / self._queue.maxsize
         if self._feed is not None:
             st.overflows = self._feed.overflows
+            st.audio_frames_lost = self._feed.frames_lost
         return st
 
     def latest_audio(self, n_frames: int) -> np.ndarray | None:
@@ -655,6 +658,7 @@ class VideoTake:
             if excess > 0:
                 ring.advance(min(excess, ring.available))
             ring.write(block[-ring.capacity :])
+            self.audio_frames_metered += len(block)
 
     def _audio_feed_loop(self) -> None:
         """A second input runs on its own clock: its first block is placed by arrival time
