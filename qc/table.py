@@ -70,7 +70,9 @@ _AUDIO = [
                 20.0, "dB", "level fall below the surrounding program that is a collapse"
             ),
             "fail_collapse_db": T(40.0, "dB", "a collapse this deep is a failure"),
-            "min_ms": T(3.0, "ms", "shortest collapse reported"),
+            "min_ms": T(
+                5.0, "ms", "shortest collapse reported (shorter falls are note and word boundaries)"
+            ),
             "max_ms": T(
                 600.0, "ms", "longest collapse (longer falls are quiet passages or pauses)"
             ),
