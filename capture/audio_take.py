@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
 import sys
 import threading
 import time
@@ -20,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from capture.audio_input import AudioInput, open_audio_input
-from capture.finalize import TakeResult, finalize_take
+from capture.finalize import TakeResult, finalize_take, run_until_done
 from capture.watchdog import DEFAULT_RESERVE_BYTES, DiskWatchdog
 from metadata.errors import HeadblockError
 from metadata.naming import TakePaths, new_take_dir, validate_item_id
@@ -483,26 +482,11 @@ def cmd_capture_audio(args) -> int:
     master = paths.master("audio")
     print(f"headblock: recording {master}", file=sys.stderr, flush=True)
 
-    def on_signal(signum, frame):
-        take.stop(f"signal {signal.Signals(signum).name}")
+    def line(st) -> str:
+        left = f"{st.disk_time_left_s / 60:.0f} min" if st.disk_time_left_s else "?"
+        return f"{st.elapsed_s:8.1f} s  lost {st.frames_lost} frames  disk left {left}  [{st.state}]   "
 
-    old = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    tty = sys.stderr.isatty()
-    try:
-        while not take.wait(0.25):
-            if tty:
-                st = take.status()
-                left = f"{st.disk_time_left_s / 60:.0f} min" if st.disk_time_left_s else "?"
-                sys.stderr.write(
-                    f"\r{st.elapsed_s:8.1f} s  lost {st.frames_lost} frames  "
-                    f"disk left {left}  [{st.state}]   "
-                )
-                sys.stderr.flush()
-    finally:
-        for sig, handler in old.items():
-            signal.signal(sig, handler)
-    if tty:
-        sys.stderr.write("\n")
+    run_until_done(take, line)
     result = take.result
     if result is None:
         raise HeadblockError(f"the take in {paths.directory} failed: {take.error}")

@@ -206,3 +206,31 @@ def _sync_catalogue(take_dir: Path, event) -> None:
         sync_take(take_dir)
     except Exception as exc:  # the catalogue can always be rebuilt from the folders
         event("catalogue", "WARN", error=f"{type(exc).__name__}: {exc}")
+
+
+def run_until_done(take, status_line) -> None:
+    """Wait for a take started from the command line: SIGINT/SIGTERM stop it cleanly, and a
+    terminal shows ``status_line(take.status())`` updated four times a second."""
+    import signal
+    import sys
+
+    def on_signal(signum, _frame):
+        take.stop(f"signal {signal.Signals(signum).name}")
+
+    old = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            old[sig] = signal.signal(sig, on_signal)
+        except ValueError:  # not the main thread (embedded use): no handlers
+            pass
+    tty = sys.stderr.isatty()
+    try:
+        while not take.wait(0.25):
+            if tty:
+                sys.stderr.write("\r" + status_line(take.status()))
+                sys.stderr.flush()
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        if tty:
+            sys.stderr.write("\n")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import collections
 import queue
-import signal
 import sys
 import threading
 import time
@@ -1117,30 +1116,15 @@ def cmd_capture_video(args) -> int:
     paths = take.start()
     print(f"recording {paths.directory}", file=sys.stderr)
 
-    def on_signal(signum, _frame):
-        take.stop("signal")
+    def line(st) -> str:
+        return (
+            f"{st.elapsed_s:8.1f} s  frames {st.frames_written:7d}  lost {st.frames_lost:4d}"
+            f"  queue {st.encoder_queue_depth:3d}  "
+        )
 
-    old = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            old[sig] = signal.signal(sig, on_signal)
-        except ValueError:  # not the main thread
-            pass
-    tty = sys.stderr.isatty()
-    try:
-        while not take.wait(0.25):
-            if tty:
-                st = take.status()
-                sys.stderr.write(
-                    f"\r{st.elapsed_s:8.1f} s  frames {st.frames_written:7d}  lost {st.frames_lost:4d}"
-                    f"  queue {st.encoder_queue_depth:3d}  "
-                )
-                sys.stderr.flush()
-    finally:
-        for sig, handler in old.items():
-            signal.signal(sig, handler)
-        if tty:
-            sys.stderr.write("\n")
+    from capture.finalize import run_until_done
+
+    run_until_done(take, line)
     if take.error is not None:
         err = take.error
         if isinstance(err, HeadblockError):
