@@ -121,7 +121,7 @@ def test_sigint_stops_cleanly(tmp_path):
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     stop = [e for e in read_log(take_dir / "CUT1_t01.log") if e.event == "take_stop"][-1].fields
-    assert stop["reason"] == "signal" and stop["frames"] >= 30
+    assert stop["reason"] == "signal SIGINT" and stop["frames"] >= 30
     master = take_dir / "CUT1_t01.mkv"
     assert (take_dir / "CUT1_t01.framemd5").read_bytes() == ffmpeg_framemd5(master)
     assert (take_dir / "CUT1_t01.mkv.md5").exists()
