@@ -389,10 +389,7 @@ class AudioTake:
         except OSError as exc:
             reserve.unlink(missing_ok=True)
             self._event("error", "WARN", error=f"closing the master: {exc.strerror or exc}")
-            try:
-                writer._f.close()  # the writer could not flush: drop its buffer, keep the disk
-            except OSError:
-                pass
+            writer.abort()
             rep = bwf.repair(master)
             self._frames_written = rep.frames_kept
             self._event(

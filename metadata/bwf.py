@@ -435,6 +435,18 @@ class BWFWriter:
             self._result = BWFCloseResult(self.data_bytes, digest)
         return self._result
 
+    def abort(self) -> None:
+        """Give up on a file that cannot be finished (e.g. the disk is full): close the handle
+        without flushing more, leaving on disk what reached it for ``repair``."""
+        with self._lock:
+            if self._f.closed:
+                return
+            try:
+                self._f.close()
+            except OSError:
+                pass  # the unflushed buffer is lost; what is on disk stays
+            self.closed = True
+
     def __enter__(self) -> BWFWriter:
         return self
 
