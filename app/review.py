@@ -16,7 +16,6 @@ from __future__ import annotations
 import getpass
 import logging
 import queue
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,24 +49,6 @@ from qc.report import VIDEO_CHECKS, Envelope, VStats, read_envelope, read_vstats
 
 log = logging.getLogger(__name__)
 
-
-def _pin_singletons() -> None:
-    """PySide6 6.12 on CPython 3.11 drops a reference to ``None`` on every call of a void
-    method (and to the bool of every ``emit``); a scrubbed timeline makes thousands of such
-    calls and the interpreter aborts ("none_dealloc"). From 3.12 these singletons are immortal
-    (PEP 683: a huge reference count); this gives them the same here. Harmless where the bug
-    is absent: they are never freed anyway."""
-    if sys.implementation.name != "cpython" or sys.version_info >= (3, 12):
-        return
-    import ctypes
-
-    for obj in (None, True, False):
-        count = ctypes.c_ssize_t.from_address(id(obj))  # ob_refcnt leads every PyObject
-        if count.value < (1 << 40):
-            count.value += 1 << 40
-
-
-_pin_singletons()
 
 CHECK_COLOURS = {
     "clipping": "#e53935",
