@@ -44,6 +44,19 @@ class _SortItem(QTableWidgetItem):
         return super().__lt__(other)
 
 
+def row_table(columns) -> QTableWidget:
+    """A read-only table of whole rows, one selected at a time (the queue's, the events')."""
+    table = QTableWidget(0, len(columns))
+    table.setHorizontalHeaderLabels(columns)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.verticalHeader().setVisible(False)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.horizontalHeader().setStretchLastSection(True)
+    return table
+
+
 def _fmt(dt) -> str:
     if isinstance(dt, datetime):
         return dt.strftime("%Y-%m-%d %H:%M")
@@ -75,14 +88,7 @@ class QueueView(QWidget):
         self.signoff_button.clicked.connect(self.sign_selected)
         self.status = QLabel("")
         self.status.setStyleSheet("color: #8a929a")
-        self.table = QTableWidget(0, len(self.COLUMNS))
-        self.table.setHorizontalHeaderLabels(self.COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = row_table(self.COLUMNS)
         self.table.setSortingEnabled(True)
         self.table.cellDoubleClicked.connect(self._double_clicked)
         self.table.setToolTip("Double-click a take to review it")

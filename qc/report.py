@@ -24,26 +24,19 @@ import numpy as np
 from metadata.errors import HeadblockError
 from metadata.naming import TakePaths, paths_for_master, paths_for_take_dir
 from metadata.progress import ProgressFn, TerminalProgress, no_progress
+from qc.table import CHECKS
 
 log = logging.getLogger(__name__)
 
 MAX_EVENT_ROWS = 5000  # HTML; beyond this the table lists the first ones and says how many more
 MAX_EVENT_ROWS_PDF = 300  # a printed report stays a readable length
 MAX_THUMBNAILS = 12
-VIDEO_CHECKS = {
-    "video_dropout",
-    "line_repetition",
-    "out_of_range",
-    "saturation",
-    "black",
-    "freeze",
-    "frame_drop",
-}
+VIDEO_CHECKS = frozenset(c.id for c in CHECKS.values() if c.kind == "video")
 STATUS_COLOURS = {"pass": "#2e7d32", "warn": "#b26a00", "fail": "#c62828"}
 
 
 # ---------------------------------------------------------------------------------------------
-# review sidecars, read tolerantly (the QC runner's own readers when present)
+# review sidecars, through the QC runner's and video statistics' own readers
 
 
 @dataclass
@@ -73,115 +66,39 @@ class VStats:
     bit_depth: int = 8
 
 
-def _to_db(a: np.ndarray) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    finite = a[np.isfinite(a)]
-    if finite.size and finite.min() >= 0.0 and finite.max() <= 1.5:  # linear amplitude
-        with np.errstate(divide="ignore"):
-            a = 20.0 * np.log10(np.maximum(a, 1e-10))
-    return np.maximum(a, -120.0)
-
-
-def _as_block_channel(a: np.ndarray, channels_hint: int | None = None) -> np.ndarray:
-    a = np.asarray(a)
-    if a.ndim == 1:
-        return a[:, None]
-    if channels_hint and a.shape[0] == channels_hint and a.shape[1] != channels_hint:
-        return a.T
-    if a.shape[0] < a.shape[1] and a.shape[0] <= 16:
-        return a.T
-    return a
-
-
-def _first(data, *names):
-    for n in names:
-        if n in data:
-            return data[n]
-    return None
-
-
 def read_envelope(paths: TakePaths) -> Envelope | None:
+    """The ``.envelope.npz`` sidecar of QC (``qc.runner.write_envelope``), or None."""
+    from qc.runner import read_envelope as read_sidecar
+
     path = paths.file(".envelope.npz")
     if not path.exists():
         return None
     try:
-        with np.load(path, allow_pickle=False) as data:
-            d = {k: data[k] for k in data.files}
+        d = read_sidecar(path)
     except Exception as exc:
         log.warning("cannot read %s: %s", path.name, exc)
         return None
-    peak = _first(d, "peak_dbfs", "peak", "peaks")
-    rms = _first(d, "rms_dbfs", "rms")
-    if peak is None and rms is None:
-        return None
-    in_db = "peak_dbfs" in d or "rms_dbfs" in d
-    conv = (lambda a: np.maximum(np.asarray(a, dtype=np.float64), -120.0)) if in_db else _to_db
-    peak = _as_block_channel(conv(peak if peak is not None else rms))
-    rms = _as_block_channel(conv(rms if rms is not None else peak), peak.shape[1])
-    block = _first(d, "block_s", "block_seconds")
-    if block is None and "block_ms" in d:
-        block = float(d["block_ms"]) / 1000.0
-    if block is None and "rate_hz" in d and "block_frames" in d:
-        block = float(d["block_frames"]) / float(d["rate_hz"])
-    if block is None and "times_s" in d and len(d["times_s"]) > 1:
-        block = float(np.median(np.diff(d["times_s"])))
-    used = {"peak_dbfs", "peak", "peaks", "rms_dbfs", "rms"}
-    extra = {k: v for k, v in d.items() if k not in used}
-    offset = float(d["offset_s"]) if "offset_s" in d else 0.0
-    return Envelope(float(block or 0.01), peak, rms, extra, offset)
-
-
-VSTAT_NAMES = (
-    "YMIN",
-    "YLOW",
-    "YAVG",
-    "YHIGH",
-    "YMAX",
-    "SATMIN",
-    "SATAVG",
-    "SATHIGH",
-    "SATMAX",
-    "TOUT",
-    "VREP",
-    "BRNG",
-    "YDIF",
-)
+    peak = np.asarray(d.pop("peak_dbfs"), dtype=np.float64)
+    rms = np.asarray(d.pop("rms_dbfs"), dtype=np.float64)
+    return Envelope(float(d["block_s"]), peak, rms, d, float(d.get("offset_s", 0.0)))
 
 
 def read_vstats(paths: TakePaths) -> VStats | None:
+    """The ``.vstats.npz`` sidecar of QC (``qc.video_stats.write_vstats``), or None."""
+    from qc.video_stats import FIELDS
+    from qc.video_stats import read_vstats as read_sidecar
+
     path = paths.file(".vstats.npz")
     if not path.exists():
         return None
     try:
-        with np.load(path, allow_pickle=False) as data:
-            d = {k: data[k] for k in data.files}
+        d = read_sidecar(path)
     except Exception as exc:
         log.warning("cannot read %s: %s", path.name, exc)
         return None
-    meta = {}
-    if "meta" in d:  # the QC runner's sidecar keeps its facts as JSON
-        try:
-            meta = json.loads(str(d.pop("meta")))
-        except ValueError:
-            meta = {}
-    upper = {k.upper(): v for k, v in d.items()}
-    series = {n: np.asarray(upper[n], dtype=np.float64) for n in VSTAT_NAMES if n in upper}
-    if not series:
-        return None
-    n = len(next(iter(series.values())))
-    t = _first(upper, "PTS_S", "PTS", "TIMES_S", "T_S")
-    if t is None or len(t) != n:
-        rate = str(meta.get("rate") or "")
-        try:
-            num, _, den = rate.partition("/")
-            fps = float(num) / float(den or 1)
-        except ValueError:
-            fps = float(_first(upper, "FPS", "FRAME_RATE") or 29.97)
-        t = np.arange(n) / fps
-    bits = _first(upper, "BIT_DEPTH", "BITS")
-    if bits is None:
-        bits = meta.get("bit_depth")
-    return VStats(np.asarray(t, dtype=np.float64), series, int(bits) if bits is not None else 8)
+    series = {n: np.asarray(d[n], dtype=np.float64) for n in FIELDS if n in d}
+    bits = d["meta"].get("bit_depth") or 8
+    return VStats(np.asarray(d["pts_s"], dtype=np.float64), series, int(bits))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -478,26 +395,18 @@ def _plots(paths: TakePaths, qc: dict, progress: ProgressFn) -> list[tuple[str, 
 
         progress(0.7, "plotting loudness")
         fig, ax = plt.subplots(figsize=(7.2, 2.2))
-        lufs = _first(env.extra, "short_term_lufs", "momentary_lufs", "loudness_lufs")
-        if lufs is not None and len(lufs) > 1:
-            lt = np.arange(len(lufs)) * float(
-                _first(env.extra, "loudness_step_s", "lufs_step_s") or env.block_s
-            )
-            ax.plot(lt, np.maximum(np.asarray(lufs, dtype=float), -70), color="#6a1b9a", lw=0.8)
-            label = "short-term (LUFS)"
-        else:
-            # Short-term (3 s) mean power over all channels: a stand-in where QC kept no curve.
-            power = np.mean(10 ** (env.rms_dbfs / 10.0), axis=1)
-            win = max(1, int(round(3.0 / env.block_s)))
-            kernel = np.ones(win) / win
-            st = 10 * np.log10(np.maximum(np.convolve(power, kernel, mode="same"), 1e-12))
-            tt, _, hi = _decimate(t, st)
-            ax.plot(tt, hi, color="#6a1b9a", lw=0.8)
-            label = "3 s RMS (dBFS)"
+        # Short-term (3 s) mean power over all channels: QC keeps no loudness curve.
+        power = np.mean(10 ** (env.rms_dbfs / 10.0), axis=1)
+        win = max(1, int(round(3.0 / env.block_s)))
+        kernel = np.ones(win) / win
+        st = 10 * np.log10(np.maximum(np.convolve(power, kernel, mode="same"), 1e-12))
+        tt, _, hi = _decimate(t, st)
+        ax.plot(tt, hi, color="#6a1b9a", lw=0.8)
+        label = "3 s RMS (dBFS)"
         stats = qc.get("stats") or {}
-        integ = _first(stats, "integrated_lufs", "loudness_lufs", "integrated_loudness_lufs")
-        if isinstance(stats.get("loudness"), dict):
-            integ = _first(stats["loudness"], "integrated_lufs", "integrated", "I") or integ
+        # An audio take keeps its loudness at the top; a video take under "audio".
+        audio_stats = stats.get("audio") if isinstance(stats.get("audio"), dict) else stats
+        integ = audio_stats.get("integrated_lufs")
         if isinstance(integ, int | float):
             ax.axhline(
                 float(integ),

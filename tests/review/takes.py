@@ -15,6 +15,9 @@ import numpy as np
 
 from metadata.naming import TakePaths, new_take_dir
 from metadata.takelog import TakeLog
+from qc.measures import dbfs
+from qc.runner import write_envelope
+from qc.video_stats import compute_video_stats, write_vstats
 
 AUDIO_RATE = 48000
 AUDIO_SECONDS = 4.0
@@ -159,13 +162,16 @@ def make_audio_take(library: Path, item: str = "REEL-001", meta: dict | None = N
     blocks = audio[: (n // block) * block].reshape(-1, block, 2)
     peak = np.abs(blocks).max(axis=1)
     rms = np.sqrt((blocks**2).mean(axis=1))
-    with np.errstate(divide="ignore"):
-        np.savez(
-            paths.file(".envelope.npz"),
-            peak_dbfs=np.maximum(20 * np.log10(peak), -120).astype(np.float32),
-            rms_dbfs=np.maximum(20 * np.log10(rms), -120).astype(np.float32),
-            block_s=np.float64(0.01),
-        )
+    write_envelope(  # the keys and types qc.audio_checks puts in the envelope
+        paths.file(".envelope.npz"),
+        {
+            "block_s": np.float64(block / AUDIO_RATE),
+            "rate_hz": np.int64(AUDIO_RATE),
+            "offset_s": np.float64(0.0),
+            "peak_dbfs": dbfs(peak).astype(np.float16),
+            "rms_dbfs": dbfs(rms).astype(np.float16),
+        },
+    )
     qc = audio_qc()
     qc["file"] = master.name
     meta = meta or {
@@ -185,7 +191,6 @@ def make_video_take(library: Path, item: str = "VHS-042") -> TakePaths:
     paths = new_take_dir(library, item)
     master = paths.master("video")
     w, h, fps, frames = 160, 120, 25, 50
-    ymin, yavg, ymax, tout, vrep, brng, satmax = ([] for _ in range(7))
     with av.open(str(master), "w") as c:
         s = c.add_stream("ffv1", rate=fps)
         s.width, s.height, s.pix_fmt = w, h, "yuv420p"
@@ -201,7 +206,6 @@ def make_video_take(library: Path, item: str = "VHS-042") -> TakePaths:
             af.pts = start
             for pkt in a.encode(af):
                 c.mux(pkt)
-        rng = np.random.default_rng(1)
         frozen = None
         for i in range(frames):
             y = np.tile(np.linspace(16, 235, w, dtype=np.float32), (h, 1))
@@ -223,32 +227,12 @@ def make_video_take(library: Path, item: str = "VHS-042") -> TakePaths:
             f.pts = i
             for pkt in s.encode(f):
                 c.mux(pkt)
-            ymin.append(float(y8.min()))
-            yavg.append(float(y8.mean()))
-            ymax.append(float(y8.max()))
-            tout.append(0.31 if i == 20 else float(rng.uniform(0, 0.01)))
-            vrep.append(0.0)
-            brng.append(float((y8 > 235).mean()))
-            satmax.append(float(abs(int(u[0, 0]) - 128) * 1.4))
         for pkt in s.encode():
             c.mux(pkt)
         for pkt in a.encode():
             c.mux(pkt)
-    np.savez(
-        paths.file(".vstats.npz"),
-        pts_s=np.arange(frames) / fps,
-        YMIN=np.array(ymin),
-        YLOW=np.array(ymin) + 5,
-        YAVG=np.array(yavg),
-        YHIGH=np.array(ymax) - 5,
-        YMAX=np.array(ymax),
-        SATAVG=np.array(satmax) / 2,
-        SATMAX=np.array(satmax),
-        TOUT=np.array(tout),
-        VREP=np.array(vrep),
-        BRNG=np.array(brng),
-        bit_depth=np.int64(8),
-    )
+    # The statistics sidecar as QC writes it: measured from the master, written by QC's writer.
+    write_vstats(paths.file(".vstats.npz"), compute_video_stats(master))
     checks = [
         {"id": cid, "status": st, "count": n, "summary": ""}
         for cid, st, n in (

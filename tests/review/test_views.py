@@ -11,6 +11,7 @@ from PySide6.QtCore import QSettings, Qt
 
 from metadata.review import read_marks
 from metadata.signoff import read_decisions, verify_signoff
+from qc.runner import write_envelope
 from tests.review.takes import VIDEO_EVENTS, make_audio_take, make_video_take
 
 
@@ -231,11 +232,15 @@ def test_a_two_hour_take_opens_from_its_sidecars(qtbot, review, library):
     blocks = 720_000
     peak = np.full((blocks, 2), -20.0, np.float16)
     peak[::97] = -60.0
-    np.savez_compressed(
+    write_envelope(
         paths.file(".envelope.npz"),
-        block_s=np.float64(0.01),
-        peak_dbfs=peak,
-        rms_dbfs=peak - np.float16(10),
+        {
+            "block_s": np.float64(0.01),
+            "rate_hz": np.int64(48000),
+            "offset_s": np.float64(0.0),
+            "peak_dbfs": peak,
+            "rms_dbfs": peak - np.float16(10),
+        },
     )
     events = [
         {
