@@ -136,6 +136,25 @@ def recover_take(paths: TakePaths, log_progress=None) -> Recovered:
     return Recovered(paths.directory, master, result.fixity_ok, summary, notes + result.notes)
 
 
+def _recovered_record(paths, kind, master, duration_s, started, ended, meta, **essence):
+    """The TakeRecord of a master kept by recovery; device, size and MD5 are filled in later."""
+    return TakeRecord(
+        item=paths.item,
+        take_number=paths.take_number,
+        kind=kind,
+        master=master,
+        size_bytes=0,
+        md5="",
+        duration_s=duration_s,
+        started_utc=started,
+        ended_utc=ended,
+        device="",
+        meta=meta,
+        outcome="recovered",
+        **essence,
+    )
+
+
 def _repair_wav(master, paths, settings, meta, started, ended):
     from metadata import bwf
 
@@ -144,20 +163,15 @@ def _repair_wav(master, paths, settings, meta, started, ended):
     rate = int(fmt.get("rate_hz") or fmt.get("sample_rate") or settings.get("rate_hz") or 96000)
     channels = int(fmt.get("channels") or settings.get("channels") or 2)
     bits = int(fmt.get("bits") or fmt.get("bits_per_sample") or settings.get("bits") or 24)
-    record = TakeRecord(
-        item=paths.item,
-        take_number=paths.take_number,
-        kind="audio",
-        master=master,
-        size_bytes=0,
-        md5="",
-        duration_s=rep.frames_kept / rate,
-        started_utc=started,
-        ended_utc=ended,
-        device="",
-        meta=meta,
+    record = _recovered_record(
+        paths,
+        "audio",
+        master,
+        rep.frames_kept / rate,
+        started,
+        ended,
+        meta,
         audio=AudioEssence(rate, bits, channels, container="RF64" if rep.rf64 else "BWF"),
-        outcome="recovered",
     )
     notes = list(rep.notes) or ["sizes already current"]
     notes.append(f"{rep.frames_kept} sample frames kept")
@@ -201,21 +215,8 @@ def _repair_mkv(master, paths, settings, meta, started, ended):
             container="Matroska",
         )
     duration = float(info.get("duration_s") or video.frames / float(Fraction(rate)))
-    record = TakeRecord(
-        item=paths.item,
-        take_number=paths.take_number,
-        kind="video",
-        master=master,
-        size_bytes=0,
-        md5="",
-        duration_s=duration,
-        started_utc=started,
-        ended_utc=ended,
-        device="",
-        meta=meta,
-        video=video,
-        audio=audio,
-        outcome="recovered",
+    record = _recovered_record(
+        paths, "video", master, duration, started, ended, meta, video=video, audio=audio
     )
     notes = [f"{video.frames} frames kept"]
     if info.get("frames_torn"):

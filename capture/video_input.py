@@ -234,7 +234,28 @@ class VideoSource:
         pass
 
 
-class PyAVSource(VideoSource):
+class StoppableInput:
+    """An input read on its own thread until ``_stop`` is set: ``stop()`` asks the reader to
+    end, ``close()`` also releases the device through ``_release()`` (errors are ignored: the
+    device may already have failed)."""
+
+    _stop: threading.Event
+
+    def _release(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def close(self) -> None:
+        self._stop.set()
+        try:
+            self._release()
+        except Exception:  # noqa: BLE001 - closing a device that already failed
+            pass
+
+
+class PyAVSource(StoppableInput, VideoSource):
     """An FFmpeg input device (or lavfi graph) opened with PyAV."""
 
     def __init__(self, spec: VideoDeviceSpec, *, want_audio: bool = True, pace: bool | None = None):
@@ -311,15 +332,8 @@ class PyAVSource(VideoSource):
                     f"the video input {self.spec.text} failed: {_reason(exc)}"
                 ) from exc
 
-    def stop(self) -> None:
-        self._stop.set()
-
-    def close(self) -> None:
-        self._stop.set()
-        try:
-            self.container.close()
-        except Exception:  # noqa: BLE001 - closing a device that already failed
-            pass
+    def _release(self) -> None:
+        self.container.close()
 
 
 def _reason(exc: Exception) -> str:

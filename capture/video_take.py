@@ -33,6 +33,7 @@ import numpy as np
 
 from capture.mkv_writer import AudioParams, MkvWriter, VideoParams, master_pix_fmt
 from capture.video_input import (
+    StoppableInput,
     VideoDeviceSpec,
     VideoSource,
     open_video_source,
@@ -142,7 +143,7 @@ class _AudioFrames:
         return out
 
 
-class _LavfiAudioFeed:
+class _LavfiAudioFeed(StoppableInput):
     """``--audio-device lavfi:GRAPH``: an FFmpeg audio test source, paced in real time."""
 
     def __init__(self, graph: str, conv: _AudioFrames):
@@ -182,18 +183,11 @@ class _LavfiAudioFeed:
     def losses(self) -> list:
         return []
 
-    def stop(self) -> None:
-        self._stop.set()
-
-    def close(self) -> None:
-        self._stop.set()
-        try:
-            self.container.close()
-        except Exception:  # noqa: BLE001
-            pass
+    def _release(self) -> None:
+        self.container.close()
 
 
-class _PortAudioFeed:
+class _PortAudioFeed(StoppableInput):
     """``--audio-device NAME``: a PortAudio input through the audio take's capture engine."""
 
     def __init__(self, device: str, conv: _AudioFrames):
@@ -241,15 +235,8 @@ class _PortAudioFeed:
                 block = block.astype(np.int32) << 16
             yield np.ascontiguousarray(block), now
 
-    def stop(self) -> None:
-        self._stop.set()
-
-    def close(self) -> None:
-        self._stop.set()
-        try:
-            self.input.stop()
-        except Exception:  # noqa: BLE001
-            pass
+    def _release(self) -> None:
+        self.input.stop()
 
 
 class VideoTake:
@@ -402,7 +389,6 @@ class VideoTake:
             stop_margin_s=DISK_STOP_MARGIN_S + s.queue_frames / float(self.rate),
         )
         self._status.state = "recording"
-        self._t_start = time.monotonic()
         self._emit("take_start", {"master": str(self.master)})
         self._spawn(self._reader, "video-reader", fatal=False)
         if self._feed is not None:
@@ -686,7 +672,6 @@ class VideoTake:
             if next_pts is None:
                 start_wall = arrival - len(block) / rate
                 next_pts = self._place_audio(block, start_wall - self._t0_wall, None)
-                self._feed_first = (arrival, next_pts)
             else:
                 self._audio.append((next_pts, block))
                 next_pts += len(block)
