@@ -10,7 +10,6 @@ modules are absent the step is logged and skipped; neither can fail a take that 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,32 +40,22 @@ class TakeResult:
         return 0
 
 
-def _file_md5(path: Path) -> str:
-    try:
-        from metadata.checksums import file_md5
-    except ImportError:  # pragma: no cover - the module ships with the station
-        h = hashlib.md5()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(4 << 20), b""):
-                h.update(block)
-        return h.hexdigest()
-    return file_md5(path)
-
-
 def _write_md5(master: Path, digest: str) -> Path:
     from metadata.checksums import write_md5_file
 
     return write_md5_file(master, digest)
 
 
-def essence_md5_on_disk(master: Path, kind: str) -> str | None:
-    """The MD5 of the essence as stored: the BWF ``data`` payload (video: None, the caller
-    checks its framemd5 itself)."""
-    if kind != "audio":
-        return None
-    from metadata.bwf import data_md5
+def read_back_md5(master: Path, kind: str) -> tuple[str, str | None]:
+    """One read of the closed master: (whole-file MD5, essence MD5 as stored). The essence is
+    the BWF ``data`` payload; for video it is None (the caller checks its framemd5 itself)."""
+    if kind == "audio":
+        from metadata.bwf import file_and_data_md5
 
-    return data_md5(master)
+        return file_and_data_md5(master)
+    from metadata.checksums import file_md5
+
+    return file_md5(master), None
 
 
 def premis_events(record: TakeRecord, *, fixity_ok: bool, detail: str = ""):
@@ -152,10 +141,9 @@ def finalize_take(
 
     # fixity: the whole file once, then the essence as stored against what was written
     record.size_bytes = master.stat().st_size
-    record.md5 = _file_md5(master)
+    record.md5, on_disk = read_back_md5(master, record.kind)
     _write_md5(master, record.md5)
     if essence_verified is None:
-        on_disk = essence_md5_on_disk(master, record.kind) if essence_md5 else None
         essence_verified = bool(essence_md5) and on_disk == essence_md5
     result.fixity_ok = bool(essence_verified)
     event(

@@ -10,7 +10,6 @@ thumbnail of the frame (PyAV seek). The PDF is laid out by reportlab for A4 (fit
 from __future__ import annotations
 
 import base64
-import hashlib
 import html
 import io
 import json
@@ -244,21 +243,9 @@ def _tech_rows(master: Path | None) -> list[tuple[str, str]]:
 
 
 def _file_md5(path: Path, progress: ProgressFn) -> str:
-    try:
-        from metadata.checksums import file_md5
+    from metadata.checksums import file_md5
 
-        return file_md5(path, lambda f, m="": progress(0.1 + 0.5 * f, f"verifying {m}"))
-    except ImportError:
-        pass
-    h = hashlib.md5()
-    size = max(path.stat().st_size, 1)
-    done = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(8 << 20):
-            h.update(chunk)
-            done += len(chunk)
-            progress(0.1 + 0.5 * done / size, "verifying checksum")
-    return h.hexdigest()
+    return file_md5(path, lambda f, m="": progress(0.1 + 0.5 * f, f"verifying {m}"))
 
 
 def _fixity(master: Path | None, progress: ProgressFn) -> tuple[list[tuple[str, str]], bool | None]:
