@@ -579,6 +579,7 @@ class VideoTake:
                     video_done = True
                     end_s = float(self.target_frames / self.rate)
                     self._audio_end = self._video_end_samples(self.target_frames) or 0
+                    self._last_slot = last_slot  # before the flag: the audio feed reads it
                     self._video_done.set()
                     if self._conv is None or self._audio_source != "embedded":
                         break
