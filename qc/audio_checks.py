@@ -327,7 +327,7 @@ class AudioAnalyzer:
         self._sub_db.append(m.power_db(sub / counts[:, None]).astype(np.float16))
         k = self.bf // self.sub_frames
         nb_whole = n // self.bf
-        ss10 = sub[: nb_whole * k].reshape(nb_whole, k, -1).sum(axis=1)
+        ss10 = sub[: nb_whole * k].reshape(nb_whole, k, sub.shape[1]).sum(axis=1)
         if n % self.bf:
             ss10 = np.vstack([ss10, sub[nb_whole * k :].sum(axis=0, keepdims=True)])
         bs = m.block_stats_cm(xc, self.bf, self.clip_level, sumsq=ss10)
