@@ -192,6 +192,11 @@ class AudioInput:
         self._recording = False
 
     # -- reading ------------------------------------------------------------------------------
+    @property
+    def newest_at(self) -> float:
+        """Monotonic time the newest block reached the engine (for latency figures)."""
+        return self._t_last
+
     def latest(self, n_frames: int) -> np.ndarray:
         """The newest ``n_frames`` as float32 in [-1, 1] shaped (n, channels), for meters."""
         raw = self.ring.latest(n_frames)
@@ -382,8 +387,9 @@ class DemoInput(AudioInput):
             self._start_take_counters()
 
     def _run(self) -> None:
-        from capture.demo import demo_program
+        from capture.demo import program_loop
 
+        program = program_loop(self.rate_hz, self.channels, self.seed)
         block = max(int(self.rate_hz * self.BLOCK_S), 1)
         delivered = 0
         t0 = time.monotonic()
@@ -394,7 +400,7 @@ class DemoInput(AudioInput):
             if delay > 0 and self._stop.wait(delay):
                 break
             with self._gen_lock:
-                x = demo_program(self.rate_hz, self.channels, self._pos, block, self.seed)
+                x = program.block(self._pos, block)
                 self._deliver(self._to_pcm(x))
                 self._pos += block
             delivered += block

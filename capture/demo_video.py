@@ -4,7 +4,7 @@ A program-like picture (a slow pan over a coloured scene with a moving object), 
 in luma and chroma, and in every ``DEMO_CYCLE_S`` cycle the faults of ``DEMO_VIDEO_FAULTS``:
 dropout streaks (white horizontal flecks), black frames and a frozen picture. Frames come in
 10-bit 4:2:2 (``yuv422p10le``, default) or 8-bit 4:2:2 (``yuv422p``), paced in real time
-like a deck; the audio is ``capture.demo.demo_program`` at 48 kHz, delivered with each frame.
+like a deck; the audio is ``capture.demo``'s program at 48 kHz, delivered with each frame.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from capture.demo import DEMO_CYCLE_S, demo_program
+from capture.demo import DEMO_CYCLE_S, program_loop
 from capture.video_input import STANDARDS, SourceInfo, VideoDeviceSpec, VideoSource
 from metadata.errors import HeadblockError
 
@@ -50,6 +50,27 @@ def _fault_at(t_s: float) -> DemoVideoFault | None:
     return None
 
 
+# A VHS deck's noise is not white: luma is band-limited to about 3 MHz and the colour-under
+# chroma to about 0.5 MHz (and combed over two lines), so neighbouring samples share it. The
+# Gaussian widths below put the -3 dB points there at 13.5 MHz sampling (6.75 MHz for
+# chroma); the levels are about 42 dB (luma) and 39 dB (chroma) below the video range, a
+# fair VHS. Per-pixel white noise of the same level would cost FFV1 a third more bits and
+# time than any deck's picture does (see docs/bench.md).
+NOISE_Y, NOISE_C = 7.0, 10.0  # RMS in 10-bit code values
+LUMA_BLUR = (0.8, 0.01)  # Gaussian sigma in pixels: across, down
+CHROMA_BLUR = (2.5, 0.6)
+
+
+def _tape_noise(rng, shape, rms: float, blur: tuple[float, float]) -> np.ndarray:
+    import cv2
+
+    fields = rng.normal(0, 1, shape).astype(np.float32)
+    for k in range(shape[0]):
+        fields[k] = cv2.GaussianBlur(fields[k], (0, 0), sigmaX=blur[0], sigmaY=blur[1])
+    fields *= rms / fields.std()
+    return np.rint(fields).astype(np.int16)
+
+
 class DemoPicture:
     """Makes frames in 10-bit code values (luma 64..940, chroma 64..960, 512 = no colour)."""
 
@@ -71,8 +92,8 @@ class DemoPicture:
         self.canvas_u[int(height * 0.15) : int(height * 0.45), 60:150] = 560
         self.canvas_v[int(height * 0.15) : int(height * 0.45), 60:150] = 470
         # tape noise: a bank of noise fields picked at random offsets each frame
-        self.noise_y = rng.normal(0, 9, (4, height, width)).astype(np.int16)
-        self.noise_c = rng.normal(0, 14, (4, height, cw)).astype(np.int16)
+        self.noise_y = _tape_noise(rng, (4, height, width), NOISE_Y, LUMA_BLUR)
+        self.noise_c = _tape_noise(rng, (4, height, cw), NOISE_C, CHROMA_BLUR)
         self.rng = np.random.default_rng(seed + 1)
         self._frozen: tuple | None = None
 
@@ -158,6 +179,7 @@ class DemoVideoSource(VideoSource):
         t0 = time.monotonic()
         index = 0
         audio_done = 0
+        program = program_loop(AUDIO_RATE_HZ, AUDIO_CHANNELS) if self.want_audio else None
         while not self._stop.is_set():
             t_s = float(index / rate)
             delay = t0 + t_s - time.monotonic()
@@ -165,7 +187,7 @@ class DemoVideoSource(VideoSource):
                 return
             if self.want_audio:
                 end = round((index + 1) / rate * AUDIO_RATE_HZ)
-                block = demo_program(AUDIO_RATE_HZ, AUDIO_CHANNELS, audio_done, end - audio_done)
+                block = program.block(audio_done, end - audio_done)
                 pcm = (np.clip(block, -1.0, 1.0 - 2**-23) * 2**31).astype(np.int32) & ~np.int32(
                     0xFF
                 )

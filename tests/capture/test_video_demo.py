@@ -5,7 +5,7 @@ from __future__ import annotations
 import av
 import numpy as np
 
-from capture.demo_video import DEMO_VIDEO_FAULTS, DemoPicture
+from capture.demo_video import DEMO_VIDEO_FAULTS, NOISE_C, NOISE_Y, DemoPicture
 from capture.video_take import VideoTake, VideoTakeSettings
 
 
@@ -31,6 +31,20 @@ def test_demo_picture_faults_at_known_times():
     assert np.array_equal(a[0], b[0]) and np.array_equal(b[0], c[0])
     d = pic.planes(600, f.end_s + 0.01)
     assert not np.array_equal(c[0], d[0])
+
+
+def test_demo_tape_noise_is_band_limited_like_a_deck():
+    pic = DemoPicture(720, 486)
+
+    def neighbour_corr(n):
+        n = n.astype(np.float64)
+        return float(np.corrcoef(n[:, :, :-1].ravel(), n[:, :, 1:].ravel())[0, 1])
+
+    assert abs(float(pic.noise_y.std()) - NOISE_Y) < 0.3
+    assert abs(float(pic.noise_c.std()) - NOISE_C) < 0.3
+    # white noise would give 0; a 3 MHz luma and 0.5 MHz chroma bandwidth give about this
+    assert 0.6 < neighbour_corr(pic.noise_y) < 0.9
+    assert neighbour_corr(pic.noise_c) > 0.9
 
 
 def test_demo_take_with_preview(tmp_path):
