@@ -50,6 +50,10 @@ DISK_RESERVE_BYTES = 64 << 20  # kept for the trailer, cues, framemd5 and sideca
 DISK_STOP_MARGIN_S = 5.0  # stop while this much video still fits (the queue drains after)
 SD_BYTES_PER_S_GUESS = 25e6  # 10-bit SD FFV1 on noisy tape, until measured
 QUEUE_LOG_INTERVAL_S = 1.0
+# The encoder thread leaves and re-enters FFmpeg several times a frame; with CPython's
+# default 5 ms switch interval it waits behind every other busy thread each time (measured:
+# 1.43x real-time headroom at 5 ms, 1.54x at 1 ms, on the demo deck with a preview).
+SWITCH_INTERVAL_S = 0.001
 
 EventFn = Callable[[str, dict], None]
 
@@ -286,6 +290,7 @@ class VideoTake:
     # -- public API ------------------------------------------------------------------------------
     def start(self) -> TakePaths:
         s = self.settings
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         want_embedded = s.audio_device is None
         source = self._source or open_video_source(self.spec, want_audio=want_embedded)
         self._source = source
@@ -346,6 +351,7 @@ class VideoTake:
         self._conv = _AudioFrames(self.aparams) if self.aparams else None
         self._meter_ring = None
         self.audio_frames_metered = 0
+        self.audio_metered_at: float | None = None  # monotonic, newest metered block
         if self.aparams:
             from capture.ring import RingBuffer
 
@@ -645,6 +651,7 @@ class VideoTake:
                 ring.advance(min(excess, ring.available))
             ring.write(block[-ring.capacity :])
             self.audio_frames_metered += len(block)
+            self.audio_metered_at = time.monotonic()
 
     def _audio_feed_loop(self) -> None:
         """A second input runs on its own clock: its first block is placed by arrival time
