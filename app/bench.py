@@ -371,13 +371,15 @@ class BenchView(QWidget):
         self._audio_frame = getattr(self, "_audio_frame", 0) + 1
         slow = self._audio_frame % 3 == 0  # ~10 Hz: figures, correlation
         self.meters.update_levels(snap.peak_dbfs, snap.rms_dbfs, snap.dt_s, numbers=slow)
+        wave_every, gonio_every = self.controller.traces_every()
         self.waveform.push(snap.block)
-        self.waveform.redraw()
+        if self._audio_frame % wave_every == 0:
+            self.waveform.redraw()
         if slow:
             self.correlation.set_value(
                 snap.correlation if math.isfinite(snap.correlation) else math.nan
             )
-        if snap.channels >= 2 and self._audio_frame % 2 == 0:  # ~15 Hz
+        if snap.channels >= 2 and self._audio_frame % gonio_every == 0:
             self.goniometer.push(snap.gonio)
 
     def _show_video(self, images: VideoSnapshot) -> None:

@@ -25,6 +25,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from app.scopes import ScopeWorker, VideoImages
 from app.widgets.health import HealthFigures
 from app.workers import JobRunner
+from capture.priority import on_engine_thread
 from metadata.errors import HeadblockError
 from metadata.settings import Settings
 from metadata.takemeta import TakeMeta
@@ -34,6 +35,13 @@ REFRESH_HZ = 30
 RMS_WINDOW_S = 0.3
 GONIO_FRAMES = 2048
 MAX_DISPLAY_BLOCK_S = 1.0  # after a stall, the display catches up on the last second only
+# Display easing by the take's queue fill (level = how many of these it has passed), and the
+# refresh ticks between repaints at each level (30 Hz ticks).
+EASE_FILLS = (0.1, 0.3, 0.6)
+METERS_EVERY = (1, 1, 1, 2)
+PICTURE_EVERY = (3, 6, 15, 30)
+WAVEFORM_EVERY_VIDEO = (3, 4, 6, 10)
+GONIO_EVERY_VIDEO = (4, 6, 10, 30)
 
 
 @dataclass
@@ -131,7 +139,9 @@ class BenchController(QObject):
         self._shown_images: VideoImages | None = None
         self.timer = QTimer(self)
         self.timer.setTimerType(Qt.PreciseTimer)
-        self.timer.setInterval(int(900 / refresh_hz))  # a little early: jitter only delays
+        self.timer.setInterval(int(1000 / refresh_hz))
+        self._period = 1.0 / refresh_hz
+        self._next_due = 0.0
         self.timer.timeout.connect(self._tick)
         try:
             import psutil
@@ -159,8 +169,7 @@ class BenchController(QObject):
         a = self.settings.audio
         audio_input = _engine_audio_input()
         try:
-            self.monitor = audio_input.open_audio_input(a.device, a.rate_hz, a.channels, a.bits)
-            self.monitor.start()
+            self.monitor = on_engine_thread(_open_started, audio_input, a)
         except HeadblockError as exc:
             self.monitor = None
             self.error.emit(str(exc))
@@ -206,7 +215,7 @@ class BenchController(QObject):
                 take = self._new_video_take()
             else:
                 take = self._new_audio_take()
-            take.start()
+            on_engine_thread(take.start)  # its threads run before the window's (priority.py)
         except HeadblockError as exc:
             self.error.emit(str(exc))
             self._after_failed_start()
@@ -375,6 +384,7 @@ class BenchController(QObject):
 
     def _tick(self) -> None:
         now = time.monotonic()
+        self._schedule_next(now)
         self._tick_count += 1
         self.tick_times.append(now)
         if len(self.tick_times) > 100000:
@@ -383,11 +393,12 @@ class BenchController(QObject):
             stall, self.stall_s = self.stall_s, 0.0
             time.sleep(stall)
         self._drain_events()
-        # The take comes first: when its queue fills, the display eases off (fewer pictures,
-        # then fewer meter frames) so that the encoder gets the processor back.
+        # The take comes first: when its queue fills, the display eases off so that the
+        # encoder gets the processor back: pictures first, then waveform and goniometer, and
+        # the level bars last.
         ease = self.ease_level()
-        audio_every = (1, 2, 3)[ease]
-        video_every = (2, 4, 10)[ease]
+        audio_every = METERS_EVERY[ease]
+        video_every = PICTURE_EVERY[ease]
         src = self._audio_source()
         if src is not None and self._tick_count % audio_every == 0:
             snap = self._audio_snapshot(src, now - self._last_tick, now)
@@ -405,10 +416,27 @@ class BenchController(QObject):
                 self._take_ended_itself = False
                 self.stop(reason="engine")  # close it in the window too
 
+    def _schedule_next(self, now: float) -> None:
+        """Ticks keep to a fixed grid: a late tick does not push the later ones back (a
+        timer restarted at each tick would lose a frame a second to 1 ms of lateness)."""
+        due = self._next_due + self._period
+        if due <= now - self._period:  # far behind (a stall): start the grid again
+            due = now + self._period
+        self._next_due = due
+        self.timer.setInterval(max(1, round((due - now) * 1000)))
+
     def ease_level(self) -> int:
-        """0: full display; 1 and 2: eased while the take's queue is a quarter / half full."""
-        fill = self._queue_fill
-        return 0 if fill < 0.25 else 1 if fill < 0.5 else 2
+        """0: full display; 1, 2, 3: eased while the take's queue passes each of
+        ``EASE_FILLS``."""
+        return sum(self._queue_fill >= f for f in EASE_FILLS)
+
+    def traces_every(self) -> tuple[int, int]:
+        """Refresh ticks between waveform and between goniometer repaints: during a video
+        take the encoder needs the processor, so these costly panes run slower than the bars."""
+        if self.take is not None and self.take_kind == "video":
+            ease = self.ease_level()
+            return WAVEFORM_EVERY_VIDEO[ease], GONIO_EVERY_VIDEO[ease]
+        return 1, 2
 
     def _audio_snapshot(self, src, dt: float, now: float) -> AudioSnapshot | None:
         try:
@@ -447,7 +475,7 @@ class BenchController(QObject):
             dt_s=dt,
             frames_received=received,
             newest_at=now,
-            newest_frame_at=getattr(src, "_t_last", None),
+            newest_frame_at=getattr(src, "newest_at", None),
         )
 
     def _video_tick(self) -> None:
@@ -569,6 +597,12 @@ def _run_qc(outcome: TakeOutcome, progress=None) -> TakeOutcome:
     return outcome
 
 
+def _open_started(audio_input, a):
+    monitor = audio_input.open_audio_input(a.device, a.rate_hz, a.channels, a.bits)
+    monitor.start()
+    return monitor
+
+
 class _AudioTap:
     """The meters' view of a video take's audio, through the take's public meter ring."""
 
@@ -585,6 +619,10 @@ class _AudioTap:
         if x is None:
             return np.zeros((0, 2), np.float32)
         return x
+
+    @property
+    def newest_at(self) -> float | None:
+        return getattr(self.take, "audio_metered_at", None)
 
     def stats(self):
         from capture.audio_input import InputStats

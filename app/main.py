@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QWidget
 
 from app.bench import BenchView
+from capture.priority import engine_starter, lower_this_thread
 from metadata.errors import HeadblockError
 from metadata.settings import Settings, config_path, load_settings, save_settings
 from resources import resource_path
@@ -174,6 +175,7 @@ def cmd_gui(args) -> int:
         raise HeadblockError(problem)
     settings, path = prepare_settings(args)
     app = make_app()
+    favour_the_take()
     window = MainWindow(settings, path)
     try:
         save_settings(settings)
@@ -184,6 +186,13 @@ def cmd_gui(args) -> int:
         window.bench.transport.arm_button.setChecked(True)  # live meters at once
     _close_on_signals(app, window)
     return int(app.exec())
+
+
+def favour_the_take() -> None:
+    """From here on the window's own thread yields the processor to the engine's threads
+    (``capture.priority``); call once, before the first take or input is opened."""
+    engine_starter()
+    lower_this_thread()
 
 
 def _close_on_signals(app: QApplication, window: MainWindow) -> None:

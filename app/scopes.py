@@ -17,6 +17,9 @@ import numpy as np
 from app.widgets.vectorscope import chroma_histogram, histogram_image
 from app.widgets.video_preview import preview_rgb
 from app.widgets.waveform_monitor import luma_waveform, waveform_rgb
+from capture.priority import DISPLAY_NICE, lower_this_thread
+
+SCOPES_NICE = DISPLAY_NICE + 6
 
 
 @dataclass
@@ -66,6 +69,8 @@ class ScopeWorker:
         self._thread.join(5)
 
     def _run(self) -> None:
+        # behind the window's own thread too: late pictures are better than late meters
+        lower_this_thread(SCOPES_NICE)
         while not self._stop.is_set():
             self._want.wait(0.5)
             self._want.clear()
