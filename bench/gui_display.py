@@ -6,7 +6,7 @@ recorded through the real window, with and without the GUI thread stalled (busy,
 interpreter as a slow redraw would) for ``--stall-s`` seconds. A headless take of the same
 sources, without the window, gives the machine's own baseline.
 
-Figures: display frame rate (meter repaints per second, outside the stall), sample→screen
+Figures: display frame rate (new meter frames painted per second, outside the stall), sample→screen
 latency (newest frame delivered to the engine → meter painted, plus the device's reported
 input latency for PortAudio), frames and samples lost (take status, capture log, framemd5).
 
@@ -33,14 +33,19 @@ def _parse(argv):
     p.add_argument("--video", default="demo:ntsc", help="video device, or 'none' for audio only")
     p.add_argument("--stall-s", type=float, default=2.0)
     p.add_argument("--no-baseline", action="store_true", help="skip the headless take")
+    p.add_argument(
+        "--same-priority", action="store_true", help="leave the window's thread at the take's"
+    )
     return p.parse_args(argv)
 
 
 def _spin(app, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.002)
+    """Run the window's own event loop for ``seconds`` (as ``app.exec()`` would)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
 
 
 def _log_losses(log_path: Path) -> dict[str, int]:
@@ -66,10 +71,12 @@ def _framemd5_frames(path: Path) -> int:
 def run_window(args, library: Path, stall: bool) -> dict:
     from PySide6.QtCore import QEvent, QObject
 
-    from app.main import MainWindow, make_app
+    from app.main import MainWindow, favour_the_take, make_app
     from metadata.settings import load_settings
 
     app = make_app()
+    if not args.same_priority:
+        favour_the_take()  # as `headblock gui` does
     s = load_settings()
     s.library = str(library)
     s.item = "BENCH-STALL" if stall else "BENCH"
@@ -97,10 +104,12 @@ def run_window(args, library: Path, stall: bool) -> dict:
         def eventFilter(self, obj, event):  # noqa: N802
             if event.type() == QEvent.Paint:
                 now = time.monotonic()
-                paints.append(now)
                 snap = last["snap"]
+                if snap is not last.get("painted"):  # a new meter frame reached the screen
+                    last["painted"] = snap
+                    paints.append(now)
                 if snap is not None and snap.newest_frame_at:
-                    latencies.append(now - snap.newest_frame_at)
+                    latencies.append((now, now - snap.newest_frame_at))
             return False
 
     probe = PaintProbe()
@@ -120,16 +129,31 @@ def run_window(args, library: Path, stall: bool) -> dict:
         raise SystemExit(f"the take did not start: {bench.banner.text()}")
     t_start = time.monotonic()
     stall_window = None
-    stall_at = t_start + args.seconds * 0.4
-    while time.monotonic() - t_start < args.seconds:
-        if stall and stall_window is None and time.monotonic() >= stall_at:
-            t0 = time.monotonic()
-            end = t0 + args.stall_s
-            while time.monotonic() < end:  # busy: the GUI thread holds the interpreter
-                sum(range(2000))
-            stall_window = (t0, time.monotonic())
-        app.processEvents()
-        time.sleep(0.002)
+    depths: list[tuple[float, int]] = []
+
+    def sample_queue():
+        take = ctl.take
+        if take is not None and hasattr(take, "status"):
+            depths.append((time.monotonic() - t_start, take.status().encoder_queue_depth))
+
+    from PySide6.QtCore import QTimer
+
+    sampler = QTimer()
+    sampler.timeout.connect(sample_queue)
+    sampler.start(500)
+
+    def busy():  # the GUI thread holds the interpreter, as a slow redraw would
+        nonlocal stall_window
+        t0 = time.monotonic()
+        end = t0 + args.stall_s
+        while time.monotonic() < end:
+            sum(range(2000))
+        stall_window = (t0, time.monotonic())
+
+    if stall:
+        QTimer.singleShot(int(args.seconds * 400), busy)
+    _spin(app, args.seconds)
+    sampler.stop()
     status = ctl.take.status()
     audio_src = ctl._audio_source()
     audio_stats = audio_src.stats() if audio_src is not None else None
@@ -147,16 +171,19 @@ def run_window(args, library: Path, stall: bool) -> dict:
     outcome = closed.get("o")
     t_end = t_start + args.seconds
 
+    def steady(t: float) -> bool:  # recording, settled, not stalled
+        if not t_start + 1.0 <= t <= t_end:
+            return False
+        return not (stall_window and stall_window[0] <= t <= stall_window[1] + 0.2)
+
     def rate(times):
-        inside = [t for t in times if t_start + 1.0 <= t <= t_end]
+        inside = [t for t in times if steady(t)]
+        span = t_end - t_start - 1.0
         if stall_window:
-            inside = [t for t in inside if not (stall_window[0] <= t <= stall_window[1] + 0.2)]
-            span = (t_end - t_start - 1.0) - (stall_window[1] - stall_window[0] + 0.2)
-        else:
-            span = t_end - t_start - 1.0
+            span -= stall_window[1] - stall_window[0] + 0.2
         return len(inside) / span if span > 0 else 0.0
 
-    lat_ms = sorted(x * 1000 for x in latencies[len(latencies) // 10 :])
+    lat_ms = sorted(x * 1000 for t, x in latencies if steady(t))
     paths = ctl.take_paths if ctl.take_paths else None
     take_dir = outcome.take_dir if outcome else None
     log = _log_losses(take_dir / f"{take_dir.name}.log") if take_dir else {}
@@ -168,6 +195,7 @@ def run_window(args, library: Path, stall: bool) -> dict:
         "run": "window + stall" if stall else "window",
         "display_fps": rate(paints),
         "picture_fps": rate(video_paints) if video else None,
+        "tick_fps": rate(list(ctl.tick_times)),
         "latency_ms_median": statistics.median(lat_ms) if lat_ms else None,
         "latency_ms_p95": lat_ms[int(len(lat_ms) * 0.95)] if lat_ms else None,
         "device_latency_ms": device_latency_s * 1000,
@@ -179,6 +207,10 @@ def run_window(args, library: Path, stall: bool) -> dict:
         "samples_lost": audio_stats.frames_lost if audio_stats else 0,
         "log_losses": log,
         "encoder_queue_peak": getattr(status, "encoder_queue_peak", None),
+        "queue_depth_by_5s": [
+            max((d for t, d in depths if k <= t < k + 5), default=0)
+            for k in range(0, int(args.seconds), 5)
+        ],
         "encode_fps": getattr(status, "encode_fps", None),
         "audio_s_in_file": (_wav_frames(take_dir) or 0) / 96000 if take_dir and not video else None,
         "take_wall_s": t_stop - t_start,
@@ -259,9 +291,10 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()
     print(f"gui_display: {args.seconds:g} s takes, video {args.video}, audio {args.audio} "
           f"96 kHz/24-bit stereo, load average {load[0]:.1f} on {os.cpu_count()} cores")  # fmt: skip
-    keys = ("display_fps", "picture_fps", "latency_ms_median", "latency_ms_p95",
+    keys = ("display_fps", "tick_fps", "picture_fps", "latency_ms_median", "latency_ms_p95",
             "device_latency_ms", "stall_s", "frames_received", "framemd5_frames", "frames_lost",
-            "frames_dropped", "samples_lost", "log_losses", "encoder_queue_peak", "encode_fps",
+            "frames_dropped", "samples_lost", "log_losses", "encoder_queue_peak",
+            "queue_depth_by_5s", "encode_fps",
             "audio_s_in_file", "take_wall_s")  # fmt: skip
     for r in results:
         print(f"  {r['run']}:")
