@@ -45,6 +45,9 @@ REAL_TIME_FPS = 30000 / 1001
 def _preview_loop(take, stop: threading.Event, counts: dict) -> None:
     import cv2
 
+    from capture.priority import DISPLAY_NICE, lower_this_thread
+
+    lower_this_thread(DISPLAY_NICE)  # as the window's display does (capture/priority.py)
     period = 1 / 30
     nxt = time.monotonic()
     while not stop.is_set():
