@@ -25,7 +25,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from app.scopes import ScopeWorker, VideoImages
 from app.widgets.health import HealthFigures
 from app.workers import JobRunner
-from capture.priority import on_engine_thread
+from capture.priority import AFTER_TAKE_NICE, lower_this_thread, on_engine_thread
 from metadata.errors import HeadblockError
 from metadata.settings import Settings
 from metadata.takemeta import TakeMeta
@@ -588,6 +588,8 @@ def _close_take(take, reason: str) -> TakeOutcome:
 
 def _run_qc(outcome: TakeOutcome, progress=None) -> TakeOutcome:
     from qc.runner import run_qc
+
+    lower_this_thread(AFTER_TAKE_NICE)  # a pool thread for after-take work: it stays low
 
     result = run_qc(outcome.master, progress=progress)
     data = result.to_dict()

@@ -225,7 +225,7 @@ def run(seconds: float, library: Path, source: str = SOURCES["tape"], verify: bo
         "load_avg_end": [round(x, 2) for x in os.getloadavg()],
         "capture_wall_s": round(t_capture, 1),
         "finish_wall_s": round(t_total - t_capture, 1),
-        "framemd5_verified": take.fixity_ok,
+        "framemd5_verified": take.fixity_ok if verify else "skipped (--no-verify)",
         "master": str(take.master),
     }
 

@@ -15,6 +15,7 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+AFTER_TAKE_NICE = 10  # checks after a take (read-back, QC) yield to the next take and the window
 DISPLAY_NICE = 4  # CFS weight 0.41 of the take's threads when both want a core
 
 _starter: ThreadPoolExecutor | None = None

@@ -32,6 +32,7 @@ import av
 import numpy as np
 
 from capture.mkv_writer import AudioParams, MkvWriter, VideoParams, master_pix_fmt
+from capture.priority import AFTER_TAKE_NICE, lower_this_thread
 from capture.video_input import (
     StoppableInput,
     VideoDeviceSpec,
@@ -856,6 +857,9 @@ class VideoTake:
             self.writer.abort()
         else:
             self.writer.close()
+        # the master is closed: what is left (reading it back, sidecars) must not take the
+        # processor from a take the technician starts meanwhile
+        lower_this_thread(AFTER_TAKE_NICE)
         stats = self.writer.stats
         with self._lock:
             self._status.state = "finishing"

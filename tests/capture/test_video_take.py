@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import threading
 from fractions import Fraction
 
 import av
@@ -300,3 +301,25 @@ def test_clock_drift_makes_no_phantom_gaps_but_jumps_do(tmp_path):
         assert [g.fields["frames_lost"] for g in gaps] == ([lost] if lost else [])
         if lost:
             assert gaps[0].fields["at_s"] == 0.8
+
+
+def test_work_after_the_take_yields_to_the_next_take(tmp_path, monkeypatch):
+    import capture.video_take as vt
+    from capture.priority import AFTER_TAKE_NICE, thread_nice
+
+    seen = []
+    real = vt.lower_this_thread
+
+    def spy(nice):
+        ok = real(nice)
+        seen.append((threading.current_thread().name, nice, thread_nice()))
+        return ok
+
+    monkeypatch.setattr(vt, "lower_this_thread", spy)
+    base = thread_nice()
+    t = take(tmp_path, "lavfi:testsrc2=size=64x48:rate=25,format=yuv422p", 0.4)
+    assert t.fixity_ok is True
+    # the master was closed on the finishing thread, which then lowered itself (only itself)
+    assert [(name, nice) for name, nice, _ in seen] == [("video-finish", AFTER_TAKE_NICE)]
+    if base is not None:
+        assert seen[0][2] == max(AFTER_TAKE_NICE, base) and thread_nice() == base
