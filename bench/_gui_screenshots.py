@@ -18,10 +18,11 @@ def main(argv: list[str] | None = None) -> int:
     kind, out = argv[0], Path(argv[1])
     tmp = Path(tempfile.mkdtemp(prefix="hbshot"))
     os.environ["HEADBLOCK_CONFIG"] = str(tmp / "settings.toml")
-    from app.main import MainWindow, make_app
+    from app.main import MainWindow, favour_the_take, make_app
     from metadata.settings import load_settings
 
     app = make_app()
+    favour_the_take()  # as `headblock gui` does
     s = load_settings()
     s.library = str(tmp / "lib")
     s.audio.device = "demo"
