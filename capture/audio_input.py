@@ -346,8 +346,9 @@ class DemoInput(AudioInput):
         channels = 2 if channels is None else int(channels)
         if not 1 <= channels <= 8:
             raise HeadblockError(f"the demo deck plays 1 to 8 channels, not {channels}")
-        if not 8000 <= int(rate_hz) <= 384000:
-            raise HeadblockError(f"the demo deck does not play at {rate_hz} Hz")
+        if int(rate_hz) not in STANDARD_RATES_HZ:  # as a real interface: standard rates only
+            rates = ", ".join(str(r) for r in STANDARD_RATES_HZ)
+            raise HeadblockError(f"the demo deck plays at {rates} Hz, not {rate_hz}")
         super().__init__("demo", rate_hz, channels, bits, ring_seconds)
         self.device_name = "Headblock demo deck"
         self.seed = seed

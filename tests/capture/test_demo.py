@@ -3,9 +3,11 @@
 import time
 
 import numpy as np
+import pytest
 
 from capture.audio_input import open_audio_input
 from capture.demo import DEMO_CYCLE_S, DEMO_FAULTS, ProgramLoop, demo_program, program_loop
+from metadata.errors import HeadblockError
 
 RATE = 48000
 
@@ -97,3 +99,8 @@ def test_demo_take_has_the_faults_at_their_program_times(tmp_path):
     d = fault("dropout")
     a, b = int((d.start_s + 0.01) * RATE), int((d.end_s - 0.01) * RATE)
     assert rms_db(audio[a - int(0.2 * RATE) : a - int(0.05 * RATE), 0]) - rms_db(audio[a:b, 0]) > 30
+
+
+def test_demo_deck_refuses_an_odd_rate_with_one_clear_line():
+    with pytest.raises(HeadblockError, match="plays at 44100, 48000.* Hz, not 12345"):
+        open_audio_input("demo", 12345, 2, 24)
