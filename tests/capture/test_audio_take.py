@@ -87,7 +87,7 @@ def test_second_take_never_overwrites_the_first(tmp_path):
         (["--item", "-dash"], "may not start"),
         (["--device", "no-such-device-xyz"], "no audio input"),
         (["--rate", "400000", "--device", "pulse"], "400000"),
-        (["--rate", "1000"], "demo deck does not play"),
+        (["--rate", "1000"], "Hz, not 1000"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(pulse_server, tmp_path, capsys, args, words):
