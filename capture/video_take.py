@@ -668,16 +668,7 @@ class VideoTake:
         for block, arrival in self._feed.blocks():
             if arrival - last_poll > 0.5:
                 last_poll = arrival
-                for loss in self._feed.losses():
-                    self.log.write(
-                        "overflow",
-                        "WARN",
-                        at_s=loss.at_s,
-                        frames_lost=loss.frames_lost,
-                        source=loss.source,
-                        detail=getattr(loss, "detail", ""),
-                    )
-                    self._emit("overflow", {"at_s": loss.at_s, "frames_lost": loss.frames_lost})
+                self._log_feed_losses()
             if next_pts is None:
                 start_wall = arrival - len(block) / rate
                 next_pts = self._place_audio(block, start_wall - self._t0_wall, None)
@@ -692,6 +683,9 @@ class VideoTake:
                 if next_pts >= end or time.monotonic() > deadline:
                     break
         self._feed.stop()
+        self._log_feed_losses()
+
+    def _log_feed_losses(self) -> None:
         for loss in self._feed.losses():
             self.log.write(
                 "overflow",
@@ -701,6 +695,7 @@ class VideoTake:
                 source=loss.source,
                 detail=getattr(loss, "detail", ""),
             )
+            self._emit("overflow", {"at_s": loss.at_s, "frames_lost": loss.frames_lost})
 
     def _encoder(self) -> None:
         writer = self.writer
