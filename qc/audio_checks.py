@@ -891,7 +891,9 @@ class AudioAnalyzer:
                 )
             )
         if integrated is not None and integrated > m.LUFS_FLOOR:
-            if integrated < t["integrated_min_lufs"]:
+            lo, hi = t["integrated_min_lufs"], t["integrated_max_lufs"]
+            side = "below" if integrated < lo else "above" if integrated > hi else None
+            if side:
                 evs.append(
                     QCEvent(
                         "loudness",
@@ -900,19 +902,8 @@ class AudioAnalyzer:
                         None,
                         "warn",
                         round(integrated, 2),
-                        f"integrated loudness {integrated:.1f} LUFS below {t['integrated_min_lufs']:g}",
-                    )
-                )
-            elif integrated > t["integrated_max_lufs"]:
-                evs.append(
-                    QCEvent(
-                        "loudness",
-                        self.offset_s,
-                        end,
-                        None,
-                        "warn",
-                        round(integrated, 2),
-                        f"integrated loudness {integrated:.1f} LUFS above {t['integrated_max_lufs']:g}",
+                        f"integrated loudness {integrated:.1f} LUFS {side} "
+                        f"{lo if side == 'below' else hi:g}",
                     )
                 )
         il = "n/a" if integrated is None or integrated <= m.LUFS_FLOOR else f"{integrated:.1f} LUFS"

@@ -15,6 +15,14 @@ from metadata.takelog import read_log
 REPO = Path(__file__).resolve().parents[2]
 
 
+def ffmpeg_framemd5(path, bitexact: bool = True) -> bytes:
+    """FFmpeg's own framemd5 of a file's video stream: the reference Headblock must equal."""
+    cmd = ["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v"]
+    cmd += ["-fflags", "+bitexact"] if bitexact else []
+    cmd += ["-f", "framemd5", "-"]
+    return subprocess.run(cmd, capture_output=True, check=True).stdout
+
+
 def headblock_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "capture", *args]
 

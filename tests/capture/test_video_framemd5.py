@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from fractions import Fraction
 
 import av
@@ -11,26 +10,9 @@ import pytest
 
 from capture.mkv_writer import MkvWriter, VideoParams
 from metadata.framemd5 import compute_framemd5, frame_lines, read_framemd5
+from tests.capture.helpers import ffmpeg_framemd5
 
 pytestmark = pytest.mark.skipif(not shutil.which("ffmpeg"), reason="needs ffmpeg")
-
-
-def ffmpeg_framemd5(path) -> bytes:
-    cmd = [
-        "ffmpeg",
-        "-v",
-        "error",
-        "-i",
-        str(path),
-        "-map",
-        "0:v",
-        "-fflags",
-        "+bitexact",
-        "-f",
-        "framemd5",
-        "-",
-    ]
-    return subprocess.run(cmd, capture_output=True, check=True).stdout
 
 
 @pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuv422p10le", "yuv444p12le"])

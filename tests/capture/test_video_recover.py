@@ -17,6 +17,7 @@ from capture.video_recover import repair_mkv
 from metadata.errors import HeadblockError
 from metadata.framemd5 import read_framemd5
 from metadata.takelog import read_log
+from tests.capture.helpers import ffmpeg_framemd5
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("ffprobe") and shutil.which("ffmpeg")), reason="needs ffmpeg and ffprobe"
@@ -53,24 +54,6 @@ def decodable_frames(path: Path) -> int:
         except av.error.FFmpegError:
             pass
     return n
-
-
-def ffmpeg_framemd5(path) -> bytes:
-    cmd = [
-        "ffmpeg",
-        "-v",
-        "error",
-        "-i",
-        str(path),
-        "-map",
-        "0:v",
-        "-fflags",
-        "+bitexact",
-        "-f",
-        "framemd5",
-        "-",
-    ]
-    return subprocess.run(cmd, capture_output=True, check=True).stdout
 
 
 def test_sigkill_take_is_recovered(tmp_path):

@@ -16,6 +16,7 @@ import pytest
 from capture.video_take import VideoTake, VideoTakeSettings
 from metadata.framemd5 import read_framemd5
 from metadata.takelog import read_log
+from tests.capture.helpers import ffmpeg_framemd5
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("ffprobe") and shutil.which("ffmpeg")), reason="needs ffmpeg and ffprobe"
@@ -42,13 +43,6 @@ def ffprobe(path) -> dict:
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     return json.loads(r.stdout)
-
-
-def ffmpeg_framemd5(path, bitexact=True) -> bytes:
-    cmd = ["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v"]
-    cmd += ["-fflags", "+bitexact"] if bitexact else []
-    cmd += ["-f", "framemd5", "-"]
-    return subprocess.run(cmd, capture_output=True, check=True).stdout
 
 
 def ffv1_debug(path) -> str:
