@@ -128,6 +128,7 @@ def run_window(args, library: Path, stall: bool) -> dict:
     if not ctl.record():
         raise SystemExit(f"the take did not start: {bench.banner.text()}")
     t_start = time.monotonic()
+    cpu_start = time.thread_time()  # this is the window's thread
     stall_window = None
     depths: list[tuple[float, int]] = []
 
@@ -154,6 +155,7 @@ def run_window(args, library: Path, stall: bool) -> dict:
         QTimer.singleShot(int(args.seconds * 400), busy)
     _spin(app, args.seconds)
     sampler.stop()
+    gui_cpu_s = time.thread_time() - cpu_start - (args.stall_s if stall else 0.0)
     status = ctl.take.status()
     audio_src = ctl._audio_source()
     audio_stats = audio_src.stats() if audio_src is not None else None
@@ -196,6 +198,7 @@ def run_window(args, library: Path, stall: bool) -> dict:
         "display_fps": rate(paints),
         "picture_fps": rate(video_paints) if video else None,
         "tick_fps": rate(list(ctl.tick_times)),
+        "gui_thread_cpu_pct": 100 * gui_cpu_s / (t_stop - t_start - (args.stall_s if stall else 0)),
         "latency_ms_median": statistics.median(lat_ms) if lat_ms else None,
         "latency_ms_p95": lat_ms[int(len(lat_ms) * 0.95)] if lat_ms else None,
         "device_latency_ms": device_latency_s * 1000,
@@ -291,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()
     print(f"gui_display: {args.seconds:g} s takes, video {args.video}, audio {args.audio} "
           f"96 kHz/24-bit stereo, load average {load[0]:.1f} on {os.cpu_count()} cores")  # fmt: skip
-    keys = ("display_fps", "tick_fps", "picture_fps", "latency_ms_median", "latency_ms_p95",
+    keys = ("display_fps", "tick_fps", "picture_fps", "gui_thread_cpu_pct", "latency_ms_median", "latency_ms_p95",
             "device_latency_ms", "stall_s", "frames_received", "framemd5_frames", "frames_lost",
             "frames_dropped", "samples_lost", "log_losses", "encoder_queue_peak",
             "queue_depth_by_5s", "encode_fps",

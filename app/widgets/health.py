@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
+from app.widgets.steady import SteadyRow
+
 DISK_AMBER_S = 30 * 60
 DISK_RED_S = 5 * 60
 
@@ -78,9 +80,6 @@ class HealthStrip(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("healthStrip")
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(6)
         self.samples = _Cell(
             "Audio lost", "Samples lost in capture (input overflow or a gap against the clock)."
         )
@@ -92,8 +91,10 @@ class HealthStrip(QWidget):
             "(amber under 30 min, red under 5 min; the take stops cleanly before the disk fills).",
         )
         self.cpu = _Cell("CPU", "Processor load of the whole station.")
-        for cell in (self.samples, self.frames, self.queue, self.disk, self.cpu):
-            lay.addWidget(cell, 1)
+        row = SteadyRow([self.samples, self.frames, self.queue, self.disk, self.cpu], spacing=6)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(row)
 
     def show_figures(self, f: HealthFigures) -> None:
         if f.samples_lost:

@@ -14,6 +14,8 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
+from app.widgets.steady import SteadyLabel
+
 FLOOR_DBFS = -60.0
 HOLD_S = 1.5
 FALL_DB_PER_S = 20.0
@@ -196,15 +198,13 @@ class MeterBridge(QWidget):
             head = QLabel(name)
             head.setObjectName("meterCaption")
             head.setAlignment(Qt.AlignCenter)
-            pk = QLabel("-inf")
+            pk = SteadyLabel("-inf", "-60.0", width=64)
             pk.setObjectName("meterPeak")
             pk.setAlignment(Qt.AlignCenter)
-            pk.setFixedWidth(64)  # a fixed size: new text never re-lays out the window
             pk.setToolTip("Peak (held value of the bar), dBFS")
-            rms = QLabel("-inf")
+            rms = SteadyLabel("-inf", "-60.0", width=60)
             rms.setObjectName("meterRms")
             rms.setAlignment(Qt.AlignCenter)
-            rms.setFixedWidth(60)
             rms.setToolTip("RMS over 300 ms, dBFS")
             self._grid.addWidget(head, 0, ch + 1)
             self._grid.addWidget(clip, 1, ch + 1)

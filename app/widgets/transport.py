@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from app.widgets.steady import SteadyLabel
+
 
 def fmt_elapsed(seconds: float) -> str:
     seconds = max(0.0, seconds)
@@ -56,7 +58,7 @@ class TransportBar(QWidget):
         info.addWidget(self.take_label)
         info.addWidget(self.state_label)
         lay.addLayout(info, 1)
-        self.elapsed_label = QLabel(fmt_elapsed(0))
+        self.elapsed_label = SteadyLabel(fmt_elapsed(0), fmt_elapsed(99 * 3600))
         self.elapsed_label.setObjectName("elapsed")
         self.elapsed_label.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
         self.elapsed_label.setToolTip("Time recorded in this take")

@@ -277,3 +277,46 @@ def test_an_input_that_cannot_open_is_one_clear_line(window, qtbot):
     assert w.bench.banner.isVisible()
     assert "no-such-interface-xyz" in w.bench.banner.text()
     assert "\n" not in w.bench.banner.text().strip()
+
+
+def test_live_figures_never_re_lay_out_the_window(window, qtbot):
+    """Meter numbers, elapsed time and health figures change many times a second; each change
+    that asked for a new layout used to repaint the whole window (tab bar, set-up panel...)."""
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QApplication
+
+    from app.widgets.health import HealthFigures
+
+    w = window()
+    qtbot.waitExposed(w)
+    bench = w.bench
+    relayouts = []
+
+    class Probe(QObject):
+        def eventFilter(self, obj, event):  # noqa: N802
+            if event.type() == QEvent.LayoutRequest and obj.isWidgetType() and obj.layout():
+                relayouts.append(type(obj).__name__)
+            return False
+
+    probe = Probe()
+    QApplication.instance().installEventFilter(probe)
+    try:
+        qtbot.wait(300)  # the window's first layout settles
+        relayouts.clear()
+        for i in range(12):
+            level = -50.0 + 4 * i
+            bench.meters.update_levels(
+                np.array([level, level - 7]), np.array([level - 3] * 2), 0.033
+            )
+            bench.transport.set_elapsed(3599.0 + i * 0.37)
+            bench.health.show_figures(
+                HealthFigures(samples_lost=i * 1000, last_sample_loss_at_s=i * 61.0, frames_dropped=i,
+                              queue_depth=i, queue_fill=i / 12, disk_free_bytes=10**9 * (i + 1),
+                              disk_time_left_s=40.0 * 60 * i, cpu_percent=8.0 * i)
+            )  # fmt: skip
+            QApplication.processEvents()
+    finally:
+        QApplication.instance().removeEventFilter(probe)
+    assert bench.meters.rms_labels[1].text() == "-9.0"  # the figures did change
+    assert "11,000" in bench.health.samples.text()
+    assert relayouts == [], relayouts[:20]

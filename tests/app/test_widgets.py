@@ -162,3 +162,18 @@ def test_scope_images_of_a_frame():
     red = im.waveform[..., 0].astype(int) - im.waveform[..., 1]
     assert red[:, 30 >> 2].max() > 100  # illegal black drawn red
     assert red[:, 940 >> 2].max() <= 0  # legal white drawn green
+
+
+def test_steady_label_fits_its_widest_text_in_the_style_sheet_font(qtbot):
+    from app.widgets.steady import SteadyLabel
+
+    label = SteadyLabel("0", "00:00:00.0")
+    qtbot.addWidget(label)
+    label.setStyleSheet("font-size: 30pt; padding: 0 8px;")
+    label.show()
+    qtbot.waitExposed(label)
+    needed = label.fontMetrics().horizontalAdvance("00:00:00.0") + 16
+    assert label.width() >= needed and label.height() >= label.fontMetrics().height()
+    before = label.size()
+    label.setText("12:34:56.7")
+    assert label.size() == before  # a new text never asks for a new size

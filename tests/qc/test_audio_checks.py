@@ -415,6 +415,7 @@ def test_digital_fade_to_zero_inside_program_is_not_a_dropout():
 
 
 def test_overloud_transfer_warns_on_integrated_loudness(clean):
-    x = np.tanh(clean[("mix", 1)] * 40.0).astype(np.float32) * 0.7  # squashed flat, hotter than -8 LUFS
+    # squashed flat, hotter than -8 LUFS
+    x = np.tanh(clean[("mix", 1)] * 40.0).astype(np.float32) * 0.7
     evs = [e for e in events_of(analyze(x), "loudness") if "integrated" in e.detail]
     assert len(evs) == 1 and "above" in evs[0].detail and evs[0].value > -9.0
