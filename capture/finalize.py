@@ -94,6 +94,7 @@ def finalize_take(
     log: TakeLog,
     essence_md5: str | None,
     essence_verified: bool | None = None,
+    essence_detail: str = "",
     reason: str = "",
     run_qc: bool = True,
     profile: str = "default",
@@ -104,8 +105,8 @@ def finalize_take(
 
     ``record`` carries everything but ``md5``/``size_bytes`` (filled here). For audio the
     essence check compares ``essence_md5`` with the data chunk read back; a video caller
-    passes ``essence_verified`` (its framemd5 check) instead. ``log`` stays open (the caller
-    closes it).
+    passes ``essence_verified`` (its packet check) and ``essence_detail`` (how, for PREMIS)
+    instead. ``log`` stays open (the caller closes it).
     """
 
     def event(name: str, level: str = "INFO", **fields) -> None:
@@ -155,7 +156,7 @@ def finalize_take(
     )
 
     try:
-        events = premis_events(record, fixity_ok=result.fixity_ok)
+        events = premis_events(record, fixity_ok=result.fixity_ok, detail=essence_detail)
     except Exception as exc:
         events = []
         result.notes.append(f"PREMIS events not built: {type(exc).__name__}: {exc}")

@@ -15,6 +15,7 @@ most the frame being written (``capture.video_recover`` remuxes what reached the
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -163,6 +164,9 @@ class WriterStats:
     audio_end_samples: int = 0
     mkvpropedit: str = ""  # "" until close; then "ok", "missing" or the error
     framemd5_frames: int = 0
+    # MD5 of each stream's packets as muxed ("video", "audio"): the essence, read back after
+    # close by ``essence_md5_of`` without decoding
+    essence_md5: dict[str, str] = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
 
@@ -193,6 +197,7 @@ class MkvWriter:
         self.audio = audio
         self.stats = WriterStats()
         self._closed = False
+        self._essence = {"video": hashlib.md5(), "audio": hashlib.md5()}
         try:
             self._out = av.open(
                 str(self.path),
@@ -293,7 +298,7 @@ class MkvWriter:
         size = 0
         for packet in self._vs.encode(frame):
             size += packet.size
-            self._out.mux(packet)
+            self._mux(packet, "video")
         if self.framemd5 is not None:
             self.framemd5.write(frame, pts=index)
             self.stats.framemd5_frames += 1
@@ -310,9 +315,14 @@ class MkvWriter:
         frame.pts = pts_samples
         frame.time_base = Fraction(1, self.audio.rate_hz)
         for packet in self._as.encode(frame):
-            self._out.mux(packet)
+            self._mux(packet, "audio")
         self.stats.audio_samples += frame.samples
         self.stats.audio_end_samples = pts_samples + frame.samples
+
+    def _mux(self, packet, kind: str) -> None:
+        if packet.size:  # hashed before muxing: the muxer may take the packet's buffer
+            self._essence[kind].update(memoryview(packet))
+        self._out.mux(packet)
 
     @property
     def duration_s(self) -> float:
@@ -325,14 +335,17 @@ class MkvWriter:
         self._closed = True
         try:
             for packet in self._vs.encode(None):
-                self._out.mux(packet)
+                self._mux(packet, "video")
             if self._as is not None:
                 for packet in self._as.encode(None):
-                    self._out.mux(packet)
+                    self._mux(packet, "audio")
         finally:
             self._out.close()
             if self.framemd5 is not None:
                 self.framemd5.close()
+        self.stats.essence_md5 = {k: h.hexdigest() for k, h in self._essence.items()}
+        if self._as is None:
+            del self.stats.essence_md5["audio"]
         self.stats.mkvpropedit = set_display_size(self.path, *self.video.display_size)
         return self.stats
 
@@ -347,6 +360,30 @@ class MkvWriter:
                     closer()
                 except Exception:  # noqa: BLE001 - best effort on the error path
                     pass
+
+
+def essence_md5_of(path: Path) -> dict[str, str]:
+    """MD5 of the packets of each stream of a Matroska master as stored ("video": the first
+    video stream, "audio": the first audio stream, when present), read without decoding: the
+    counterpart of ``WriterStats.essence_md5``. Raises HeadblockError on an unreadable file."""
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, OSError) as exc:
+        raise HeadblockError(f"cannot open {Path(path).name}: {exc}") from exc
+    with container:
+        streams = {}
+        if container.streams.video:
+            streams[container.streams.video[0].index] = "video"
+        if container.streams.audio:
+            streams[container.streams.audio[0].index] = "audio"
+        digests = {kind: hashlib.md5() for kind in streams.values()}
+        try:
+            for packet in container.demux(*[container.streams[i] for i in streams]):
+                if packet.size:
+                    digests[streams[packet.stream.index]].update(memoryview(packet))
+        except av.error.FFmpegError as exc:
+            raise HeadblockError(f"cannot read {Path(path).name} back: {exc}") from exc
+    return {k: h.hexdigest() for k, h in digests.items()}
 
 
 def set_display_size(path: Path, display_width: int, display_height: int) -> str:

@@ -107,6 +107,45 @@ def _frame_rate(stream) -> Fraction:
     return Fraction(rate)
 
 
+class StreamFrameMD5:
+    """framemd5 lines of the decoded frames of one video stream, numbered as
+    ``ffmpeg -f framemd5`` numbers them (timestamps in frame periods). Used by the read-back
+    below and by QC, which hashes the frames it decodes anyway."""
+
+    def __init__(self, stream):
+        self.tb = 1 / _frame_rate(stream)
+        self.sar = stream.sample_aspect_ratio or stream.codec_context.sample_aspect_ratio
+        self._buf = io.StringIO()
+        self._writer: FrameMD5Writer | None = None
+
+    @property
+    def frames(self) -> int:
+        return self._writer.frames if self._writer is not None else 0
+
+    def add(self, frame: av.VideoFrame) -> int:
+        """Hash one decoded frame; returns its index in frame periods."""
+        if self._writer is None:
+            self._writer = FrameMD5Writer(
+                self._buf,
+                width=frame.width,
+                height=frame.height,
+                pix_fmt=frame.format.name,
+                time_base=self.tb,
+                sar=self.sar,
+            )
+        pts = frame.pts if frame.pts is not None else frame.dts
+        index = (
+            round(Fraction(pts) * frame.time_base / self.tb)
+            if pts is not None
+            else self._writer.frames
+        )
+        self._writer.write(frame, pts=index)
+        return index
+
+    def lines(self) -> list[str]:
+        return self._buf.getvalue().splitlines()
+
+
 def compute_framemd5(path, progress=None) -> list[str]:
     """Re-decode a master's first video stream; return the framemd5 lines (without newlines).
 
@@ -122,33 +161,15 @@ def compute_framemd5(path, progress=None) -> list[str]:
             raise HeadblockError(f"{path.name} has no video stream")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        rate = _frame_rate(stream)
-        tb = 1 / rate
-        sar = stream.sample_aspect_ratio or stream.codec_context.sample_aspect_ratio
-        buf = io.StringIO()
-        writer = None
+        hasher = StreamFrameMD5(stream)
         total = float(stream.duration * stream.time_base) if stream.duration else 0.0
         for frame in container.decode(stream):
-            if writer is None:
-                writer = FrameMD5Writer(
-                    buf,
-                    width=frame.width,
-                    height=frame.height,
-                    pix_fmt=frame.format.name,
-                    time_base=tb,
-                    sar=sar,
-                )
-            pts = frame.pts if frame.pts is not None else frame.dts
-            index = (
-                round(Fraction(pts) * frame.time_base / tb) if pts is not None else writer.frames
-            )
-            writer.write(frame, pts=index)
-            if progress and total and writer.frames % 30 == 0:
-                progress(min(1.0, float(index * tb) / total), f"frame {writer.frames}")
-        if writer is None:
+            index = hasher.add(frame)
+            if progress and total and hasher.frames % 30 == 0:
+                progress(min(1.0, float(index * hasher.tb) / total), f"frame {hasher.frames}")
+        if not hasher.frames:
             raise HeadblockError(f"{path.name} has no decodable video frame")
-        writer.close()
-    return buf.getvalue().splitlines()
+    return hasher.lines()
 
 
 def read_framemd5(path) -> list[str]:

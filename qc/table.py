@@ -316,6 +316,14 @@ _VIDEO = [
             "fail_on_error": T(True, "", "a decoder error fails the take (else a warning)"),
         },
     ),
+    CheckSpec(
+        "framemd5",
+        "video",
+        "Frame checksums",
+        "decoded frames that differ from, or are missing against, the framemd5 written at "
+        "capture (runs when the master has its .framemd5)",
+        {},
+    ),
 ]
 
 CHECKS: dict[str, CheckSpec] = {c.id: c for c in _AUDIO + _VIDEO}

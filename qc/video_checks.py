@@ -5,7 +5,9 @@ the ``ITEM_tNN.vstats.npz`` sidecar beside the master, and returns
 ``(checks, events, stats, duration_s)``. Checks: ``video_dropout``, ``line_repetition``,
 ``out_of_range``, ``saturation``, ``black``, ``freeze``, ``frame_drop`` (timestamp gaps and the
 capture log's ``gap``/``frame_drop`` events), ``decode_error`` (slice CRC mismatches and other
-decoder errors) and ``conformance`` (``qc.conformance``).
+decoder errors), ``framemd5`` (every decoded frame against the ``.framemd5`` written at capture,
+when there is one: the same decode, so a take is decoded once after capture) and
+``conformance`` (``qc.conformance``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from metadata.framemd5 import frame_lines, read_framemd5
 from metadata.naming import paths_for_master
 from metadata.progress import ProgressFn
 from metadata.takelog import read_log
@@ -32,6 +35,7 @@ VIDEO_CHECKS = (
     "freeze",
     "frame_drop",
     "decode_error",
+    "framemd5",
     "conformance",
 )
 
@@ -408,6 +412,57 @@ def check_decode_errors(ctx: _Ctx, t: dict) -> tuple[CheckResult, list[QCEvent]]
     )
 
 
+def _frame_hashes(lines: list[str]) -> dict[int, str]:
+    """{frame index: "size, hash"} of the video lines (stream 0) of a framemd5."""
+    out = {}
+    for line in frame_lines(lines):
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) >= 6 and parts[0] == "0":
+            out[int(parts[2])] = f"{parts[4]}, {parts[5]}"
+    return out
+
+
+def check_framemd5(ctx: _Ctx, sidecar: Path) -> tuple[CheckResult, list[QCEvent]]:
+    """Every decoded frame against the framemd5 written while the take was captured."""
+    try:
+        written = _frame_hashes(read_framemd5(sidecar))
+    except (OSError, ValueError) as exc:
+        detail = f"cannot read {sidecar.name}: {exc}"
+        return CheckResult("framemd5", "warn", 1, detail), []
+    if ctx.stats.framemd5 is None:
+        return CheckResult("framemd5", "warn", 1, "the frames could not be hashed (no rate)"), []
+    decoded = _frame_hashes(ctx.stats.framemd5)
+    merger = EventMerger("framemd5", gap_s=1.5 * ctx.frame_s)
+    bad = 0
+    for index in sorted(written.keys() | decoded.keys()):
+        w, d = written.get(index), decoded.get(index)
+        if w == d:
+            continue
+        bad += 1
+        at = index * ctx.frame_s
+        what = (
+            "written at capture, not decoded now"
+            if d is None
+            else "decoded now, not written at capture"
+            if w is None
+            else "differs from the frame written at capture"
+        )
+        merger.add(at, at + ctx.frame_s, None, "fail", None, f"frame {index} {what}")
+    events = merger.finish()
+    return (
+        _result(
+            "framemd5",
+            events,
+            f"all {len(decoded)} decoded frames match {sidecar.name}",
+            lambda ev: (
+                f"{bad} of {len(written)} frames differ from {sidecar.name} in {len(ev)} "
+                f"places (first: {ev[0].detail})"
+            ),
+        ),
+        events,
+    )
+
+
 # -- the runner's entry point ------------------------------------------------------------
 
 
@@ -428,7 +483,9 @@ def run_video_checks(
         black_pixel_threshold=float(black_t["pixel_black_threshold"]),
         satmax_10bit=float(sat_t["satmax_10bit"]),
     )
-    stats = compute_video_stats(master, params, progress)
+    sidecar = paths.framemd5
+    hash_frames = sidecar.exists() and _thresholds(prof, "framemd5").get("enabled", True)
+    stats = compute_video_stats(master, params, progress, frame_md5=hash_frames)
     info = stats.info
     frame_s = (
         float(1 / info.rate)
@@ -472,6 +529,10 @@ def run_video_checks(
             extra.update(more)
         elif cid == "decode_error":
             res, evs = check_decode_errors(ctx, t)
+        elif cid == "framemd5":
+            if not hash_frames:
+                continue  # a file without its framemd5: nothing to compare with
+            res, evs = check_framemd5(ctx, sidecar)
         else:  # conformance
             scan = {"packets": stats.packets, "non_key": stats.non_key_packets}
             res, evs, facts = run_conformance(master, t, scan, duration_s)

@@ -42,6 +42,7 @@ import cv2
 import numpy as np
 
 from metadata.errors import HeadblockError
+from metadata.framemd5 import StreamFrameMD5
 from metadata.progress import ProgressFn, no_progress
 
 # Column order of the per-frame table (float32, as in the sidecar; pts_s is float64).
@@ -327,6 +328,7 @@ class VideoStats:
     packets: int = 0  # video packets read, and how many were not key frames
     non_key_packets: int = 0
     timing: dict = field(default_factory=dict)
+    framemd5: list[str] | None = None  # lines of the decoded frames, when asked for
 
     def __len__(self) -> int:
         return len(self.pts_s)
@@ -518,13 +520,21 @@ def compute_video_stats(
     params: AnalysisParams | None = None,
     progress: ProgressFn | None = None,
     max_frames: int | None = None,
+    frame_md5: bool = False,
 ) -> VideoStats:
-    """Decode the first video stream of ``path`` and measure every frame."""
+    """Decode the first video stream of ``path`` and measure every frame; with
+    ``frame_md5`` also hash every decoded frame as ``ffmpeg -f framemd5`` does."""
     progress = progress or no_progress
     params = params or AnalysisParams()
     container, stream = open_video(path)
     try:
         info = video_info(container, stream)
+        hasher = None
+        if frame_md5:
+            try:
+                hasher = StreamFrameMD5(stream)
+            except HeadblockError:  # no frame rate: the framemd5 check says it could not run
+                hasher = None
         dtype = np.uint16 if info.bit_depth > 8 else np.uint8
         analyzer = FrameAnalyzer(info.width, info.height, info.bit_depth, info.chroma_shift, params)
         rows = _Growing(len(FIELDS), np.float32)
@@ -567,6 +577,8 @@ def compute_video_stats(
                     missing_pts += 1
                     t = (last_t + frame_s) if last_t is not None else 0.0
                 last_t = t
+                if hasher is not None:  # this thread mostly waits for the decoder
+                    hasher.add(frame)
                 if info.analysed_as != info.pix_fmt:
                     frame = frame.reformat(format=info.analysed_as)
                 y, u, v = _plane_arrays(frame, dtype)
@@ -607,6 +619,7 @@ def compute_video_stats(
             decoder.packets,
             decoder.non_key,
             timing,
+            hasher.lines() if hasher is not None else None,
         )
     finally:
         container.close()

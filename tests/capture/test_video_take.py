@@ -102,7 +102,17 @@ def test_ntsc_10bit_master_with_embedded_audio(tmp_path):
     assert md5_line.endswith(f"  {master.name}\n")
     assert b"\x1c\x53\xbb\x6b" in master.read_bytes()[-200000:]  # Cues element
     assert events(t, "av_offset")[0].fields["offset_ms"] == 0.0
-    assert events(t, "framemd5_check")[0].fields["verified"] is True
+    check = events(t, "essence_check")[0].fields
+    assert check["verified"] is True and "video packets" in check["detail"]
+    # one byte changed in the stored essence: the packet read-back (no decode) sees it
+    from capture.video_take import verify_essence
+
+    copy = tmp_path / "copy.mkv"
+    data = bytearray(master.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    copy.write_bytes(bytes(data))
+    ok, detail = verify_essence(copy, t.writer.stats.essence_md5)
+    assert not ok and "video packets" in detail and "read back" in detail
     stop = events(t, "take_stop")[-1].fields
     assert stop["frames"] == 60 and stop["reason"] == "duration"
 

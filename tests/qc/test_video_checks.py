@@ -259,3 +259,50 @@ def test_noisy_black_at_legal_level_is_not_out_of_range(tmp_path):
         ctx, {"brng_fraction": 0.03, "fail_brng_fraction": 0.2, "min_duration_s": 0.05}
     )
     assert [(round(e.start_s / FRAME_S), round(e.end_s / FRAME_S)) for e in events] == [(3, 6)]
+
+
+def test_framemd5_check_compares_every_decoded_frame_with_the_sidecar(tmp_path):
+    from metadata.framemd5 import compute_framemd5, write_framemd5_lines
+
+    spec = VideoSpec(frames=60, pix_fmt="yuv422p10le", noise=2.0, seed=7)
+    info = make_video(tmp_path / "ITEM_t01.mkv", spec)
+    sidecar = tmp_path / "ITEM_t01.framemd5"
+    lines = compute_framemd5(info.path)
+    write_framemd5_lines(lines, sidecar)
+    checks, events, _, _ = run_video_checks(info.path, profile_from_dict(SMALL_MASTER))
+    fmd5 = next(c for c in checks if c.id == "framemd5")
+    assert fmd5.status == "pass" and "all 60 decoded frames match" in fmd5.summary
+    assert not [e for e in events if e.check == "framemd5"]
+
+    # frames 20 and 21 recorded otherwise at capture, frame 40 never recorded
+    tampered = []
+    for line in lines:
+        parts = line.split(",")
+        if not line.startswith("#") and int(parts[2]) in (20, 21):
+            line = ",".join(parts[:-1]) + ", " + "0" * 32
+        if not line.startswith("#") and int(parts[2]) == 40:
+            continue
+        tampered.append(line)
+    write_framemd5_lines(tampered, sidecar)
+    checks, events, _, _ = run_video_checks(info.path, profile_from_dict(SMALL_MASTER))
+    fmd5 = next(c for c in checks if c.id == "framemd5")
+    evs = [e for e in events if e.check == "framemd5"]
+    assert fmd5.status == "fail" and fmd5.count == 2 and "3 of 59 frames" in fmd5.summary
+    assert [(round(e.start_s / FRAME_S), round(e.end_s / FRAME_S)) for e in evs] == [
+        (20, 22),
+        (40, 41),
+    ]
+    assert "differs" in evs[0].detail and "not written at capture" in evs[1].detail
+
+    # another picture under the master's name: every frame differs, one event
+    write_framemd5_lines(lines, sidecar)
+    make_video(info.path, VideoSpec(frames=60, pix_fmt="yuv422p10le", noise=2.0, seed=8))
+    checks, events, _, _ = run_video_checks(info.path, profile_from_dict(SMALL_MASTER))
+    evs = [e for e in events if e.check == "framemd5"]
+    assert len(evs) == 1 and round(evs[0].end_s / FRAME_S) == 60
+
+
+def test_no_framemd5_check_without_a_sidecar(tmp_path):
+    info = make_video(tmp_path / "ITEM_t01.mkv", VideoSpec(frames=12, pix_fmt="yuv422p"))
+    checks, _, _, _ = run_video_checks(info.path, profile_from_dict(SMALL_MASTER))
+    assert "framemd5" not in {c.id for c in checks}
