@@ -183,8 +183,9 @@ def shuttle_block(read, total_frames: int, pos: int, n: int, speed: int):
 
 
 class AudioPlayer:
-    """Plays a WAV (any direction and speed) or a Matroska's audio (forward) through the
-    default output. The callback copies prepared blocks only; a reader thread prepares them."""
+    """Plays a WAV or a Matroska's audio, in either direction at any shuttle speed, through
+    the default output. The callback copies prepared blocks only; a reader thread prepares
+    them."""
 
     BLOCK = 2048
 
@@ -231,8 +232,37 @@ class AudioPlayer:
             return self._sf.read(count, dtype="float32", always_2d=True)
         return self._read_av(start, count)
 
+    # the samples of a block that place the block before it (reverse play), and how far from
+    # its nominal place a seek may land: Matroska stamps blocks to the millisecond
+    ALIGN_FRAMES = 64
+
     def _read_av(self, start: int, count: int) -> np.ndarray:
-        # Forward only: continue decoding from where we are, seek when asked elsewhere.
+        prev = getattr(self, "_av_prev", None)
+        if prev is None or prev[0] != start + count or getattr(self, "_av_next", None) == start:
+            data = self._decode_av(start, count)
+        else:  # the block just before the one played last: reverse play
+            data = self._read_av_before(start, count, prev[1])
+        self._av_prev = (start, data[: self.ALIGN_FRAMES].copy())
+        return data
+
+    def _read_av_before(self, start: int, count: int, head: np.ndarray) -> np.ndarray:
+        """``count`` frames ending exactly where ``head`` (the block played before) begins.
+
+        A seek lands within a millisecond of ``start``; decoding a margin on both sides and
+        finding ``head`` in it gives the exact place, so reverse play has no seam."""
+        slack = min(start, self.rate_hz // 500 + 2)
+        data = self._decode_av(start - slack, slack + count + slack + len(head))
+        self._av_next = None  # the margin read past the block: the next read seeks
+        nominal = slack + count
+        if len(head) and np.ptp(head) > 0:  # silence matches anywhere: keep the nominal place
+            for d in sorted(range(-slack, slack + 1), key=abs):
+                at = nominal + d
+                if 0 <= at - count and np.array_equal(data[at : at + len(head)], head):
+                    return data[at - count : at]
+        return data[slack : slack + count]
+
+    def _decode_av(self, start: int, count: int) -> np.ndarray:
+        # Forward: continue decoding from where we are, seek when asked elsewhere.
         st = self._av.streams.audio[0]
         if getattr(self, "_av_next", None) != start:
             self._av.seek(int(start / self.rate_hz / st.time_base), stream=st, backward=True)
@@ -1100,9 +1130,6 @@ class ReviewView(QWidget):
             speed = max(-8, min(8, p.speed * 2))
         else:
             speed = direction
-        if p._av is not None and speed < 0:
-            self.status.setText("Reverse play needs a WAV; use ← to step back")
-            return
         try:
             p.play(self.cursor_s, speed)
         except HeadblockError as exc:

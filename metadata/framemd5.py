@@ -78,10 +78,9 @@ class FrameMD5Writer:
             index = self.frames
         lines = []
         for packet in self._enc.encode(frame):
-            data = bytes(packet)
             lines.append(
-                f"0, {index:10d}, {index:10d}, {1:8d}, {len(data):8d}, "
-                + hashlib.md5(data).hexdigest()
+                f"0, {index:10d}, {index:10d}, {1:8d}, {packet.size:8d}, "
+                + hashlib.md5(memoryview(packet)).hexdigest()  # no copy of the picture
             )
         self._fh.write("".join(line + "\n" for line in lines))
         self.frames += len(lines)

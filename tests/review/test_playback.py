@@ -122,3 +122,29 @@ def test_matroska_audio_is_read_in_order_and_after_a_seek(video_take):
             assert errors[lag] < 1e-3, (start, lag, errors[lag])
     finally:
         player.close()
+
+
+def test_matroska_audio_plays_backwards_without_a_seam(video_take):
+    """Reverse play seeks before every block; Matroska's millisecond timestamps place a seek
+    only to within a millisecond, so each block is aligned on the one played before it."""
+    from app.review import AudioPlayer, shuttle_block
+
+    player = AudioPlayer(video_take.master("video"))
+    try:
+        t = np.arange(AUDIO_RATE * 3) / AUDIO_RATE
+        ref = 0.5 * np.stack([np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * 660 * t)], axis=1)
+        for speed in (-1, -2):
+            pos, played = AUDIO_RATE * 3 // 2 + 777, []
+            for _ in range(12):
+                block, pos = shuttle_block(player._read, player.total_frames, pos, 2048, speed)
+                played.append(block)
+            heard = np.concatenate(played)[::-1]  # what was played, turned the right way round
+            want = ref[pos : pos + len(heard) * -speed : -speed]
+            errors = {
+                lag: np.abs(heard - ref[pos + lag : pos + lag + len(heard) * -speed : -speed]).max()
+                for lag in range(-24, 25)
+            }
+            lag = min(errors, key=errors.get)
+            assert len(heard) == len(want) and errors[lag] < 1e-3, (speed, lag, errors[lag])
+    finally:
+        player.close()
