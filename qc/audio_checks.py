@@ -1028,16 +1028,18 @@ class AudioAnalyzer:
                 # right beside the collapse (50 ms each side) is louder, that
                 nb_ = float(np.median(rms_db[max(0, b0 - 6) : max(1, b0 - 1), c]))
                 na_ = float(np.median(rms_db[min(nb - 1, b1 + 1) : min(nb, b1 + 6), c]))
-                depth = max(min(nb_, na_), min(lb, la)) - level
+                # abrupt: across each end the level jumps, edge_ms outside against edge_ms
+                # inside (a fade or a word's decay passes through the levels in between, so
+                # neighbouring stretches differ little)
+                step_b = _power_mean_db(env[a - edge : a]) - _power_mean_db(env[a : a + edge])
+                step_a = _power_mean_db(env[b : b + edge]) - _power_mean_db(env[b - edge : b])
+                step = min(step_b, step_a)
+                if step < t["collapse_db"] - 6:
+                    continue
+                # the program may be quieter at the collapse than around it: the jumps at its
+                # ends measure the depth too
+                depth = max(min(nb_, na_), min(lb, la), level + step) - level
                 if depth < t["collapse_db"] or min(lb, la) - level < t["collapse_db"] - 6:
-                    continue
-                # abrupt: within edge_ms of each end the level is back near the program's
-                # (a fade or a word's decay passes through the levels in between)
-                near_b = float(env[a - edge : a].max())
-                near_a = float(env[b : b + edge].max())
-                if near_b < lb - 10 or near_a < la - 10:
-                    continue
-                if min(near_b, near_a) - level < t["collapse_db"]:
                     continue
                 sev = "fail" if depth >= t["fail_collapse_db"] else "warn"
                 f0 = (first_block * per_block + a) * self.sub_frames
@@ -1054,6 +1056,14 @@ class AudioAnalyzer:
                     )
                 )
         return out
+
+
+def _power_mean_db(env_db: np.ndarray) -> float:
+    return (
+        float(m.power_db(np.mean(10 ** (env_db.astype(np.float64) / 10))))
+        if len(env_db)
+        else m.DBFS_FLOOR
+    )
 
 
 def overflow_events(

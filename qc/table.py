@@ -76,7 +76,9 @@ _AUDIO = [
             "max_ms": T(
                 600.0, "ms", "longest collapse (longer falls are quiet passages or pauses)"
             ),
-            "edge_ms": T(6.0, "ms", "the fall and the recovery must each happen within this time"),
+            "edge_ms": T(
+                6.0, "ms", "the level jumps across each end: this long outside against inside"
+            ),
             "context_s": T(0.5, "s", "program level is measured over this time on each side"),
             "program_min_dbfs": T(-45.0, "dBFS", "surrounding RMS below this is not program"),
         },
