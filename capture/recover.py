@@ -123,6 +123,11 @@ def recover_take(paths: TakePaths, log_progress=None) -> Recovered:
             log=log,
             essence_md5=essence,
             essence_verified=True if essence is None else None,
+            essence_detail=""
+            if essence is not None
+            else "rebuilt from what reached the disk after an interrupted take: no digest "
+            "from the capture survives to compare with; the MD5 of the rebuilt file is the "
+            "reference from now on",
             reason="recovered after an interrupted take",
             run_qc=bool(settings.get("qc", True)),
             profile=str(settings.get("profile") or "default"),
