@@ -177,3 +177,14 @@ def test_steady_label_fits_its_widest_text_in_the_style_sheet_font(qtbot):
     before = label.size()
     label.setText("12:34:56.7")
     assert label.size() == before  # a new text never asks for a new size
+
+
+def test_busy_processor_warns_only_when_the_take_falls_behind(qtbot):
+    h = HealthStrip()
+    qtbot.addWidget(h)
+    h.show_figures(HealthFigures(cpu_percent=100.0, queue_depth=0, queue_fill=0.0))
+    assert h.cpu.level == "ok" and h.cpu.text() == "CPU 100%"  # video capture keeping up
+    h.show_figures(HealthFigures(cpu_percent=90.0, queue_depth=18, queue_fill=0.2))
+    assert h.cpu.level == "amber"
+    h.show_figures(HealthFigures(cpu_percent=99.0, queue_depth=54, queue_fill=0.6))
+    assert h.cpu.level == "red" and h.queue.level == "amber"
