@@ -161,6 +161,9 @@ def run_window(args, library: Path, stall: bool) -> dict:
     audio_stats = audio_src.stats() if audio_src is not None else None
     device_latency_s = 0.0
     stream = getattr(audio_src, "_stream", None)
+    if stream is None:  # a video take's PortAudio input sits behind its audio feed
+        feed = getattr(ctl.take, "_feed", None)
+        stream = getattr(getattr(feed, "input", None), "_stream", None)
     if stream is not None:
         device_latency_s = float(stream.latency)
     closed = {}
