@@ -45,6 +45,18 @@ def wait_for_frames(take_dir: Path, frames: int, timeout_s: float = 30.0) -> Non
     raise AssertionError("the capture did not reach the frames expected")
 
 
+def interrupted_take(library: Path, sig, settle_s: float = 0.0):
+    """A 30 s capture sent ``sig`` once 30 frames are on disk: (process, take folder)."""
+    proc = start_capture(library, 30)
+    take_dir = library / "CUT1" / "CUT1_t01"
+    try:
+        wait_for_frames(take_dir, 30)  # the framemd5 is flushed every 30 frames
+        time.sleep(settle_s)
+    finally:
+        proc.send_signal(sig)
+    return proc, take_dir
+
+
 def decodable_frames(path: Path) -> int:
     n = 0
     with av.open(str(path)) as c:
@@ -57,15 +69,8 @@ def decodable_frames(path: Path) -> int:
 
 
 def test_sigkill_take_is_recovered(tmp_path):
-    lib = tmp_path / "lib"
-    proc = start_capture(lib, 30)
-    take_dir = lib / "CUT1" / "CUT1_t01"
-    try:
-        wait_for_frames(take_dir, 30)  # the framemd5 is flushed every 30 frames
-        time.sleep(0.4)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+    proc, take_dir = interrupted_take(tmp_path / "lib", signal.SIGKILL, settle_s=0.4)
+    proc.wait()
     master = take_dir / "CUT1_t01.mkv"
     on_disk = decodable_frames(master)
     assert on_disk >= 30
@@ -94,14 +99,8 @@ def test_repair_refuses_a_file_without_video(tmp_path):
 
 
 def test_sigint_stops_cleanly(tmp_path):
-    lib = tmp_path / "lib"
-    proc = start_capture(lib, 30)
-    take_dir = lib / "CUT1" / "CUT1_t01"
-    try:
-        wait_for_frames(take_dir, 30)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
+    proc, take_dir = interrupted_take(tmp_path / "lib", signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     stop = [e for e in read_log(take_dir / "CUT1_t01.log") if e.event == "take_stop"][-1].fields
     assert stop["reason"] == "signal SIGINT" and stop["frames"] >= 30
@@ -115,13 +114,8 @@ def test_killed_take_recovered_says_how_and_its_frames_check_out(tmp_path):
     from qc.runner import run_qc
 
     lib = tmp_path / "lib"
-    proc = start_capture(lib, 30)
-    take_dir = lib / "CUT1" / "CUT1_t01"
-    try:
-        wait_for_frames(take_dir, 30)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+    proc, _ = interrupted_take(lib, signal.SIGKILL)
+    proc.wait()
     [paths] = find_open_takes(lib)
     rec = recover_take(paths)
     assert rec.ok and not find_open_takes(lib)
