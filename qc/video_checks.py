@@ -429,12 +429,15 @@ def check_framemd5(ctx: _Ctx, sidecar: Path) -> tuple[CheckResult, list[QCEvent]
     except (OSError, ValueError) as exc:
         detail = f"cannot read {sidecar.name}: {exc}"
         return CheckResult("framemd5", "warn", 1, detail), []
+    if not written:
+        return CheckResult("framemd5", "warn", 1, f"{sidecar.name} lists no frames"), []
     if ctx.stats.framemd5 is None:
         return CheckResult("framemd5", "warn", 1, "the frames could not be hashed (no rate)"), []
     decoded = _frame_hashes(ctx.stats.framemd5)
     merger = EventMerger("framemd5", gap_s=1.5 * ctx.frame_s)
     bad = 0
-    for index in sorted(written.keys() | decoded.keys()):
+    indices = sorted(written.keys() | decoded.keys())
+    for index in indices:
         w, d = written.get(index), decoded.get(index)
         if w == d:
             continue
@@ -455,8 +458,8 @@ def check_framemd5(ctx: _Ctx, sidecar: Path) -> tuple[CheckResult, list[QCEvent]
             events,
             f"all {len(decoded)} decoded frames match {sidecar.name}",
             lambda ev: (
-                f"{bad} of {len(written)} frames differ from {sidecar.name} in {len(ev)} "
-                f"places (first: {ev[0].detail})"
+                f"{bad} of {len(indices)} frames differ from {sidecar.name} in {len(ev)} "
+                f"place{'s' if len(ev) != 1 else ''} (first: {ev[0].detail})"
             ),
         ),
         events,

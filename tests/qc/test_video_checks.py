@@ -287,7 +287,7 @@ def test_framemd5_check_compares_every_decoded_frame_with_the_sidecar(tmp_path):
     checks, events, _, _ = run_video_checks(info.path, profile_from_dict(SMALL_MASTER))
     fmd5 = next(c for c in checks if c.id == "framemd5")
     evs = [e for e in events if e.check == "framemd5"]
-    assert fmd5.status == "fail" and fmd5.count == 2 and "3 of 59 frames" in fmd5.summary
+    assert fmd5.status == "fail" and fmd5.count == 2 and "3 of 60 frames" in fmd5.summary
     assert [(round(e.start_s / FRAME_S), round(e.end_s / FRAME_S)) for e in evs] == [
         (20, 22),
         (40, 41),
@@ -300,6 +300,13 @@ def test_framemd5_check_compares_every_decoded_frame_with_the_sidecar(tmp_path):
     checks, events, _, _ = run_video_checks(info.path, profile_from_dict(SMALL_MASTER))
     evs = [e for e in events if e.check == "framemd5"]
     assert len(evs) == 1 and round(evs[0].end_s / FRAME_S) == 60
+
+    # a sidecar that lists no frame: one line saying so, not sixty false differences
+    sidecar.write_bytes(b"\x00\x9f garbage\n#tb 0: 1001/30000\n")
+    checks, events, _, _ = run_video_checks(info.path, profile_from_dict(SMALL_MASTER))
+    fmd5 = next(c for c in checks if c.id == "framemd5")
+    assert fmd5.status == "warn" and "lists no frames" in fmd5.summary
+    assert not [e for e in events if e.check == "framemd5"]
 
 
 def test_no_framemd5_check_without_a_sidecar(tmp_path):
