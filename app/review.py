@@ -232,9 +232,7 @@ class AudioPlayer:
             return self._sf.read(count, dtype="float32", always_2d=True)
         return self._read_av(start, count)
 
-    # the samples of a block that place the block before it (reverse play), and how far from
-    # its nominal place a seek may land: Matroska stamps blocks to the millisecond
-    ALIGN_FRAMES = 64
+    ALIGN_FRAMES = 64  # first samples of a block, kept to place the block before it (reverse)
 
     def _read_av(self, start: int, count: int) -> np.ndarray:
         prev = getattr(self, "_av_prev", None)

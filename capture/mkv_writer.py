@@ -197,7 +197,7 @@ class MkvWriter:
         self.audio = audio
         self.stats = WriterStats()
         self._closed = False
-        self._essence = {"video": hashlib.md5(), "audio": hashlib.md5()}
+        self._essence = {"video": hashlib.md5(), **({"audio": hashlib.md5()} if audio else {})}
         try:
             self._out = av.open(
                 str(self.path),
@@ -344,8 +344,6 @@ class MkvWriter:
             if self.framemd5 is not None:
                 self.framemd5.close()
         self.stats.essence_md5 = {k: h.hexdigest() for k, h in self._essence.items()}
-        if self._as is None:
-            del self.stats.essence_md5["audio"]
         self.stats.mkvpropedit = set_display_size(self.path, *self.video.display_size)
         return self.stats
 

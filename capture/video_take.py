@@ -1041,8 +1041,8 @@ def preview_of(frame: av.VideoFrame, pts_s: float) -> VideoPreview:
 def verify_essence(master: Path, written: dict[str, str]) -> tuple[bool, str]:
     """The packets stored in the closed master against the MD5s taken as they were muxed.
 
-    Reads the file without decoding (seconds for an hour of SD). The decoded frames are
-    checked against the framemd5 by QC, which decodes every frame anyway."""
+    Reads the file without decoding, at the disk's speed rather than the decoder's. The
+    decoded frames are checked against the framemd5 by QC, which decodes every frame anyway."""
     from capture.mkv_writer import essence_md5_of
 
     if not written:
