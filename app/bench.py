@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QMessageBox,
+    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -50,7 +51,12 @@ class LastTakePanel(QGroupBox):
         self.summary.setObjectName("takeSummary")
         self.open_button = QPushButton("Open take folder")
         self.open_button.setEnabled(False)
+        self.progress = QProgressBar()  # closing the take, then QC
+        self.progress.setObjectName("afterTakeProgress")
+        self.progress.setRange(0, 1000)
+        self.progress.setVisible(False)
         left.addWidget(self.verdict)
+        left.addWidget(self.progress)
         left.addWidget(self.open_button)
         lay.addLayout(left)
         right = QVBoxLayout()
@@ -63,6 +69,13 @@ class LastTakePanel(QGroupBox):
         self.open_button.clicked.connect(self.open_folder)
         self.setMaximumHeight(190)
 
+    def show_progress(self, fraction: float, message: str) -> None:
+        """``message`` is "Step: detail": the bar names the step, its tooltip the detail."""
+        self.progress.setVisible(True)
+        self.progress.setValue(int(round(fraction * 1000)))
+        self.progress.setFormat(f"{message.split(':', 1)[0]} %p%")
+        self.progress.setToolTip(message)
+
     def set_verdict(self, verdict: str | None, text: str | None = None) -> None:
         self.verdict.setText((text or verdict or "—").upper())
         self.verdict.setProperty("verdict", verdict or "none")
@@ -70,6 +83,7 @@ class LastTakePanel(QGroupBox):
         self.verdict.style().polish(self.verdict)
 
     def show_closed(self, outcome: TakeOutcome) -> None:
+        self.progress.setVisible(False)  # QC, if it runs, shows its own
         self.take_dir = outcome.take_dir
         self.open_button.setEnabled(self.take_dir is not None)
         self.events.clear()
@@ -82,6 +96,7 @@ class LastTakePanel(QGroupBox):
         self.summary.setText(f"{name}: {outcome.duration_s:.1f} s recorded. Checking…")
 
     def show_qc(self, outcome: TakeOutcome) -> None:
+        self.progress.setVisible(False)
         self.take_dir = outcome.take_dir
         self.open_button.setEnabled(self.take_dir is not None)
         self.events.clear()
@@ -216,6 +231,7 @@ class BenchView(QWidget):
         c.takeStarted.connect(self._take_started)
         c.takeClosed.connect(self.last_take.show_closed)
         c.qcFinished.connect(self._qc_finished)
+        c.afterTakeProgress.connect(self.last_take.show_progress)
         c.error.connect(self.show_error)
         c.engineEvent.connect(self._engine_event)
         self.setup.changed.connect(self._form_changed)

@@ -105,7 +105,7 @@ class BenchController(QObject):
     takeStarted = Signal(object)  # TakePaths
     takeClosed = Signal(object)  # TakeOutcome (before QC)
     qcFinished = Signal(object)  # TakeOutcome with the verdict
-    qcProgress = Signal(float, str)
+    afterTakeProgress = Signal(float, str)  # closing (reading the master back), then QC
     engineEvent = Signal(str, dict)
     error = Signal(str)
 
@@ -304,6 +304,7 @@ class BenchController(QObject):
             reason,
             on_finished=self._take_closed,
             on_failed=self._take_close_failed,
+            on_progress=self._after_take_progress,
         )
 
     def _take_closed(self, outcome: TakeOutcome) -> None:
@@ -315,14 +316,14 @@ class BenchController(QObject):
                 outcome,
                 on_finished=self._qc_done,
                 on_failed=lambda msg, o=outcome: self._qc_failed(o, msg),
-                on_progress=self._qc_progress,
+                on_progress=lambda f, m: self._after_take_progress(f, f"QC: {m}" if m else "QC"),
             )
 
     def _qc_done(self, outcome: TakeOutcome) -> None:
         self.qcFinished.emit(outcome)
 
-    def _qc_progress(self, fraction: float, message: str) -> None:
-        self.qcProgress.emit(fraction, message)
+    def _after_take_progress(self, fraction: float, message: str) -> None:
+        self.afterTakeProgress.emit(fraction, message)
 
     def _qc_failed(self, outcome: TakeOutcome, message: str) -> None:
         outcome.error = f"QC failed: {message}"
@@ -568,9 +569,15 @@ class BenchController(QObject):
 
 
 # -- worker jobs (run off the GUI thread) ----------------------------------------------------
-def _close_take(take, reason: str) -> TakeOutcome:
+def _close_take(take, reason: str, progress=None) -> TakeOutcome:
     take.stop(reason=reason)
-    take.wait(None)
+    from capture.finalize import closing_step
+
+    while not take.wait(0.25):  # a long take's read-back takes minutes: say how far it is
+        status = take.status()
+        step = closing_step(status)
+        if progress is not None and step is not None:
+            progress(min(status.closing, 1.0), f"Closing: {step}")  # the bar shows the verb
     paths = take.paths
     status = take.status()
     kind = "video" if hasattr(take, "latest_frame") else "audio"

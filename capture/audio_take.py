@@ -76,6 +76,7 @@ class TakeStatus:
     disk_time_left_s: float | None
     queue_fill: float
     state: str  # "idle" | "recording" | "finishing" | "done" | "failed"
+    closing: float | None = None  # share of the read-back after the master closed, while it runs
 
 
 class AudioTake:
@@ -90,6 +91,7 @@ class AudioTake:
         self.result: TakeResult | None = None
         self.error: str | None = None
         self._state = "idle"
+        self._closing: float | None = None
         self._stop = threading.Event()
         self._stop_reason = "user"
         self._done = threading.Event()
@@ -162,9 +164,13 @@ class AudioTake:
             disk_time_left_s=self._disk_left,
             queue_fill=inp.ring.fill if inp is not None else 0.0,
             state=self._state,
+            closing=self._closing,
         )
 
     # -- internals ----------------------------------------------------------------------------
+    def _closing_progress(self, fraction: float, _message: str = "") -> None:
+        self._closing = fraction
+
     def _event(self, name: str, level: str = "INFO", **fields) -> None:
         if self._log is not None:
             try:
@@ -442,6 +448,7 @@ class AudioTake:
             run_qc=s.qc,
             profile=s.profile,
             on_event=s.on_event,
+            readback_progress=self._closing_progress,
         )
         self._state = "done" if self.result.fixity_ok else "failed"
 

@@ -46,16 +46,16 @@ def _write_md5(master: Path, digest: str) -> Path:
     return write_md5_file(master, digest)
 
 
-def read_back_md5(master: Path, kind: str) -> tuple[str, str | None]:
+def read_back_md5(master: Path, kind: str, progress=None) -> tuple[str, str | None]:
     """One read of the closed master: (whole-file MD5, essence MD5 as stored). The essence is
-    the BWF ``data`` payload; for video it is None (the caller checks its framemd5 itself)."""
+    the BWF ``data`` payload; for video it is None (the caller checks its packets itself)."""
     if kind == "audio":
         from metadata.bwf import file_and_data_md5
 
-        return file_and_data_md5(master)
+        return file_and_data_md5(master, progress)
     from metadata.checksums import file_md5
 
-    return file_md5(master), None
+    return file_md5(master, progress), None
 
 
 def premis_events(record: TakeRecord, *, fixity_ok: bool, detail: str = ""):
@@ -100,13 +100,15 @@ def finalize_take(
     profile: str = "default",
     on_event: EventFn | None = None,
     progress=None,
+    readback_progress=None,
 ) -> TakeResult:
     """Finish a closed take; see the module docstring.
 
     ``record`` carries everything but ``md5``/``size_bytes`` (filled here). For audio the
     essence check compares ``essence_md5`` with the data chunk read back; a video caller
     passes ``essence_verified`` (its packet check) and ``essence_detail`` (how, for PREMIS)
-    instead. ``log`` stays open (the caller closes it).
+    instead. ``log`` stays open (the caller closes it). ``progress`` follows QC,
+    ``readback_progress`` the read of the whole file (minutes for hours of video).
     """
 
     def event(name: str, level: str = "INFO", **fields) -> None:
@@ -142,7 +144,7 @@ def finalize_take(
 
     # fixity: the whole file once, then the essence as stored against what was written
     record.size_bytes = master.stat().st_size
-    record.md5, on_disk = read_back_md5(master, record.kind)
+    record.md5, on_disk = read_back_md5(master, record.kind, readback_progress)
     _write_md5(master, record.md5)
     if essence_verified is None:
         essence_verified = bool(essence_md5) and on_disk == essence_md5
@@ -197,6 +199,25 @@ def _sync_catalogue(take_dir: Path, event) -> None:
         event("catalogue", "WARN", error=f"{type(exc).__name__}: {exc}")
 
 
+def closing_step(status) -> str | None:
+    """What a take does once its master is closed (None before): reading it back, then
+    sidecars and QC."""
+    closing = getattr(status, "closing", None)
+    if closing is None:
+        return None
+    return "reading the master back" if closing < 1.0 else "sidecars and QC"
+
+
+def closing_text(status) -> str:
+    """``closing_step`` for a terminal's status line, with how far the read-back is."""
+    step = closing_step(status)
+    if step is None:
+        return ""
+    if status.closing < 1.0:
+        return f" closing: {step} {status.closing:4.0%} "
+    return f" closing: {step} "
+
+
 def run_until_done(take, status_line) -> None:
     """Wait for a take started from the command line: SIGINT/SIGTERM stop it cleanly, and a
     terminal shows ``status_line(take.status())`` updated four times a second."""
@@ -216,7 +237,7 @@ def run_until_done(take, status_line) -> None:
     try:
         while not take.wait(0.25):
             if tty:
-                sys.stderr.write("\r" + status_line(take.status()))
+                sys.stderr.write("\r" + status_line(take.status()) + closing_text(take.status()))
                 sys.stderr.flush()
     finally:
         for sig, handler in old.items():

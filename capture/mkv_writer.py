@@ -360,10 +360,12 @@ class MkvWriter:
                     pass
 
 
-def essence_md5_of(path: Path) -> dict[str, str]:
+def essence_md5_of(path: Path, progress=None) -> dict[str, str]:
     """MD5 of the packets of each stream of a Matroska master as stored ("video": the first
     video stream, "audio": the first audio stream, when present), read without decoding: the
-    counterpart of ``WriterStats.essence_md5``. Raises HeadblockError on an unreadable file."""
+    counterpart of ``WriterStats.essence_md5``. Raises HeadblockError on an unreadable file.
+    ``progress(fraction, message)`` follows the position in the file."""
+    size = max(1, Path(path).stat().st_size) if Path(path).exists() else 1
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, OSError) as exc:
@@ -376,9 +378,11 @@ def essence_md5_of(path: Path) -> dict[str, str]:
             streams[container.streams.audio[0].index] = "audio"
         digests = {kind: hashlib.md5() for kind in streams.values()}
         try:
-            for packet in container.demux(*[container.streams[i] for i in streams]):
+            for n, packet in enumerate(container.demux(*[container.streams[i] for i in streams])):
                 if packet.size:
                     digests[streams[packet.stream.index]].update(memoryview(packet))
+                if progress and n % 256 == 0 and packet.pos is not None and packet.pos >= 0:
+                    progress(min(1.0, packet.pos / size), "packets")
         except av.error.FFmpegError as exc:
             raise HeadblockError(f"cannot read {Path(path).name} back: {exc}") from exc
     return {k: h.hexdigest() for k, h in digests.items()}

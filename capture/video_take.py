@@ -115,6 +115,7 @@ class VideoTakeStatus:
     disk_time_left_s: float | None = None
     encode_fps: float = 0.0  # frames written per second of wall time since the first
     encoder_busy_s: float = 0.0  # time spent encoding/muxing/hashing (capacity = frames / busy)
+    closing: float | None = None  # share of the read-back after the master closed, while it runs
 
 
 class _AudioFrames:
@@ -1038,7 +1039,7 @@ def preview_of(frame: av.VideoFrame, pts_s: float) -> VideoPreview:
     )  # fmt: skip
 
 
-def verify_essence(master: Path, written: dict[str, str]) -> tuple[bool, str]:
+def verify_essence(master: Path, written: dict[str, str], progress=None) -> tuple[bool, str]:
     """The packets stored in the closed master against the MD5s taken as they were muxed.
 
     Reads the file without decoding, at the disk's speed rather than the decoder's. The
@@ -1048,7 +1049,7 @@ def verify_essence(master: Path, written: dict[str, str]) -> tuple[bool, str]:
     if not written:
         return False, "no essence MD5 was taken while writing"
     try:
-        stored = essence_md5_of(master)
+        stored = essence_md5_of(master, progress)
     except HeadblockError as exc:
         return False, str(exc)
     differ = [k for k in written if stored.get(k) != written[k]]
@@ -1064,7 +1065,14 @@ def finish_video_take(take: VideoTake, record: TakeRecord, reason: str):
     the essence check compares the packets stored with those muxed (``verify_essence``)."""
     from capture.finalize import finalize_take
 
-    ok, detail = verify_essence(take.master, take.writer.stats.essence_md5)
+    def closing(start: float):  # the packets, then the whole file: half the read-back each
+        def report(fraction: float, _message: str = "") -> None:
+            with take._lock:
+                take._status.closing = start + 0.5 * fraction
+
+        return report
+
+    ok, detail = verify_essence(take.master, take.writer.stats.essence_md5, closing(0.0))
     take.log.write("essence_check", "INFO" if ok else "ERROR", verified=ok, detail=detail)
     result = finalize_take(
         record,
@@ -1074,6 +1082,7 @@ def finish_video_take(take: VideoTake, record: TakeRecord, reason: str):
         essence_verified=ok,
         essence_detail="the packets of every stream: MD5 taken as they were muxed, compared with "
         "the file read back",
+        readback_progress=closing(0.5),
         reason=reason,
         run_qc=take.settings.run_qc,
         profile=take.settings.profile,

@@ -166,6 +166,7 @@ def test_portaudio_take_records_the_played_signal_exactly(pulse_server, tmp_path
     take.stop()
     assert take.wait(30)
     assert take.result.fixity_ok and take.result.exit_status == 0
+    assert take.status().closing == 1.0  # the read-back reported its progress to the end
     wav = paths.master("audio")
     audio, sr = sf.read(str(wav), dtype="int32")
     assert sr == rate and audio.shape[1] == 2
@@ -286,3 +287,13 @@ def test_missing_meta_file_is_exit_2(tmp_path, capsys):
             str(tmp_path), "--meta-file", str(tmp_path / "none.toml")]  # fmt: skip
     assert main(argv) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_closing_text_says_what_a_closing_take_does():
+    from types import SimpleNamespace
+
+    from capture.finalize import closing_text
+
+    assert closing_text(SimpleNamespace(closing=None)) == ""
+    assert "reading the master back  45%" in closing_text(SimpleNamespace(closing=0.45))
+    assert "sidecars and QC" in closing_text(SimpleNamespace(closing=1.0))

@@ -113,6 +113,11 @@ def test_ntsc_10bit_master_with_embedded_audio(tmp_path):
     copy.write_bytes(bytes(data))
     ok, detail = verify_essence(copy, t.writer.stats.essence_md5)
     assert not ok and "video packets" in detail and "read back" in detail
+    # closing said how far its read-back was: the packets, then the whole file
+    assert t.status().closing == 1.0
+    seen = []
+    verify_essence(master, t.writer.stats.essence_md5, lambda f, m="": seen.append(f))
+    assert seen and seen == sorted(seen) and 0 <= seen[0] and seen[-1] <= 1
     stop = events(t, "take_stop")[-1].fields
     assert stop["frames"] == 60 and stop["reason"] == "duration"
 
