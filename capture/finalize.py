@@ -237,7 +237,8 @@ def run_until_done(take, status_line) -> None:
     try:
         while not take.wait(0.25):
             if tty:
-                sys.stderr.write("\r" + status_line(take.status()) + closing_text(take.status()))
+                status = take.status()
+                sys.stderr.write("\r" + status_line(status) + closing_text(status))
                 sys.stderr.flush()
     finally:
         for sig, handler in old.items():

@@ -181,5 +181,16 @@ def frame_lines(lines: list[str]) -> list[str]:
     return [line for line in lines if line and not line.startswith(HEADER_PREFIX)]
 
 
+def frame_hashes(lines: list[str]) -> dict[int, str]:
+    """{frame pts: "size, hash"} of the video lines (stream 0) of a framemd5, spacing ignored.
+    Raises ValueError on a frame line whose pts is not a number."""
+    out = {}
+    for line in frame_lines(lines):
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) >= 6 and parts[0] == "0":
+            out[int(parts[2])] = f"{parts[4]}, {parts[5]}"
+    return out
+
+
 def write_framemd5_lines(lines: list[str], path) -> None:
     Path(path).write_text("".join(line + "\n" for line in lines), encoding="ascii")

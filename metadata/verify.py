@@ -153,16 +153,20 @@ def check_framemd5(check: MasterCheck, progress: ProgressFn | None = None) -> No
         check.fail(f"no {sidecar.name} beside the video master")
         return
     try:
-        from metadata.framemd5 import compute_framemd5
+        from metadata.framemd5 import compute_framemd5, frame_hashes, read_framemd5
     except Exception as exc:  # noqa: BLE001 - any import failure means the check cannot run
         check.fail(f"cannot check {sidecar.name}: framemd5 support unavailable ({exc})")
         return
     try:
-        computed = _frames(compute_framemd5(master, progress=progress))
+        computed = frame_hashes(compute_framemd5(master, progress=progress))
     except HeadblockError as exc:
         check.fail(f"cannot decode for the framemd5: {exc}")
         return
-    stored = _frames(sidecar.read_text(encoding="ascii", errors="replace").splitlines())
+    try:
+        stored = frame_hashes(read_framemd5(sidecar))
+    except ValueError as exc:
+        check.fail(f"cannot read {sidecar.name}: {exc}")
+        return
     if computed == stored:
         check.notes.append(f"{len(stored)} frame MD5s match")
         return
@@ -170,21 +174,9 @@ def check_framemd5(check: MasterCheck, progress: ProgressFn | None = None) -> No
         check.fail(
             f"{sidecar.name} lists {len(stored)} frames, the master decodes to {len(computed)}"
         )
-    bad = [i for i, (a, b) in enumerate(zip(computed, stored, strict=False)) if a != b]
+    bad = [i for i in sorted(computed.keys() & stored.keys()) if computed[i] != stored[i]]
     if bad:
         check.fail(f"{len(bad)} frame(s) differ from {sidecar.name}, first at frame {bad[0]}")
-
-
-def _frames(lines) -> list[str]:
-    """Per-frame lines, normalised to ``pts,size,hash`` (spacing and header lines ignored)."""
-    out = []
-    for line in lines:
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        parts = [p.strip() for p in line.split(",")]
-        out.append(",".join(parts[2:3] + parts[-2:]) if len(parts) >= 5 else ",".join(parts))
-    return out
 
 
 def check_signoff(check: MasterCheck) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from metadata.framemd5 import frame_lines, read_framemd5
+from metadata.framemd5 import frame_hashes, read_framemd5
 from metadata.naming import paths_for_master
 from metadata.progress import ProgressFn
 from metadata.takelog import read_log
@@ -412,20 +412,10 @@ def check_decode_errors(ctx: _Ctx, t: dict) -> tuple[CheckResult, list[QCEvent]]
     )
 
 
-def _frame_hashes(lines: list[str]) -> dict[int, str]:
-    """{frame index: "size, hash"} of the video lines (stream 0) of a framemd5."""
-    out = {}
-    for line in frame_lines(lines):
-        parts = [p.strip() for p in line.split(",")]
-        if len(parts) >= 6 and parts[0] == "0":
-            out[int(parts[2])] = f"{parts[4]}, {parts[5]}"
-    return out
-
-
 def check_framemd5(ctx: _Ctx, sidecar: Path) -> tuple[CheckResult, list[QCEvent]]:
     """Every decoded frame against the framemd5 written while the take was captured."""
     try:
-        written = _frame_hashes(read_framemd5(sidecar))
+        written = frame_hashes(read_framemd5(sidecar))
     except (OSError, ValueError) as exc:
         detail = f"cannot read {sidecar.name}: {exc}"
         return CheckResult("framemd5", "warn", 1, detail), []
@@ -433,7 +423,7 @@ def check_framemd5(ctx: _Ctx, sidecar: Path) -> tuple[CheckResult, list[QCEvent]
         return CheckResult("framemd5", "warn", 1, f"{sidecar.name} lists no frames"), []
     if ctx.stats.framemd5 is None:
         return CheckResult("framemd5", "warn", 1, "the frames could not be hashed (no rate)"), []
-    decoded = _frame_hashes(ctx.stats.framemd5)
+    decoded = frame_hashes(ctx.stats.framemd5)
     merger = EventMerger("framemd5", gap_s=1.5 * ctx.frame_s)
     bad = 0
     indices = sorted(written.keys() | decoded.keys())
