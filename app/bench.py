@@ -29,8 +29,8 @@ from app.widgets.vectorscope import Vectorscope
 from app.widgets.video_preview import VideoPreview
 from app.widgets.waveform import ScrollingWaveform
 from app.widgets.waveform_monitor import WaveformMonitor
-from metadata.naming import item_id_problem, next_take_number
 from metadata.settings import Settings, save_settings
+from metadata.take.naming import item_id_problem, next_take_number
 
 FIRST_EVENTS = 8
 

@@ -28,7 +28,7 @@ from app.workers import JobRunner
 from capture.priority import AFTER_TAKE_NICE, lower_this_thread, on_engine_thread
 from metadata.errors import HeadblockError
 from metadata.settings import Settings
-from metadata.takemeta import TakeMeta
+from metadata.take.meta import TakeMeta
 from qc.measures import correlation, peak_dbfs, rms_dbfs  # imported now: scipy takes seconds
 
 REFRESH_HZ = 30
@@ -202,7 +202,7 @@ class BenchController(QObject):
         """Start a take of ``settings.mode``. Returns False (and says why) when it cannot."""
         if self.state not in ("idle", "armed"):
             return False
-        from metadata.naming import item_id_problem
+        from metadata.take.naming import item_id_problem
 
         problem = item_id_problem(self.item)
         if problem:

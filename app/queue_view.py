@@ -118,7 +118,7 @@ class QueueView(QWidget):
         if self.library is None:
             self.status.setText("No library chosen")
             return
-        from metadata import catalogue
+        from metadata.catalogue import database as catalogue
 
         library, url = self.library, self.url
 
@@ -182,7 +182,7 @@ class QueueView(QWidget):
 
     # -- actions
     def open_report(self, take_dir: Path) -> None:
-        from metadata.naming import paths_for_take_dir
+        from metadata.take.naming import paths_for_take_dir
 
         paths = paths_for_take_dir(take_dir)
         if paths.qc_html.exists():

@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 from app.queue_view import row_table
 from app.workers import JobRunner
 from metadata.errors import HeadblockError
-from metadata.review import MARK_LABELS, add_mark, current_marks, event_key, take_paths
+from metadata.review.marks import MARK_LABELS, add_mark, current_marks, event_key, take_paths
 from qc.report import VIDEO_CHECKS, Envelope, VStats, read_envelope, read_vstats
 
 log = logging.getLogger(__name__)

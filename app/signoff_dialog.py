@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
 
 from app.workers import JobRunner
 from metadata.errors import HeadblockError
-from metadata.naming import paths_for_take_dir
-from metadata.review import current_marks, event_key
+from metadata.review.marks import current_marks, event_key
+from metadata.take.naming import paths_for_take_dir
 
 
 def review_summary(take_dir: Path) -> tuple[dict, str]:
@@ -129,7 +129,7 @@ class SignoffDialog(QDialog):
             return
         self.buttons.setEnabled(False)
         self.message.setText("Recording…")
-        from metadata.signoff import signoff
+        from metadata.review.signoff import signoff
 
         self.jobs.submit(
             signoff,

@@ -56,7 +56,7 @@ def _player(server, sink: str, rate: int, channels: int, stop: threading.Event) 
 def run_config(server, rate: int, channels: int, seconds: float, library: Path) -> dict:
     import psutil
 
-    from metadata.takelog import read_log
+    from metadata.take.log import read_log
 
     sink = "vsink" if (rate, channels) == (96000, 2) else f"vsink_{rate}_{channels}"
     if sink != "vsink":

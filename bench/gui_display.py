@@ -49,7 +49,7 @@ def _spin(app, seconds: float) -> None:
 
 
 def _log_losses(log_path: Path) -> dict[str, int]:
-    from metadata.takelog import read_log
+    from metadata.take.log import read_log
 
     out = {"overflow": 0, "gap": 0, "frame_drop": 0}
     for ev in read_log(log_path):

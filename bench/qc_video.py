@@ -10,7 +10,7 @@ process so that CPU time and peak memory are its own:
 * ``ffmpeg -i F -f null -`` (bare decoding: the floor);
 * PyAV bare decoding with the decoder settings QC uses;
 * the framemd5 re-decode a video take made at close before QC took the check over
-  (``metadata.framemd5.compute_framemd5``): the after-take work saved.
+  (``metadata.formats.framemd5.compute_framemd5``): the after-take work saved.
 
 Goals: QC at most 0.8x FFmpeg's signalstats time and within 1.2x of bare decoding; memory flat
 in file length (peak RSS of QC on a quarter of the file against the whole file). Usage::
@@ -52,7 +52,7 @@ print(n)
 
 _READBACK = """
 import sys
-from metadata.framemd5 import compute_framemd5
+from metadata.formats.framemd5 import compute_framemd5
 print(len(compute_framemd5(sys.argv[1])))
 """
 
@@ -253,7 +253,7 @@ def _framemd5_of(file: Path) -> Path:
     """The file's framemd5 (made once, cached beside it), as a take would have it."""
     side = file.with_suffix(".framemd5")
     if not side.exists():
-        from metadata.framemd5 import compute_framemd5, write_framemd5_lines
+        from metadata.formats.framemd5 import compute_framemd5, write_framemd5_lines
 
         write_framemd5_lines(compute_framemd5(file), side)
     return side

@@ -1,6 +1,6 @@
 """An audio take: input -> ring -> writer thread -> Broadcast WAV, then the shared finish.
 
-The writer thread drains the ring into ``metadata.bwf.BWFWriter``, brings the header up to
+The writer thread drains the ring into ``metadata.formats.bwf.BWFWriter``, brings the header up to
 date every ``header_interval_s`` (a crash leaves a readable file), logs every loss the input
 reports, runs the disk watchdog, and stops on ``--seconds`` (media time: frames written), on
 ``stop()`` (SIGINT/SIGTERM from the command line), on a nearly full disk or on a write
@@ -22,10 +22,10 @@ from capture.audio_input import AudioInput, open_audio_input
 from capture.finalize import TakeResult, finalize_take, run_until_done
 from capture.watchdog import DEFAULT_RESERVE_BYTES, DiskWatchdog
 from metadata.errors import HeadblockError
-from metadata.naming import TakePaths, new_take_dir, validate_item_id
-from metadata.record import AudioEssence, TakeRecord, software_string
-from metadata.takelog import TakeLog, iso_utc, utc_now
-from metadata.takemeta import TakeMeta, coding_history_lines
+from metadata.take.log import TakeLog, iso_utc, utc_now
+from metadata.take.meta import TakeMeta, coding_history_lines
+from metadata.take.naming import TakePaths, new_take_dir, validate_item_id
+from metadata.take.record import AudioEssence, TakeRecord, software_string
 
 RESERVE_FILE = ".headblock-reserve"  # freed on ENOSPC so the take can still be finished
 RESERVE_FILE_BYTES = 1 << 20
@@ -185,7 +185,7 @@ class AudioTake:
                 pass
 
     def _open_master(self) -> None:
-        from metadata import bwf
+        from metadata.formats import bwf
 
         s, paths, inp = self.settings, self.paths, self.input
         meta = s.meta
@@ -385,7 +385,7 @@ class AudioTake:
     def _close_master(self) -> str | None:
         """Close the BWF; on a full disk, free the reserve and repair what reached the disk.
         Returns the essence MD5 to check against the file."""
-        from metadata import bwf
+        from metadata.formats import bwf
 
         writer = self._writer
         master = self.paths.master("audio")

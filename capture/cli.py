@@ -18,11 +18,11 @@ HANDLERS = {
     "capture audio": "capture.audio_take:cmd_capture_audio",
     "capture video": "capture.video_take:cmd_capture_video",
     "qc": "qc.runner:cmd_qc",
-    "verify": "metadata.verify:cmd_verify",
+    "verify": "metadata.review.verify:cmd_verify",
     "recover": "capture.recover:cmd_recover",
     "report": "qc.report:cmd_report",
-    "signoff": "metadata.signoff:cmd_signoff",
-    "catalogue": "metadata.catalogue:cmd_catalogue",
+    "signoff": "metadata.review.signoff:cmd_signoff",
+    "catalogue": "metadata.catalogue.database:cmd_catalogue",
 }
 
 

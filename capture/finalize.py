@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from metadata.naming import TakePaths
-from metadata.record import TakeRecord
-from metadata.takelog import TakeLog, utc_now
+from metadata.take.log import TakeLog, utc_now
+from metadata.take.naming import TakePaths
+from metadata.take.record import TakeRecord
 
 EventFn = Callable[[str, dict], None]
 
@@ -41,7 +41,7 @@ class TakeResult:
 
 
 def _write_md5(master: Path, digest: str) -> Path:
-    from metadata.checksums import write_md5_file
+    from metadata.formats.checksums import write_md5_file
 
     return write_md5_file(master, digest)
 
@@ -50,17 +50,17 @@ def read_back_md5(master: Path, kind: str, progress=None) -> tuple[str, str | No
     """One read of the closed master: (whole-file MD5, essence MD5 as stored). The essence is
     the BWF ``data`` payload; for video it is None (the caller checks its packets itself)."""
     if kind == "audio":
-        from metadata.bwf import file_and_data_md5
+        from metadata.formats.bwf import file_and_data_md5
 
         return file_and_data_md5(master, progress)
-    from metadata.checksums import file_md5
+    from metadata.formats.checksums import file_md5
 
     return file_md5(master, progress), None
 
 
 def premis_events(record: TakeRecord, *, fixity_ok: bool, detail: str = ""):
     """The PREMIS events of a take: capture, message digest calculation, fixity check."""
-    from metadata import premis
+    from metadata.formats import premis
 
     detail = detail or "essence MD5 computed while writing compared with the file read back"
     return [
@@ -73,13 +73,13 @@ def write_sidecars(record: TakeRecord, paths: TakePaths, events) -> list[str]:
     """PBCore and PREMIS; returns notes for what could not be written (never raises)."""
     notes = []
     try:
-        from metadata.pbcore import write_pbcore
+        from metadata.formats.pbcore import write_pbcore
 
         write_pbcore(record, paths.pbcore)
     except Exception as exc:  # a sidecar problem must not lose the take
         notes.append(f"PBCore not written: {type(exc).__name__}: {exc}")
     try:
-        from metadata.premis import write_premis
+        from metadata.formats.premis import write_premis
 
         write_premis(record, events, paths.premis)
     except Exception as exc:
@@ -190,7 +190,7 @@ def _run_qc(master: Path, profile: str, event, progress) -> str | None:
 
 def _sync_catalogue(take_dir: Path, event) -> None:
     try:
-        from metadata.catalogue import sync_take
+        from metadata.catalogue.database import sync_take
     except ImportError:
         return
     try:

@@ -26,7 +26,7 @@ import av
 import av.filter
 
 from metadata.errors import HeadblockError
-from metadata.framemd5 import FrameMD5Writer
+from metadata.formats.framemd5 import FrameMD5Writer
 
 # FFmpeg's AVFieldOrder. NTSC (bottom field first) is written as AV_FIELD_BT and PAL (top
 # field first) as AV_FIELD_TB: what `ffmpeg -field_order bt|tb` / `setfield=bff|tff` give in

@@ -2,7 +2,7 @@
 
 A take is open when its log has a ``take_start`` and no ``take_stop`` or ``recovery``, or
 when its master has no ``.md5``. The master is repaired in place keeping every whole sample
-frame (WAV: ``metadata.bwf.repair``, sizes and RF64) or every whole video frame (MKV:
+frame (WAV: ``metadata.formats.bwf.repair``, sizes and RF64) or every whole video frame (MKV:
 ``capture.video_recover.repair_mkv``); then it is re-hashed and its sidecars are rewritten
 from the ``take_start`` log line with the outcome "recovered" and a PREMIS ``recovery`` event.
 """
@@ -17,12 +17,12 @@ from pathlib import Path
 
 from capture.audio_take import RESERVE_FILE
 from capture.finalize import finalize_take
-from metadata.checksums import md5_path_for
 from metadata.errors import HeadblockError
-from metadata.naming import TakePaths, iter_take_dirs, paths_for_take_dir
-from metadata.record import AudioEssence, TakeRecord, VideoEssence
-from metadata.takelog import TakeLog, read_log, utc_now
-from metadata.takemeta import TakeMeta
+from metadata.formats.checksums import md5_path_for
+from metadata.take.log import TakeLog, read_log, utc_now
+from metadata.take.meta import TakeMeta
+from metadata.take.naming import TakePaths, iter_take_dirs, paths_for_take_dir
+from metadata.take.record import AudioEssence, TakeRecord, VideoEssence
 
 
 @dataclass
@@ -161,7 +161,7 @@ def _recovered_record(paths, kind, master, duration_s, started, ended, meta, **e
 
 
 def _repair_wav(master, paths, settings, meta, started, ended):
-    from metadata import bwf
+    from metadata.formats import bwf
 
     rep = bwf.repair(master)
     fmt = bwf.read_fmt(master)
@@ -245,7 +245,7 @@ def _chroma(pix_fmt: str) -> str:
 
 def _add_premis_recovery(paths: TakePaths, record: TakeRecord, notes: list[str]) -> None:
     try:
-        from metadata import premis
+        from metadata.formats import premis
 
         if not paths.premis.exists():
             return

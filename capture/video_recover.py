@@ -19,9 +19,9 @@ import av
 from capture.mkv_writer import set_display_size
 from capture.video_input import standard_for
 from metadata.errors import HeadblockError
-from metadata.framemd5 import FrameMD5Writer
-from metadata.naming import paths_for_master
-from metadata.takelog import read_log
+from metadata.formats.framemd5 import FrameMD5Writer
+from metadata.take.log import read_log
+from metadata.take.naming import paths_for_master
 
 
 def _take_settings(master: Path) -> dict:

@@ -42,10 +42,10 @@ from capture.video_input import (
     standard_for,
 )
 from metadata.errors import HeadblockError
-from metadata.naming import TakePaths, new_take_dir
-from metadata.record import AudioEssence, TakeRecord, VideoEssence
-from metadata.takelog import TakeLog, utc_now
-from metadata.takemeta import TakeMeta
+from metadata.take.log import TakeLog, utc_now
+from metadata.take.meta import TakeMeta
+from metadata.take.naming import TakePaths, new_take_dir
+from metadata.take.record import AudioEssence, TakeRecord, VideoEssence
 
 DISK_RESERVE_BYTES = 64 << 20  # kept for the trailer, cues, framemd5 and sidecars
 DISK_STOP_MARGIN_S = 5.0  # stop while this much video still fits (the queue drains after)

@@ -1076,7 +1076,7 @@ def overflow_events(
     t = profile.thresholds("overflow")
     if log_path is None or not Path(log_path).exists():
         return [], "no capture log"
-    from metadata.takelog import read_log
+    from metadata.take.log import read_log
 
     rate = rate_hz
     found = []

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from metadata.errors import HeadblockError
-from metadata.naming import TakePaths, paths_for_master, paths_for_take_dir
 from metadata.progress import ProgressFn, TerminalProgress, no_progress
+from metadata.take.naming import TakePaths, paths_for_master, paths_for_take_dir
 from qc.table import CHECKS
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ def _item_rows(paths: TakePaths) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = [("Item", paths.item), ("Take", f"{paths.take_number:02d}")]
     start = None
     try:
-        from metadata.takelog import read_log
+        from metadata.take.log import read_log
 
         start = next((e for e in read_log(paths.log) if e.event == "take_start"), None)
     except Exception:
@@ -145,7 +145,7 @@ def _item_rows(paths: TakePaths) -> list[tuple[str, str]]:
                 rows.append(("Settings", shown))
         meta = f.get("meta") if isinstance(f.get("meta"), dict) else {}
         try:
-            from metadata.takemeta import TakeMeta
+            from metadata.take.meta import TakeMeta
 
             tm = TakeMeta.from_dict(meta)
             if tm.carrier:
@@ -243,7 +243,7 @@ def _tech_rows(master: Path | None) -> list[tuple[str, str]]:
 
 
 def _file_md5(path: Path, progress: ProgressFn) -> str:
-    from metadata.checksums import file_md5
+    from metadata.formats.checksums import file_md5
 
     return file_md5(path, lambda f, m="": progress(0.1 + 0.5 * f, f"verifying {m}"))
 
@@ -543,7 +543,7 @@ def gather(take_dir: Path, progress: ProgressFn = no_progress) -> ReportFacts:
     item_rows = _item_rows(paths)
     tech_rows = _tech_rows(master)
     fixity_rows, fixity_ok = _fixity(master, progress)
-    from metadata.review import current_marks
+    from metadata.review.marks import current_marks
 
     marks = current_marks(paths.review_json) if paths.review_json.exists() else {}
     plots = _plots(paths, qc, progress)
@@ -564,7 +564,7 @@ def gather(take_dir: Path, progress: ProgressFn = no_progress) -> ReportFacts:
 
 
 def _event_rows(facts: ReportFacts, limit: int = MAX_EVENT_ROWS) -> list[list[str]]:
-    from metadata.review import MARK_LABELS, event_key
+    from metadata.review.marks import MARK_LABELS, event_key
 
     rows = []
     for ev in (facts.qc.get("events") or [])[:limit]:
@@ -904,7 +904,7 @@ def write_report(
         out.append(facts.paths.qc_pdf)
     progress(1.0, "done")
     if facts.paths.take_number:
-        from metadata.catalogue import sync_take
+        from metadata.catalogue.database import sync_take
 
         sync_take(facts.paths.directory)
     return out

@@ -14,14 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from metadata.errors import HeadblockError
-
-STATUSES = ("pass", "warn", "fail")
-_RANK = {s: i for i, s in enumerate(STATUSES)}
-
-
-def worst(*statuses: str) -> str:
-    """The worst of pass < warn < fail (pass when given none)."""
-    return max(statuses, key=_RANK.__getitem__, default="pass")
+from metadata.verdicts import STATUSES, worst  # noqa: F401 - QC's vocabulary, re-exported
 
 
 @dataclass

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from metadata.errors import HeadblockError
-from metadata.naming import paths_for_master
 from metadata.progress import ProgressFn, TerminalProgress
+from metadata.take.naming import paths_for_master
 from qc.profiles import Profile, load_profile
 from qc.result import CheckResult, QCEvent, QCResult, worst
 from qc.table import CHECKS
@@ -393,8 +393,8 @@ def _after_qc(paths, result: QCResult) -> None:
         try:
             from datetime import UTC, datetime
 
-            from metadata import premis
-            from metadata.record import software_string
+            from metadata.formats import premis
+            from metadata.take.record import software_string
 
             flagged = ", ".join(f"{c.id} {c.status}" for c in result.checks if c.status != "pass")
             detail = f"profile {result.profile}; {len(result.events)} events" + (
@@ -407,7 +407,7 @@ def _after_qc(paths, result: QCResult) -> None:
         except Exception:  # PREMIS is another module's; QC stands without it
             pass
     try:
-        from metadata import catalogue
+        from metadata.catalogue import database as catalogue
 
         if paths.directory.name == paths.stem:
             catalogue.sync_take(paths.directory)

@@ -26,6 +26,7 @@ class CheckSpec:
     title: str
     detects: str
     thresholds: dict[str, Threshold]
+    colour: str  # its markers in the review timeline and the report
 
     def defaults(self) -> dict:
         """Threshold defaults, with ``enabled`` (always true by default)."""
@@ -51,6 +52,7 @@ _AUDIO = [
             "fail_run_samples": T(16, "samples", "a run this long (hard clipping) is a failure"),
             "merge_gap_s": T(0.25, "s", "clips closer than this form one event"),
         },
+        colour="#e53935",
     ),
     CheckSpec(
         "dropout",
@@ -82,6 +84,7 @@ _AUDIO = [
             "context_s": T(0.5, "s", "program level is measured over this time on each side"),
             "program_min_dbfs": T(-45.0, "dBFS", "surrounding RMS below this is not program"),
         },
+        colour="#d81b60",
     ),
     CheckSpec(
         "click",
@@ -96,6 +99,7 @@ _AUDIO = [
             "merge_gap_s": T(0.02, "s", "clicks closer than this form one event"),
             "fail_per_minute": T(60.0, "1/min", "more clicks per minute than this fails the check"),
         },
+        colour="#fb8c00",
     ),
     CheckSpec(
         "dc_offset",
@@ -108,6 +112,7 @@ _AUDIO = [
             "window_s": T(1.0, "s", "averaging window"),
             "min_duration_s": T(2.0, "s", "shortest offset reported"),
         },
+        colour="#8d6e63",
     ),
     CheckSpec(
         "phase",
@@ -121,6 +126,7 @@ _AUDIO = [
             "min_duration_s": T(3.0, "s", "shortest anti-correlation reported"),
             "min_level_dbfs": T(-50.0, "dBFS", "windows where a channel is quieter are skipped"),
         },
+        colour="#8e24aa",
     ),
     CheckSpec(
         "channel_imbalance",
@@ -136,6 +142,7 @@ _AUDIO = [
                 -50.0, "dBFS", "windows where both channels are quieter are skipped"
             ),
         },
+        colour="#5e35b1",
     ),
     CheckSpec(
         "silence",
@@ -152,6 +159,7 @@ _AUDIO = [
                 0.9, "fraction", "silence over this fraction of the take is a failure"
             ),
         },
+        colour="#78909c",
     ),
     CheckSpec(
         "hum",
@@ -166,6 +174,7 @@ _AUDIO = [
             "min_duration_s": T(12.0, "s", "shortest hum reported"),
             "harmonics": T(5, "", "harmonics examined (1 = the fundamental alone)"),
         },
+        colour="#00897b",
     ),
     CheckSpec(
         "loudness",
@@ -182,6 +191,7 @@ _AUDIO = [
                 -8.0, "LUFS", "integrated loudness above this (a very hot transfer)"
             ),
         },
+        colour="#3949ab",
     ),
     CheckSpec(
         "overflow",
@@ -194,6 +204,7 @@ _AUDIO = [
                 1, "frames", "frames lost in total at or above this is a failure"
             ),
         },
+        colour="#b71c1c",
     ),
 ]
 
@@ -213,6 +224,7 @@ _VIDEO = [
             ),
             "merge_gap_frames": T(2, "frames", "frames closer than this form one event"),
         },
+        colour="#f4511e",
     ),
     CheckSpec(
         "line_repetition",
@@ -224,6 +236,7 @@ _VIDEO = [
             "fail_vrep_fraction": T(0.2, "fraction", "VREP this high is a failure"),
             "merge_gap_frames": T(2, "frames", "frames closer than this form one event"),
         },
+        colour="#c0ca33",
     ),
     CheckSpec(
         "out_of_range",
@@ -235,6 +248,7 @@ _VIDEO = [
             "fail_brng_fraction": T(0.2, "fraction", "BRNG this high is a failure"),
             "min_duration_s": T(0.5, "s", "shortest run of frames reported"),
         },
+        colour="#fdd835",
     ),
     CheckSpec(
         "saturation",
@@ -251,6 +265,7 @@ _VIDEO = [
             ),
             "min_duration_s": T(0.5, "s", "shortest run of frames reported"),
         },
+        colour="#ec407a",
     ),
     CheckSpec(
         "black",
@@ -267,6 +282,7 @@ _VIDEO = [
                 10.0, "s", "black at the head or tail of a take is reported when longer than this"
             ),
         },
+        colour="#546e7a",
     ),
     CheckSpec(
         "freeze",
@@ -277,6 +293,7 @@ _VIDEO = [
             "noise_db": T(-60.0, "dB", "frame difference below this is frozen (freezedetect n)"),
             "min_duration_s": T(2.0, "s", "shortest freeze reported (freezedetect d)"),
         },
+        colour="#29b6f6",
     ),
     CheckSpec(
         "frame_drop",
@@ -287,6 +304,7 @@ _VIDEO = [
             "warn_frames": T(1, "frames", "frames lost in one event at or above this"),
             "fail_frames": T(1, "frames", "frames lost in total at or above this is a failure"),
         },
+        colour="#00e676",
     ),
     CheckSpec(
         "conformance",
@@ -308,6 +326,7 @@ _VIDEO = [
             ),
             "require_interlaced": T(True, "", "a master declared progressive is a warning"),
         },
+        colour="#66bb6a",
     ),
     CheckSpec(
         "decode_error",
@@ -317,6 +336,7 @@ _VIDEO = [
         {
             "fail_on_error": T(True, "", "a decoder error fails the take (else a warning)"),
         },
+        colour="#ab47bc",
     ),
     CheckSpec(
         "framemd5",
@@ -325,6 +345,7 @@ _VIDEO = [
         "decoded frames that differ from, or are missing against, the framemd5 written at "
         "capture (runs when the master has its .framemd5)",
         {},
+        colour="#26a69a",
     ),
 ]
 

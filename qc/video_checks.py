@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from metadata.framemd5 import frame_hashes, read_framemd5
-from metadata.naming import paths_for_master
+from metadata.formats.framemd5 import frame_hashes, read_framemd5
 from metadata.progress import ProgressFn
-from metadata.takelog import read_log
+from metadata.take.log import read_log
+from metadata.take.naming import paths_for_master
 from qc.conformance import run_conformance
 from qc.profiles import Profile, load_profile
 from qc.result import CheckResult, EventMerger, QCEvent, worst

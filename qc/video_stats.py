@@ -42,7 +42,7 @@ import cv2
 import numpy as np
 
 from metadata.errors import HeadblockError
-from metadata.framemd5 import StreamFrameMD5
+from metadata.formats.framemd5 import StreamFrameMD5
 from metadata.progress import ProgressFn, no_progress
 
 # Column order of the per-frame table (float32, as in the sidecar; pts_s is float64).

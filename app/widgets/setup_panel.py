@@ -1,6 +1,6 @@
 """The set-up panel: inputs, library, item identifier and the carrier / signal-chain form.
 
-The form is bound to ``metadata.takemeta.TakeMeta``: what is typed here is what goes into the
+The form is bound to ``metadata.take.meta.TakeMeta``: what is typed here is what goes into the
 BWF CodingHistory, PBCore and PREMIS of the take.
 """
 
@@ -28,9 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from metadata.naming import item_id_problem, next_take_number
 from metadata.settings import Settings
-from metadata.takemeta import CARRIERS, TakeMeta
+from metadata.take.meta import CARRIERS, TakeMeta
+from metadata.take.naming import item_id_problem, next_take_number
 
 # name -> TakeMeta fields it sets (other fields are left as typed)
 PRESETS: dict[str, dict[str, str]] = {

@@ -19,7 +19,7 @@ def test_round_trip_in_headblock_config(fresh_settings):
     back = load_settings()
     assert back == s
     # The catalogue reads the same file for a lab-wide database.
-    from metadata import catalogue
+    from metadata.catalogue import database as catalogue
 
     assert catalogue._settings_url() == s.catalogue_url
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from metadata.takelog import read_log
+from metadata.take.log import read_log
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -11,8 +11,8 @@ import soundfile as sf
 from capture.audio_take import AudioTake, AudioTakeSettings
 from capture.cli import main
 from capture.demo import demo_program
-from metadata import bwf
-from metadata.takemeta import TakeMeta
+from metadata.formats import bwf
+from metadata.take.meta import TakeMeta
 from tests.capture.helpers import best_offset, log_events, only_take_dir, spawn, wait_for
 
 
@@ -193,7 +193,7 @@ def test_take_past_the_rf64_threshold_becomes_rf64(tmp_path):
 
 
 def test_writer_behind_is_logged_as_queue_depth(tmp_path, monkeypatch):
-    from metadata import bwf
+    from metadata.formats import bwf
 
     real_write = bwf.BWFWriter.write
 
@@ -222,7 +222,7 @@ def test_writer_behind_is_logged_as_queue_depth(tmp_path, monkeypatch):
 
 def test_writer_stalled_past_the_ring_loses_audio_and_says_so(tmp_path, monkeypatch):
     from capture.audio_input import open_audio_input
-    from metadata import bwf
+    from metadata.formats import bwf
 
     real_write = bwf.BWFWriter.write
 

@@ -9,7 +9,7 @@ import av
 import pytest
 
 from capture.mkv_writer import MkvWriter, VideoParams
-from metadata.framemd5 import compute_framemd5, frame_lines, read_framemd5
+from metadata.formats.framemd5 import compute_framemd5, frame_lines, read_framemd5
 from tests.capture.helpers import ffmpeg_framemd5
 
 pytestmark = pytest.mark.skipif(not shutil.which("ffmpeg"), reason="needs ffmpeg")

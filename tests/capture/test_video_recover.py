@@ -15,8 +15,8 @@ import pytest
 
 from capture.video_recover import repair_mkv
 from metadata.errors import HeadblockError
-from metadata.framemd5 import read_framemd5
-from metadata.takelog import read_log
+from metadata.formats.framemd5 import read_framemd5
+from metadata.take.log import read_log
 from tests.capture.helpers import ffmpeg_framemd5
 
 pytestmark = pytest.mark.skipif(

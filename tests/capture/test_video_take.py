@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from capture.video_take import VideoTake, VideoTakeSettings
-from metadata.framemd5 import read_framemd5
-from metadata.takelog import read_log
+from metadata.formats.framemd5 import read_framemd5
+from metadata.take.log import read_log
 from tests.capture.helpers import ffmpeg_framemd5
 
 pytestmark = pytest.mark.skipif(

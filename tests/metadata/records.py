@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from metadata.record import AudioEssence, TakeRecord, VideoEssence
-from metadata.takemeta import TakeMeta
+from metadata.take.meta import TakeMeta
+from metadata.take.record import AudioEssence, TakeRecord, VideoEssence
 
 
 def audio_record() -> TakeRecord:

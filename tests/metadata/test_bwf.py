@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from metadata import bwf
-from metadata.bwf import BextInfo, BWFWriter, read_bext, read_chunks, repair
 from metadata.errors import HeadblockError
-from metadata.takemeta import TakeMeta, coding_history_lines
+from metadata.formats import bwf
+from metadata.formats.bwf import BextInfo, BWFWriter, read_bext, read_chunks, repair
+from metadata.take.meta import TakeMeta, coding_history_lines
 
 HAVE_FFPROBE = shutil.which("ffprobe") is not None
 

@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from metadata.checksums import file_md5, read_md5_file, verify_md5_file, write_md5_file
 from metadata.errors import HeadblockError
+from metadata.formats.checksums import file_md5, read_md5_file, verify_md5_file, write_md5_file
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 import pytest
 
 from metadata.errors import HeadblockError
-from metadata.naming import (
+from metadata.take.naming import (
     item_id_problem,
     iter_take_dirs,
     new_take_dir,

@@ -10,8 +10,8 @@ import pytest
 from lxml import etree
 
 from metadata.errors import HeadblockError
-from metadata.pbcore import PBCORE_NS, build_pbcore, timecode, write_pbcore
-from metadata.xmlvalidate import XMLValidationError, validate
+from metadata.formats.pbcore import PBCORE_NS, build_pbcore, timecode, write_pbcore
+from metadata.formats.xmlvalidate import XMLValidationError, validate
 from tests.metadata.records import audio_record, video_record
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from metadata import premis
 from metadata.errors import HeadblockError
-from metadata.premis import PremisEvent, add_event, read_agents, read_events, write_premis
-from metadata.xmlvalidate import XMLValidationError, validate
+from metadata.formats import premis
+from metadata.formats.premis import PremisEvent, add_event, read_agents, read_events, write_premis
+from metadata.formats.xmlvalidate import XMLValidationError, validate
 from tests.metadata.records import audio_record, video_record
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -105,7 +105,7 @@ def test_malformed_input(tmp_path):
 
 
 def test_minimal_event_gets_a_time_and_the_running_software(tmp_path):
-    from metadata.record import software_string
+    from metadata.take.record import software_string
 
     out = write_premis(audio_record(), None, tmp_path / "t.xml")
     before = datetime.now(UTC).replace(microsecond=0)

@@ -1,8 +1,8 @@
 import pytest
 
 from metadata.errors import HeadblockError
-from metadata.takelog import TakeLog, read_log
-from metadata.takemeta import TakeMeta, coding_history_lines
+from metadata.take.log import TakeLog, read_log
+from metadata.take.meta import TakeMeta, coding_history_lines
 
 
 def test_meta_pairs_and_toml(tmp_path):

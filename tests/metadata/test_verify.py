@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from capture.cli import main
-from metadata.bwf import BextInfo, BWFWriter
-from metadata.checksums import file_md5, write_md5_file
 from metadata.errors import HeadblockError, VerificationFailed
-from metadata.verify import cmd_verify, collect
+from metadata.formats.bwf import BextInfo, BWFWriter
+from metadata.formats.checksums import file_md5, write_md5_file
+from metadata.review.verify import cmd_verify, collect
 
 
 def _audio_take(library, item="ITEM1", n=1):
@@ -31,7 +31,7 @@ def _audio_take(library, item="ITEM1", n=1):
 def _video_take(library, item="VID1", n=1):
     import av
 
-    from metadata.framemd5 import compute_framemd5, write_framemd5_lines
+    from metadata.formats.framemd5 import compute_framemd5, write_framemd5_lines
 
     take = library / item / f"{item}_t{n:02d}"
     take.mkdir(parents=True)
@@ -127,14 +127,16 @@ def test_video_master_framemd5(tmp_path, capsys, monkeypatch):
     sidecar.write_text("\n".join(lines) + "\n")
     status, out, _ = _run(capsys, master)
     assert status == 1 and "1 frame(s) differ" in out and "first at frame 4" in out
-    monkeypatch.setitem(sys.modules, "metadata.framemd5", None)  # the module cannot be imported
+    monkeypatch.setitem(
+        sys.modules, "metadata.formats.framemd5", None
+    )  # the module cannot be imported
     with pytest.raises(VerificationFailed):
         cmd_verify(Namespace(paths=[str(master)]))
     assert "framemd5 support unavailable" in capsys.readouterr().out
 
 
 def test_signed_off_take_is_checked(tmp_path, capsys):
-    from metadata.signoff import signoff
+    from metadata.review.signoff import signoff
 
     master = _audio_take(tmp_path / "lib")
     take = master.parent
@@ -155,7 +157,7 @@ def test_signed_off_take_is_checked(tmp_path, capsys):
 
 
 def test_each_verification_is_a_premis_fixity_event(tmp_path, capsys):
-    from metadata.premis import read_events, write_premis
+    from metadata.formats.premis import read_events, write_premis
     from tests.metadata.records import audio_record
 
     master = _audio_take(tmp_path / "lib")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from metadata.takelog import TakeLog
+from metadata.take.log import TakeLog
 from qc import measures as m
 from qc.audio_checks import (
     CHUNK_BLOCKS,

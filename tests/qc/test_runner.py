@@ -124,10 +124,10 @@ def test_loose_file_outside_a_take_folder(tmp_path, material):
 
 
 def test_premis_validation_event_appended(take, material):
-    premis = pytest.importorskip("metadata.premis")
+    premis = pytest.importorskip("metadata.formats.premis")
     from datetime import UTC, datetime
 
-    from metadata.record import AudioEssence, TakeRecord
+    from metadata.take.record import AudioEssence, TakeRecord
 
     master = _wav(take, material)
     now = datetime.now(UTC)

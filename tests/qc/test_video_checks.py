@@ -12,7 +12,7 @@ import shutil
 import numpy as np
 import pytest
 
-from metadata.takelog import TakeLog
+from metadata.take.log import TakeLog
 from qc.profiles import profile_from_dict
 from qc.video_checks import run_video_checks
 from qc.video_stats import read_vstats
@@ -262,7 +262,7 @@ def test_noisy_black_at_legal_level_is_not_out_of_range(tmp_path):
 
 
 def test_framemd5_check_compares_every_decoded_frame_with_the_sidecar(tmp_path):
-    from metadata.framemd5 import compute_framemd5, write_framemd5_lines
+    from metadata.formats.framemd5 import compute_framemd5, write_framemd5_lines
 
     spec = VideoSpec(frames=60, pix_fmt="yuv422p10le", noise=2.0, seed=7)
     info = make_video(tmp_path / "ITEM_t01.mkv", spec)

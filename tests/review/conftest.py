@@ -22,7 +22,7 @@ def _isolated_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("HEADBLOCK_CONFIG", str(tmp_path / "no-settings.toml"))
     monkeypatch.delenv("HEADBLOCK_CATALOGUE_URL", raising=False)
     yield
-    from metadata import catalogue
+    from metadata.catalogue import database as catalogue
 
     catalogue.dispose_all()
 
@@ -129,7 +129,7 @@ def postgres_url():
     try:
         yield url
     finally:
-        from metadata import catalogue
+        from metadata.catalogue import database as catalogue
 
         catalogue.dispose_all()
         subprocess.run(

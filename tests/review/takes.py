@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from metadata.naming import TakePaths, new_take_dir
-from metadata.takelog import TakeLog
+from metadata.take.log import TakeLog
+from metadata.take.naming import TakePaths, new_take_dir
 from qc.measures import dbfs
 from qc.runner import write_envelope
 from qc.video_stats import compute_video_stats, write_vstats
@@ -92,13 +92,13 @@ def _write_common(paths: TakePaths, master: Path, kind: str, qc: dict, meta: dic
 def _write_premis(paths: TakePaths, master: Path, kind: str, qc: dict) -> None:
     """A PREMIS file through the project's writer when it is there (events are added to it)."""
     try:
-        from metadata import premis
+        from metadata.formats import premis
     except ImportError:
         return
     from datetime import UTC, datetime
 
-    from metadata.record import AudioEssence, TakeRecord, VideoEssence
-    from metadata.takemeta import TakeMeta
+    from metadata.take.meta import TakeMeta
+    from metadata.take.record import AudioEssence, TakeRecord, VideoEssence
 
     now = datetime.now(UTC)
     record = TakeRecord(

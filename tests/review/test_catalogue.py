@@ -6,9 +6,9 @@ import shutil
 import threading
 
 from capture.cli import main
-from metadata import catalogue
-from metadata.review import add_mark
-from metadata.signoff import signoff
+from metadata.catalogue import database as catalogue
+from metadata.review.marks import add_mark
+from metadata.review.signoff import signoff
 from tests.review.takes import AUDIO_EVENTS, make_audio_take, make_video_take
 
 

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from capture.cli import main
-from metadata.review import add_mark
+from metadata.review.marks import add_mark
 from qc.report import write_report
 from tests.review.takes import AUDIO_EVENTS
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from capture.cli import main
-from metadata import catalogue
+from metadata.catalogue import database as catalogue
 from metadata.errors import HeadblockError
-from metadata.naming import new_take_dir
-from metadata.signoff import read_decisions, sha256_file, signoff, verify_signoff
+from metadata.review.signoff import read_decisions, sha256_file, signoff, verify_signoff
+from metadata.take.naming import new_take_dir
 from qc.report import write_report
 
 
@@ -51,7 +51,7 @@ def test_signoff_generates_report_and_records_hashes(audio_take, capsys):
     # the decision is a PREMIS event, valid against the schema, carrying the hashes
     from lxml import etree
 
-    from metadata.xmlvalidate import validate
+    from metadata.formats.xmlvalidate import validate
 
     tree = validate(etree.parse(str(audio_take.premis)), "premis")
     ns = {"p": "http://www.loc.gov/premis/v3"}
@@ -86,7 +86,7 @@ def test_pdf_is_hashed_when_present_and_tampering_is_named(audio_take):
 
 def test_verify_command_fails_after_tampering(audio_take, capsys):
     pytest.importorskip(
-        "metadata.verify", reason="metadata.verify (headblock verify) not landed yet"
+        "metadata.review.verify", reason="metadata.review.verify (headblock verify) not landed yet"
     )
     signoff(audio_take.directory, "S. Upervisor", "approved")
     assert main(["verify", str(audio_take.directory)]) == 0

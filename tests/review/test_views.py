@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, Qt
 
-from metadata.review import read_marks
-from metadata.signoff import read_decisions, verify_signoff
+from metadata.review.marks import read_marks
+from metadata.review.signoff import read_decisions, verify_signoff
 from qc.runner import write_envelope
 from tests.review.takes import VIDEO_EVENTS, make_audio_take, make_video_take
 
@@ -75,7 +75,7 @@ def test_step_through_events_and_mark_a_false_alarm(qtbot, review, audio_take):
     # ... and in PREMIS, still valid against the schema
     from lxml import etree
 
-    from metadata.xmlvalidate import validate
+    from metadata.formats.xmlvalidate import validate
 
     tree = validate(etree.parse(str(audio_take.premis)), "premis")
     text = etree.tostring(tree, encoding="unicode")
@@ -186,7 +186,7 @@ def test_queue_lists_and_sorts_and_opens_reports(qtbot, library):
     qtbot.waitUntil(lambda: bool(opened), timeout=20000)
     assert opened[0].toLocalFile() == str(a1.qc_html)
     # a signed take leaves the queue
-    from metadata.signoff import signoff
+    from metadata.review.signoff import signoff
 
     signoff(v.directory, "S. Upervisor", "rejected")
     view.refresh()
@@ -225,7 +225,7 @@ def test_a_two_hour_take_opens_from_its_sidecars(qtbot, review, library):
     """7200 s of envelope and 3000 events; the master is a stub: nothing of it is read."""
     import soundfile as sf
 
-    from metadata.naming import new_take_dir
+    from metadata.take.naming import new_take_dir
 
     paths = new_take_dir(library, "LONG")
     sf.write(paths.master("audio"), np.zeros((480, 2)), 48000, subtype="PCM_24")

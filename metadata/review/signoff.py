@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from metadata.errors import HeadblockError
-from metadata.naming import TakePaths, paths_for_take_dir
-from metadata.review import _append_json_list, add_premis_event, utc_stamp
+from metadata.review.marks import _append_json_list, add_premis_event, utc_stamp
+from metadata.take.naming import TakePaths, paths_for_take_dir
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def signoff(
         return ev
 
     add_premis_event(paths, make_event)
-    from metadata.catalogue import sync_take
+    from metadata.catalogue.database import sync_take
 
     sync_take(paths.directory)
     return entry

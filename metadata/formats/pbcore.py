@@ -16,8 +16,8 @@ from pathlib import Path
 from lxml import etree
 
 from metadata.errors import HeadblockError
-from metadata.record import TakeRecord
-from metadata.xmlvalidate import validate
+from metadata.formats.xmlvalidate import validate
+from metadata.take.record import TakeRecord
 
 PBCORE_NS = "http://www.pbcore.org/PBCore/PBCoreNamespace.html"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"

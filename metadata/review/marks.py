@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from metadata.errors import HeadblockError
-from metadata.naming import TakePaths, paths_for_master, paths_for_take_dir
+from metadata.take.naming import TakePaths, paths_for_master, paths_for_take_dir
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def add_premis_event(paths: TakePaths, make_event) -> bool:
     if not paths.premis.exists():
         return False
     try:
-        from metadata import premis
+        from metadata.formats import premis
 
         premis.add_event(paths.premis, make_event(premis))
         return True
@@ -169,7 +169,7 @@ def add_mark(
     detail = f"{MARK_LABELS[mark]}: {where} [{m.event_key}]" + (f" — {m.note}" if m.note else "")
     add_premis_event(paths, lambda premis: premis.review_event(when, reviewer, detail))
     if paths.take_number:
-        from metadata.catalogue import sync_take
+        from metadata.catalogue.database import sync_take
 
         sync_take(paths.directory)
     return entry

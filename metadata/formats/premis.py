@@ -20,8 +20,8 @@ from pathlib import Path
 from lxml import etree
 
 from metadata.errors import HeadblockError
-from metadata.record import TakeRecord, software_string
-from metadata.xmlvalidate import validate
+from metadata.formats.xmlvalidate import validate
+from metadata.take.record import TakeRecord, software_string
 
 PREMIS_NS = "http://www.loc.gov/premis/v3"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"

@@ -40,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from metadata.errors import HeadblockError
-from metadata.naming import iter_take_dirs, paths_for_take_dir
+from metadata.take.naming import iter_take_dirs, paths_for_take_dir
 
 log = logging.getLogger(__name__)
 
@@ -254,7 +254,7 @@ def read_take_folder(take_dir: Path) -> TakeFacts:
     title = carrier = ""
     captured = None
     try:
-        from metadata.takelog import read_log
+        from metadata.take.log import read_log
 
         for ev in read_log(paths.log):
             if ev.event == "take_start":

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from metadata.errors import HeadblockError, VerificationFailed
-from metadata.naming import take_number_of
 from metadata.progress import ProgressFn, TerminalProgress
+from metadata.take.naming import take_number_of
 
 MASTER_SUFFIXES = (".wav", ".mkv")
 
@@ -86,7 +86,7 @@ def collect(paths: list[str]) -> list[tuple[Path, Path | None]]:
 
 
 def _masters_of_md5(md5_path: Path) -> list[Path]:
-    from metadata.checksums import read_md5_file
+    from metadata.formats.checksums import read_md5_file
 
     try:
         return [md5_path.parent / name for _, name in read_md5_file(md5_path)]
@@ -98,10 +98,10 @@ def _masters_of_md5(md5_path: Path) -> list[Path]:
 def _hash_master(master: Path, progress: ProgressFn | None) -> tuple[str, str | None, str | None]:
     """(file MD5, audio data MD5, MD5 chunk) in one read; the last two only for BWF/RF64."""
     if master.suffix.lower() != ".wav":
-        from metadata.checksums import file_md5
+        from metadata.formats.checksums import file_md5
 
         return file_md5(master, progress), None, None
-    from metadata import bwf
+    from metadata.formats import bwf
 
     try:
         stored = bwf.read_md5_chunk(master)
@@ -112,7 +112,7 @@ def _hash_master(master: Path, progress: ProgressFn | None) -> tuple[str, str | 
 
 
 def check_md5(check: MasterCheck, progress: ProgressFn | None = None) -> None:
-    from metadata.checksums import read_md5_file
+    from metadata.formats.checksums import read_md5_file
 
     master = check.master
     if check.md5_path is None:
@@ -153,7 +153,7 @@ def check_framemd5(check: MasterCheck, progress: ProgressFn | None = None) -> No
         check.fail(f"no {sidecar.name} beside the video master")
         return
     try:
-        from metadata.framemd5 import compute_framemd5, frame_hashes, read_framemd5
+        from metadata.formats.framemd5 import compute_framemd5, frame_hashes, read_framemd5
     except Exception as exc:  # noqa: BLE001 - any import failure means the check cannot run
         check.fail(f"cannot check {sidecar.name}: framemd5 support unavailable ({exc})")
         return
@@ -184,7 +184,7 @@ def check_signoff(check: MasterCheck) -> None:
     if not (take_dir / f"{check.master.stem}.signoff.json").exists():
         return
     try:
-        from metadata.signoff import verify_signoff
+        from metadata.review.signoff import verify_signoff
     except Exception as exc:  # noqa: BLE001
         check.fail(f"cannot check the sign-off: sign-off support unavailable ({exc})")
         return
@@ -222,8 +222,8 @@ def record_fixity_event(check: MasterCheck) -> str | None:
     try:
         from datetime import UTC, datetime
 
-        from metadata import premis
-        from metadata.record import software_string
+        from metadata.formats import premis
+        from metadata.take.record import software_string
 
         detail = "; ".join(check.notes if check.ok else check.problems)
         event = premis.fixity_check_event(datetime.now(UTC), check.ok, detail, software_string())

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from metadata import SOFTWARE_NAME, __version__
-from metadata.takemeta import TakeMeta
+from metadata.take.meta import TakeMeta
 
 
 def software_string() -> str:
