@@ -1,7 +1,7 @@
 """The supervisor's sign-off dialog: name, approve or reject, comment; hashes recorded.
 
 The decision is written in a worker (the report may have to be generated first) through
-``metadata.signoff.signoff``, the same function as ``headblock signoff``.
+``qc.signoff.signoff``, the same function as ``headblock signoff``.
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ class SignoffDialog(QDialog):
             return
         self.buttons.setEnabled(False)
         self.message.setText("Recording…")
-        from metadata.review.signoff import signoff
+        from qc.signoff import signoff
 
         self.jobs.submit(
             signoff,

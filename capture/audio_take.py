@@ -21,8 +21,9 @@ from pathlib import Path
 from capture.audio_input import AudioInput, open_audio_input
 from capture.finalize import TakeResult, finalize_take, run_until_done
 from capture.watchdog import DEFAULT_RESERVE_BYTES, DiskWatchdog
+from metadata.clock import utc_stamp
 from metadata.errors import HeadblockError
-from metadata.take.log import TakeLog, iso_utc, utc_now
+from metadata.take.log import TakeLog, utc_now
 from metadata.take.meta import TakeMeta, coding_history_lines
 from metadata.take.naming import TakePaths, new_take_dir, validate_item_id
 from metadata.take.record import AudioEssence, TakeRecord, software_string
@@ -234,7 +235,7 @@ class AudioTake:
             settings={**s.to_log(), "channels": inp.channels},
             meta=meta.to_dict(),
             master=master.name,
-            started_utc=iso_utc(self._started_utc),
+            started_utc=utc_stamp(self._started_utc),
             software=software,
             coding_history=history,
         )

@@ -21,7 +21,7 @@ HANDLERS = {
     "verify": "metadata.review.verify:cmd_verify",
     "recover": "capture.recover:cmd_recover",
     "report": "qc.report:cmd_report",
-    "signoff": "metadata.review.signoff:cmd_signoff",
+    "signoff": "qc.signoff:cmd_signoff",
     "catalogue": "metadata.catalogue.database:cmd_catalogue",
 }
 

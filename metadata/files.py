@@ -26,6 +26,8 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())  # a power cut leaves the old file or the new, never half
         os.chmod(tmp, 0o644)  # mkstemp makes it private; sidecars are readable like the master
         os.replace(tmp, path)
     except BaseException:

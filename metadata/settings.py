@@ -17,6 +17,7 @@ from pathlib import Path
 import tomli_w
 
 from metadata.errors import HeadblockError
+from metadata.files import write_atomic
 
 SETTINGS_VERSION = 2
 
@@ -171,9 +172,7 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
     data["version"] = SETTINGS_VERSION
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
-        tmp.replace(path)
+        write_atomic(path, tomli_w.dumps(data))
     except OSError as exc:
         raise HeadblockError(f"cannot write the settings {path}: {exc.strerror}") from exc
     return path

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from metadata.errors import HeadblockError
+from metadata.files import write_atomic
 from metadata.progress import ProgressFn
 
 BLOCK_BYTES = 4 << 20  # large reads: hashing runs at disk speed, hashlib releases the GIL
@@ -53,10 +54,7 @@ def write_md5_file(master: str | os.PathLike, hexdigest: str) -> Path:
     if "\n" in master.name or "\\" in master.name:
         raise HeadblockError(f"file name {master.name!r} cannot be written in md5sum format")
     out = md5_path_for(master)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(f"{hexdigest.lower()}  {master.name}\n", encoding="utf-8")
-    os.replace(tmp, out)  # never a half-written sidecar
-    return out
+    return write_atomic(out, f"{hexdigest.lower()}  {master.name}\n")
 
 
 def read_md5_file(md5_path: str | os.PathLike) -> list[tuple[str, str]]:

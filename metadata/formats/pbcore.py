@@ -9,14 +9,15 @@ annotation. Every document is validated against resources/pbcore-2.1.xsd before 
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 
 from lxml import etree
 
+from metadata.clock import utc_iso
 from metadata.errors import HeadblockError
-from metadata.formats.xmlvalidate import validate
+from metadata.formats.xmlvalidate import write_validated
+from metadata.take.meta import channel_mode
 from metadata.take.record import TakeRecord
 
 PBCORE_NS = "http://www.pbcore.org/PBCore/PBCoreNamespace.html"
@@ -25,13 +26,6 @@ SCHEMA_LOCATION = (
     f"{PBCORE_NS} https://raw.githubusercontent.com/WGBH/PBCore_2.1/master/pbcore-2.1.xsd"
 )
 _P = f"{{{PBCORE_NS}}}"
-
-
-def utc_iso(dt: datetime) -> str:
-    """ISO 8601 in UTC with a Z; a naive datetime is taken to be UTC already."""
-    if dt.tzinfo is not None:
-        dt = dt.astimezone(UTC).replace(tzinfo=None)
-    return dt.isoformat(timespec="seconds") + "Z"
 
 
 def timecode(seconds: float) -> str:
@@ -49,10 +43,6 @@ def _fps(rational: str) -> str:
     except (ValueError, ZeroDivisionError):
         return rational
     return f"{value:.3f}".rstrip("0").rstrip(".")
-
-
-def _mode(channels: int) -> str:
-    return {1: "mono", 2: "stereo"}.get(channels, f"{channels} tracks")
 
 
 class _Builder:
@@ -114,7 +104,7 @@ def build_pbcore(record: TakeRecord) -> etree._ElementTree:
         b.add(
             root,
             "instantiationChannelConfiguration",
-            f"{audio.channels} channels ({_mode(audio.channels)})",
+            f"{audio.channels} channels ({channel_mode(audio.channels)})",
         )
 
     if video:
@@ -188,14 +178,4 @@ def build_pbcore(record: TakeRecord) -> etree._ElementTree:
 def write_pbcore(record: TakeRecord, path: str | os.PathLike) -> Path:
     """Write the take's PBCore instantiation; validated before it replaces ``path``."""
     path = Path(path)
-    tree = build_pbcore(record)
-    validate(tree, "pbcore")
-    tmp = path.with_name(path.name + ".tmp")
-    tree.write(str(tmp), xml_declaration=True, encoding="UTF-8", pretty_print=True)
-    try:
-        validate(tmp, "pbcore")
-    except HeadblockError:
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, path)
-    return path
+    return write_validated(build_pbcore(record), path, "pbcore")

@@ -19,8 +19,9 @@ from pathlib import Path
 
 from lxml import etree
 
+from metadata.clock import utc_iso
 from metadata.errors import HeadblockError
-from metadata.formats.xmlvalidate import validate
+from metadata.formats.xmlvalidate import validate, write_validated
 from metadata.take.record import TakeRecord, software_string
 
 PREMIS_NS = "http://www.loc.gov/premis/v3"
@@ -216,12 +217,6 @@ def signoff_event(when: datetime, by: str, decision: str, comment: str = "") -> 
 # --------------------------------------------------------------------------- XML
 
 
-def utc_iso(dt: datetime) -> str:
-    if dt.tzinfo is not None:
-        dt = dt.astimezone(UTC).replace(tzinfo=None)
-    return dt.isoformat(timespec="seconds") + "Z"
-
-
 def _sub(parent, tag: str, text=None, **attrs) -> etree._Element:
     el = etree.SubElement(parent, _P + tag, {k: str(v) for k, v in attrs.items() if v})
     if text is not None:
@@ -373,16 +368,7 @@ def build_premis(
 
 
 def _write_valid(tree: etree._ElementTree, path: Path) -> Path:
-    validate(tree, "premis")
-    tmp = path.with_name(path.name + ".tmp")
-    tree.write(str(tmp), xml_declaration=True, encoding="UTF-8", pretty_print=True)
-    try:
-        validate(tmp, "premis")
-    except HeadblockError:
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, path)
-    return path
+    return write_validated(tree, path, "premis")
 
 
 def write_premis(

@@ -65,3 +65,16 @@ def validate(path_or_tree, schema_name: str) -> etree._ElementTree:
     shown = "; ".join(errors[:MAX_LISTED])
     more = f" (and {len(errors) - MAX_LISTED} more)" if len(errors) > MAX_LISTED else ""
     raise XMLValidationError(f"{label} is not valid {schema_name}: {shown}{more}", errors)
+
+
+def write_validated(tree, path, schema: str):
+    """Validate ``tree`` against ``schema``, write it, validate the written bytes, then let it
+    replace ``path``: an invalid document never lands."""
+    from metadata.files import atomic_path
+
+    path = Path(path)
+    validate(tree, schema)
+    with atomic_path(path) as tmp:
+        tree.write(str(tmp), xml_declaration=True, encoding="UTF-8", pretty_print=True)
+        validate(tmp, schema)
+    return path

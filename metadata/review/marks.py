@@ -11,12 +11,15 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
-import os
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from metadata.catalogue.database import sync_take
+from metadata.clock import utc_stamp
 from metadata.errors import HeadblockError
+from metadata.files import write_atomic
+from metadata.formats import premis
 from metadata.take.naming import TakePaths, paths_for_master, paths_for_take_dir
 
 log = logging.getLogger(__name__)
@@ -42,11 +45,6 @@ class ReviewMark:
     reviewer: str
     at_utc: str  # ISO 8601, Z
     note: str = ""
-
-
-def utc_stamp(now: datetime | None = None) -> str:
-    now = (now or datetime.now(UTC)).astimezone(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
 def take_paths(path: Path) -> TakePaths:
@@ -102,11 +100,7 @@ def _append_json_list(file: Path, take: str, entry: dict, list_key: str) -> None
                 if not isinstance(data, dict) or not isinstance(data.get(list_key), list):
                     raise HeadblockError(f"{file.name} has no '{list_key}' list; not appending")
             data[list_key].append(entry)
-            tmp = file.with_name(file.name + ".tmp")
-            tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            tmp.replace(file)
+            write_atomic(file, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     try:
@@ -125,8 +119,6 @@ def add_premis_event(paths: TakePaths, make_event) -> bool:
     if not paths.premis.exists():
         return False
     try:
-        from metadata.formats import premis
-
         premis.add_event(paths.premis, make_event(premis))
         return True
     except Exception as exc:
@@ -169,7 +161,5 @@ def add_mark(
     detail = f"{MARK_LABELS[mark]}: {where} [{m.event_key}]" + (f" — {m.note}" if m.note else "")
     add_premis_event(paths, lambda premis: premis.review_event(when, reviewer, detail))
     if paths.take_number:
-        from metadata.catalogue.database import sync_take
-
         sync_take(paths.directory)
     return entry

@@ -14,8 +14,10 @@ import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
+from metadata.catalogue.database import sync_take
+from metadata.clock import utc_stamp
 from metadata.errors import HeadblockError
-from metadata.review.marks import _append_json_list, add_premis_event, utc_stamp
+from metadata.review.marks import _append_json_list, add_premis_event
 from metadata.take.naming import TakePaths, paths_for_take_dir
 
 log = logging.getLogger(__name__)
@@ -51,14 +53,17 @@ def read_decisions(take_dir: Path) -> list[dict]:
     return [d for d in (decs or []) if isinstance(d, dict)]
 
 
-def signoff(
+def record_signoff(
     take_dir: Path,
     by: str,
     decision: str,
     comment: str = "",
     now: datetime | None = None,
 ) -> dict:
-    """Record a decision on a take whose QC has run; returns the decision as saved."""
+    """Record a decision on a take whose QC result and report exist; returns it as saved.
+
+    ``qc.signoff.signoff`` writes a missing report first: that is the supervisor's verb.
+    """
     paths = paths_for_take_dir(Path(take_dir))
     by = (by or "").strip()
     if not by:
@@ -70,9 +75,9 @@ def signoff(
             f"{paths.stem} has no QC result ({paths.qc_json.name}); run `headblock qc` first"
         )
     if not paths.qc_html.exists():
-        from qc.report import write_report
-
-        write_report(paths.directory, pdf=False)
+        raise HeadblockError(
+            f"{paths.stem} has no QC report ({paths.qc_html.name}); run `headblock report` first"
+        )
     hashes = {key: sha256_file(p) for key, p in _hashed_files(paths).items()}
     try:
         verdict = json.loads(paths.qc_json.read_text(encoding="utf-8")).get("verdict", "")
@@ -98,8 +103,6 @@ def signoff(
         return ev
 
     add_premis_event(paths, make_event)
-    from metadata.catalogue.database import sync_take
-
     sync_take(paths.directory)
     return entry
 
@@ -138,15 +141,3 @@ def verify_signoff(take_dir: Path) -> list[str]:
                 f"sha256 {actual[:16]}… ≠ recorded {str(digest)[:16]}…"
             )
     return problems
-
-
-def cmd_signoff(args) -> int:
-    entry = signoff(Path(args.take_dir), args.by, args.decision, args.comment)
-    paths = paths_for_take_dir(Path(args.take_dir))
-    print(
-        f"{paths.stem}: {entry['decision']} by {entry['by']} at {entry['at_utc']} "
-        f"(QC verdict {entry['qc_verdict'] or 'unknown'})"
-    )
-    for key, digest in entry["sha256"].items():
-        print(f"  sha256 {digest}  {entry['files'][key]}")
-    return 0

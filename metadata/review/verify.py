@@ -14,11 +14,17 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from metadata.errors import HeadblockError, VerificationFailed
+from metadata.formats import bwf, premis
+from metadata.formats.checksums import file_md5, read_md5_file
+from metadata.formats.framemd5 import compute_framemd5, frame_hashes, read_framemd5
 from metadata.progress import ProgressFn, TerminalProgress
+from metadata.review.signoff import verify_signoff
 from metadata.take.naming import take_number_of
+from metadata.take.record import software_string
 
 MASTER_SUFFIXES = (".wav", ".mkv")
 
@@ -86,7 +92,6 @@ def collect(paths: list[str]) -> list[tuple[Path, Path | None]]:
 
 
 def _masters_of_md5(md5_path: Path) -> list[Path]:
-    from metadata.formats.checksums import read_md5_file
 
     try:
         return [md5_path.parent / name for _, name in read_md5_file(md5_path)]
@@ -98,10 +103,7 @@ def _masters_of_md5(md5_path: Path) -> list[Path]:
 def _hash_master(master: Path, progress: ProgressFn | None) -> tuple[str, str | None, str | None]:
     """(file MD5, audio data MD5, MD5 chunk) in one read; the last two only for BWF/RF64."""
     if master.suffix.lower() != ".wav":
-        from metadata.formats.checksums import file_md5
-
         return file_md5(master, progress), None, None
-    from metadata.formats import bwf
 
     try:
         stored = bwf.read_md5_chunk(master)
@@ -112,7 +114,6 @@ def _hash_master(master: Path, progress: ProgressFn | None) -> tuple[str, str | 
 
 
 def check_md5(check: MasterCheck, progress: ProgressFn | None = None) -> None:
-    from metadata.formats.checksums import read_md5_file
 
     master = check.master
     if check.md5_path is None:
@@ -153,11 +154,6 @@ def check_framemd5(check: MasterCheck, progress: ProgressFn | None = None) -> No
         check.fail(f"no {sidecar.name} beside the video master")
         return
     try:
-        from metadata.formats.framemd5 import compute_framemd5, frame_hashes, read_framemd5
-    except Exception as exc:  # noqa: BLE001 - any import failure means the check cannot run
-        check.fail(f"cannot check {sidecar.name}: framemd5 support unavailable ({exc})")
-        return
-    try:
         computed = frame_hashes(compute_framemd5(master, progress=progress))
     except HeadblockError as exc:
         check.fail(f"cannot decode for the framemd5: {exc}")
@@ -182,11 +178,6 @@ def check_framemd5(check: MasterCheck, progress: ProgressFn | None = None) -> No
 def check_signoff(check: MasterCheck) -> None:
     take_dir = check.master.parent
     if not (take_dir / f"{check.master.stem}.signoff.json").exists():
-        return
-    try:
-        from metadata.review.signoff import verify_signoff
-    except Exception as exc:  # noqa: BLE001
-        check.fail(f"cannot check the sign-off: sign-off support unavailable ({exc})")
         return
     try:
         problems = verify_signoff(take_dir)
@@ -220,11 +211,6 @@ def record_fixity_event(check: MasterCheck) -> str | None:
     if not premis_path.exists() or not os.access(premis_path.parent, os.W_OK):
         return None
     try:
-        from datetime import UTC, datetime
-
-        from metadata.formats import premis
-        from metadata.take.record import software_string
-
         detail = "; ".join(check.notes if check.ok else check.problems)
         event = premis.fixity_check_event(datetime.now(UTC), check.ok, detail, software_string())
         event.detail = "headblock verify: " + event.detail

@@ -8,18 +8,11 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
+from metadata.clock import utc_now, utc_stamp  # noqa: F401 - utc_now: the takes' clock
+
 LEVELS = ("INFO", "WARN", "ERROR")
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def iso_utc(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
 @dataclass
@@ -44,7 +37,7 @@ class TakeLog:
     def write(self, event: str, level: str = "INFO", **fields) -> None:
         if level not in LEVELS:
             raise ValueError(level)
-        line = f"{iso_utc(utc_now())} {level:<5} {event} {json.dumps(fields, default=str)}\n"
+        line = f"{utc_stamp()} {level:<5} {event} {json.dumps(fields, default=str)}\n"
         with self._lock:
             if self._fh.closed:
                 return

@@ -112,7 +112,8 @@ class TakeMeta:
         return self.carrier or "Unknown"
 
 
-def _mode(channels: int) -> str:
+def channel_mode(channels: int) -> str:
+    """EBU R 98's mode of a channel layout, used in CodingHistory and PBCore alike."""
     return {1: "mono", 2: "stereo"}.get(channels, "multitrack")
 
 
@@ -125,7 +126,7 @@ def coding_history_lines(
     meta: TakeMeta, *, rate_hz: int, bits: int, channels: int, software: str
 ) -> list[str]:
     """EBU R 98 CodingHistory: the analogue source, then the A/D conversion to PCM."""
-    source_parts = ["A=ANALOGUE", f"M={_mode(channels)}"]
+    source_parts = ["A=ANALOGUE", f"M={channel_mode(channels)}"]
     deck = " ".join(
         x for x in (meta.deck, f"SN{meta.deck_serial}" if meta.deck_serial else "") if x
     )
@@ -143,7 +144,7 @@ def coding_history_lines(
     )
     if text:
         source_parts.append(f"T={text}")
-    pcm_parts = ["A=PCM", f"F={rate_hz}", f"W={bits}", f"M={_mode(channels)}"]
+    pcm_parts = ["A=PCM", f"F={rate_hz}", f"W={bits}", f"M={channel_mode(channels)}"]
     t2 = "; ".join(_clean(x) for x in (meta.ad_interface, software) if x)
     if t2:
         pcm_parts.append(f"T={t2}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from argparse import Namespace
 from fractions import Fraction
 
@@ -11,7 +10,7 @@ import numpy as np
 import pytest
 
 from capture.cli import main
-from metadata.errors import HeadblockError, VerificationFailed
+from metadata.errors import HeadblockError
 from metadata.formats.bwf import BextInfo, BWFWriter
 from metadata.formats.checksums import file_md5, write_md5_file
 from metadata.review.verify import cmd_verify, collect
@@ -116,7 +115,7 @@ def test_bad_paths_exit_2(tmp_path, capsys):
         cmd_verify(Namespace(paths=[str(tmp_path / "notes.txt")]))
 
 
-def test_video_master_framemd5(tmp_path, capsys, monkeypatch):
+def test_video_master_framemd5(tmp_path, capsys):
     master = _video_take(tmp_path / "lib")
     status, out, err = _run(capsys, master.parent)
     assert status == 0, out + err
@@ -127,16 +126,10 @@ def test_video_master_framemd5(tmp_path, capsys, monkeypatch):
     sidecar.write_text("\n".join(lines) + "\n")
     status, out, _ = _run(capsys, master)
     assert status == 1 and "1 frame(s) differ" in out and "first at frame 4" in out
-    monkeypatch.setitem(
-        sys.modules, "metadata.formats.framemd5", None
-    )  # the module cannot be imported
-    with pytest.raises(VerificationFailed):
-        cmd_verify(Namespace(paths=[str(master)]))
-    assert "framemd5 support unavailable" in capsys.readouterr().out
 
 
 def test_signed_off_take_is_checked(tmp_path, capsys):
-    from metadata.review.signoff import signoff
+    from qc.signoff import signoff
 
     master = _audio_take(tmp_path / "lib")
     take = master.parent

@@ -8,7 +8,7 @@ import threading
 from capture.cli import main
 from metadata.catalogue import database as catalogue
 from metadata.review.marks import add_mark
-from metadata.review.signoff import signoff
+from qc.signoff import signoff
 from tests.review.takes import AUDIO_EVENTS, make_audio_take, make_video_take
 
 

@@ -10,9 +10,10 @@ import pytest
 from capture.cli import main
 from metadata.catalogue import database as catalogue
 from metadata.errors import HeadblockError
-from metadata.review.signoff import read_decisions, sha256_file, signoff, verify_signoff
+from metadata.review.signoff import read_decisions, sha256_file, verify_signoff
 from metadata.take.naming import new_take_dir
 from qc.report import write_report
+from qc.signoff import signoff
 
 
 def test_signoff_generates_report_and_records_hashes(audio_take, capsys):

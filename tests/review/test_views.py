@@ -186,7 +186,7 @@ def test_queue_lists_and_sorts_and_opens_reports(qtbot, library):
     qtbot.waitUntil(lambda: bool(opened), timeout=20000)
     assert opened[0].toLocalFile() == str(a1.qc_html)
     # a signed take leaves the queue
-    from metadata.review.signoff import signoff
+    from qc.signoff import signoff
 
     signoff(v.directory, "S. Upervisor", "rejected")
     view.refresh()
