@@ -67,6 +67,9 @@ case "$cmd" in
   test)
     setup
     "$VENV/bin/ruff" check .
+    "$VENV/bin/ruff" format --check . >/dev/null || { "$VENV/bin/ruff" format --check .; exit 1; }
+    "$VENV/bin/lint-imports" --no-cache >/dev/null || { "$VENV/bin/lint-imports" --no-cache; exit 1; }
+    echo "station: import contracts kept (layers; Qt only in app/)" >&2
     export QT_QPA_PLATFORM=offscreen
     exec "$VENV/bin/python" -m pytest -q "$@"
     ;;

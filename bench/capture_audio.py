@@ -69,7 +69,7 @@ def run_config(server, rate: int, channels: int, seconds: float, library: Path) 
     item = f"BENCH_{rate}_{channels}"
     env = dict(server.env)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    cmd = [sys.executable, "-m", "capture", "capture", "audio", "--device", "pulse",
+    cmd = [sys.executable, "-m", "headblock", "capture", "audio", "--device", "pulse",
            "--item", item, "--library", str(library), "--rate", str(rate), "--bits", "24",
            "--channels", str(channels), "--seconds", str(seconds), "--no-qc"]  # fmt: skip
     t0 = time.monotonic()

@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     work = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="hb-bench-qc-"))
     work.mkdir(parents=True, exist_ok=True)
-    headblock = [sys.executable, "-m", "capture.cli", "qc"]
+    headblock = [sys.executable, "-m", "headblock.cli", "qc"]
     try:
         f = work / "BENCH_t01.wav"
         t0 = time.perf_counter()

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ENGINE = ("capture", "qc", "metadata")
+ENGINE = ("headblock", "capture", "qc", "metadata", "resources")
 
 PROBE = """
 import importlib, pkgutil, sys

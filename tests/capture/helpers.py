@@ -24,7 +24,7 @@ def ffmpeg_framemd5(path, bitexact: bool = True) -> bytes:
 
 
 def headblock_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "capture", *args]
+    return [sys.executable, "-m", "headblock", *args]
 
 
 def spawn(args: list[str], env: dict | None = None) -> subprocess.Popen:

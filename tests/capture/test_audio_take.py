@@ -9,8 +9,8 @@ import pytest
 import soundfile as sf
 
 from capture.audio_take import AudioTake, AudioTakeSettings
-from capture.cli import main
 from capture.demo import demo_program
+from headblock.cli import main
 from metadata.formats import bwf
 from metadata.take.meta import TakeMeta
 from tests.capture.helpers import best_offset, log_events, only_take_dir, spawn, wait_for

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from capture.audio_input import open_audio_input, resolve_device
-from capture.cli import main
+from headblock.cli import main
 from metadata.errors import HeadblockError
 from tests.capture.helpers import wait_for
 

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import soundfile as sf
 
-from capture.cli import main
+from headblock.cli import main
 from tests.capture.helpers import data_chunk_size, log_events, spawn, wait_for
 from tests.capture.test_audio_take import demo_pcm24
 

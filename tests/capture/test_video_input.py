@@ -5,7 +5,6 @@ from fractions import Fraction
 import av
 import pytest
 
-from capture.cli import main
 from capture.video_input import (
     STANDARDS,
     list_video_inputs,
@@ -13,6 +12,7 @@ from capture.video_input import (
     parse_video_device,
     standard_for,
 )
+from headblock.cli import main
 from metadata.errors import HeadblockError
 
 

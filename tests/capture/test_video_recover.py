@@ -27,7 +27,7 @@ DEVICE = "lavfi:testsrc2=size=720x486:rate=30000/1001,format=yuv422p10le[out0];s
 
 
 def start_capture(library: Path, seconds: float) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "capture", "capture", "video", "--device", DEVICE,
+    cmd = [sys.executable, "-m", "headblock", "capture", "video", "--device", DEVICE,
            "--item", "CUT1", "--library", str(library), "--seconds", str(seconds), "--no-qc"]  # fmt: skip
     return subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True)
 

@@ -9,7 +9,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from capture.cli import main
+from headblock.cli import main
 from metadata.errors import HeadblockError
 from metadata.formats.bwf import BextInfo, BWFWriter
 from metadata.formats.checksums import file_md5, write_md5_file

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from capture.cli import main as headblock
+from headblock.cli import main as headblock
 from tests.fixtures import signals as S
 
 RATE = 48000
@@ -119,7 +119,7 @@ def test_real_command_prints_no_traceback(tmp_path):
     f.write_bytes(b"RIFF" + os.urandom(200))
     root = Path(__file__).resolve().parents[2]
     p = subprocess.run(
-        [sys.executable, "-m", "capture.cli", "qc", str(f)],
+        [sys.executable, "-m", "headblock.cli", "qc", str(f)],
         capture_output=True,
         text=True,
         timeout=60,

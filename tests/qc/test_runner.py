@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from capture.cli import main as headblock
+from headblock.cli import main as headblock
 from qc.result import CheckResult, EventMerger, QCEvent, QCResult, merge_events
 from qc.runner import read_envelope, run_qc
 from qc.table import CHECKS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import threading
 
-from capture.cli import main
+from headblock.cli import main
 from metadata.catalogue import database as catalogue
 from metadata.review.marks import add_mark
 from qc.signoff import signoff
@@ -126,7 +126,7 @@ def test_several_stations_rebuild_at_once(library, catalogue_url):
     url_args = ["--url", catalogue_url] if catalogue_url else []
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "capture", "catalogue", "rebuild", str(library), *url_args],
+            [sys.executable, "-m", "headblock", "catalogue", "rebuild", str(library), *url_args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

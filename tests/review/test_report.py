@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from capture.cli import main
+from headblock.cli import main
 from metadata.review.marks import add_mark
 from qc.report import write_report
 from tests.review.takes import AUDIO_EVENTS

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from capture.cli import main
+from headblock.cli import main
 from metadata.catalogue import database as catalogue
 from metadata.errors import HeadblockError
 from metadata.review.signoff import read_decisions, sha256_file, verify_signoff

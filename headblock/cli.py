@@ -1,5 +1,5 @@
-"""The ``headblock`` command line. Each verb's work lives in the engine module named below;
-this file only parses arguments and turns errors into one line and an exit status."""
+"""The ``headblock`` command line: the parser of every verb, and the one place that turns an
+error into one line on stderr and an exit status (docs/cli.md). Verbs are imported lazily."""
 
 from __future__ import annotations
 

@@ -1,5 +1,0 @@
-import sys
-
-from capture.cli import main
-
-sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from headblock.cli import main
+
+sys.exit(main())
