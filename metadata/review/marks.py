@@ -8,8 +8,6 @@ re-run of QC that finds the same fault.
 
 from __future__ import annotations
 
-import fcntl
-import json
 import logging
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -18,8 +16,7 @@ from pathlib import Path
 from metadata.catalogue.database import sync_take
 from metadata.clock import utc_stamp
 from metadata.errors import HeadblockError
-from metadata.files import write_atomic
-from metadata.formats import premis
+from metadata.review.journal import add_premis_event, append_entry, read_entries
 from metadata.take.naming import TakePaths, paths_for_master, paths_for_take_dir
 
 log = logging.getLogger(__name__)
@@ -59,14 +56,7 @@ def read_marks(path: Path) -> list[dict]:
     """Every mark ever made (oldest first); ``path`` is a take folder, master or review.json."""
     path = Path(path)
     file = path if path.name.endswith(".review.json") else take_paths(path).review_json
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return []
-    except (OSError, ValueError) as exc:
-        raise HeadblockError(f"{file.name} is not readable: {exc}") from exc
-    marks = data.get("marks") if isinstance(data, dict) else None
-    return [m for m in (marks or []) if isinstance(m, dict)]
+    return read_entries(file, "marks")
 
 
 def current_marks(path: Path) -> dict[str, dict]:
@@ -83,47 +73,6 @@ def current_marks(path: Path) -> dict[str, dict]:
         else:
             out[key] = dict(m)
     return out
-
-
-def _append_json_list(file: Path, take: str, entry: dict, list_key: str) -> None:
-    """Append under an exclusive lock and replace atomically: history is never rewritten."""
-    lock_path = file.with_name(file.name + ".lock")
-    with open(lock_path, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            data = {"take": take, list_key: []}
-            if file.exists():
-                try:
-                    data = json.loads(file.read_text(encoding="utf-8"))
-                except ValueError as exc:
-                    raise HeadblockError(f"{file.name} is damaged; not appending: {exc}") from exc
-                if not isinstance(data, dict) or not isinstance(data.get(list_key), list):
-                    raise HeadblockError(f"{file.name} has no '{list_key}' list; not appending")
-            data[list_key].append(entry)
-            write_atomic(file, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    try:
-        lock_path.unlink()
-    except OSError:
-        pass
-
-
-def add_premis_event(paths: TakePaths, make_event) -> bool:
-    """Append ``make_event(premis_module)`` to the take's PREMIS file; False when skipped.
-
-    A take without a PREMIS file (a loose master) keeps its history in the JSON sidecar only.
-    A PREMIS file that cannot take the event is logged, never fatal: the JSON sidecar holds
-    the record and ``headblock verify`` reads it.
-    """
-    if not paths.premis.exists():
-        return False
-    try:
-        premis.add_event(paths.premis, make_event(premis))
-        return True
-    except Exception as exc:
-        log.warning("PREMIS event not written to %s: %s", paths.premis.name, exc)
-        return False
 
 
 def add_mark(
@@ -156,7 +105,7 @@ def add_mark(
         note=note.strip(),
     )
     entry = asdict(m)
-    _append_json_list(paths.review_json, paths.stem, entry, "marks")
+    append_entry(paths.review_json, paths.stem, entry, "marks")
     where = f"{m.check} at {m.start_s:.3f} s" + (f", channel {m.channel}" if m.channel else "")
     detail = f"{MARK_LABELS[mark]}: {where} [{m.event_key}]" + (f" — {m.note}" if m.note else "")
     add_premis_event(paths, lambda premis: premis.review_event(when, reviewer, detail))

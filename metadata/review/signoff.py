@@ -17,7 +17,7 @@ from pathlib import Path
 from metadata.catalogue.database import sync_take
 from metadata.clock import utc_stamp
 from metadata.errors import HeadblockError
-from metadata.review.marks import _append_json_list, add_premis_event
+from metadata.review.journal import add_premis_event, append_entry, read_entries
 from metadata.take.naming import TakePaths, paths_for_take_dir
 
 log = logging.getLogger(__name__)
@@ -42,15 +42,7 @@ def _hashed_files(paths: TakePaths) -> dict[str, Path]:
 
 
 def read_decisions(take_dir: Path) -> list[dict]:
-    paths = paths_for_take_dir(take_dir)
-    try:
-        data = json.loads(paths.signoff_json.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return []
-    except (OSError, ValueError) as exc:
-        raise HeadblockError(f"{paths.signoff_json.name} is not readable: {exc}") from exc
-    decs = data.get("decisions") if isinstance(data, dict) else None
-    return [d for d in (decs or []) if isinstance(d, dict)]
+    return read_entries(paths_for_take_dir(take_dir).signoff_json, "decisions")
 
 
 def record_signoff(
@@ -93,7 +85,7 @@ def record_signoff(
         "sha256": hashes,
         "files": {key: p.name for key, p in _hashed_files(paths).items()},
     }
-    _append_json_list(paths.signoff_json, paths.stem, entry, "decisions")
+    append_entry(paths.signoff_json, paths.stem, entry, "decisions")
     hash_text = "; ".join(f"{entry['files'][k]} sha256:{v}" for k, v in hashes.items())
 
     def make_event(premis):
