@@ -18,11 +18,11 @@ HANDLERS = {
     "capture audio": "capture.audio_take:cmd_capture_audio",
     "capture video": "capture.video_take:cmd_capture_video",
     "qc": "qc.runner:cmd_qc",
-    "verify": "metadata.review.verify:cmd_verify",
+    "verify": "headblock.verbs.review:cmd_verify",
     "recover": "capture.recover:cmd_recover",
     "report": "qc.report:cmd_report",
-    "signoff": "qc.signoff:cmd_signoff",
-    "catalogue": "metadata.catalogue.database:cmd_catalogue",
+    "signoff": "headblock.verbs.review:cmd_signoff",
+    "catalogue": "headblock.verbs.library:cmd_catalogue",
 }
 
 

@@ -19,15 +19,3 @@ def signoff(
     if paths.qc_json.exists() and not paths.qc_html.exists():
         write_report(paths.directory, pdf=False)
     return record_signoff(take_dir, by, decision, comment, now)
-
-
-def cmd_signoff(args) -> int:
-    entry = signoff(Path(args.take_dir), args.by, args.decision, args.comment)
-    paths = paths_for_take_dir(Path(args.take_dir))
-    print(
-        f"{paths.stem}: {entry['decision']} by {entry['by']} at {entry['at_utc']} "
-        f"(QC verdict {entry['qc_verdict'] or 'unknown'})"
-    )
-    for key, digest in entry["sha256"].items():
-        print(f"  sha256 {digest}  {entry['files'][key]}")
-    return 0

@@ -536,34 +536,9 @@ def take_history(identifier: str, library: Path | None = None, url: str | None =
 # command line
 
 
-def _fmt_dt(dt) -> str:
+def format_when(dt) -> str:
     if not dt:
         return ""
     if isinstance(dt, datetime):
         return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
     return str(dt)
-
-
-def cmd_catalogue(args) -> int:
-    library = Path(args.library)
-    url = getattr(args, "url", None)
-    if args.action == "rebuild":
-        from metadata.progress import TerminalProgress
-
-        prog = TerminalProgress("catalogue")
-        n = rebuild(library, url, progress=prog)
-        prog.done()
-        print(f"catalogue: {n} take(s) indexed from {library}")
-        return 0
-    if not library.is_dir():
-        raise HeadblockError(f"the library {library} is not a folder")
-    rows = list_takes(library, url)
-    print(f"{'take':<24} {'kind':<6} {'state':<11} {'verdict':<7} {'duration':>9}  captured")
-    for r in rows:
-        dur = f"{r['duration_s']:.1f}s" if r["duration_s"] is not None else ""
-        print(
-            f"{r['identifier']:<24} {r['kind']:<6} {r['state']:<11} {r['verdict']:<7} "
-            f"{dur:>9}  {_fmt_dt(r['captured_utc'])}"
-        )
-    print(f"{len(rows)} take(s)")
-    return 0

@@ -12,16 +12,15 @@ or holds nothing to verify.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from metadata.errors import HeadblockError, VerificationFailed
+from metadata.errors import HeadblockError
 from metadata.formats import bwf, premis
 from metadata.formats.checksums import file_md5, read_md5_file
 from metadata.formats.framemd5 import compute_framemd5, frame_hashes, read_framemd5
-from metadata.progress import ProgressFn, TerminalProgress
+from metadata.progress import ProgressFn
 from metadata.review.signoff import verify_signoff
 from metadata.take.naming import take_number_of
 from metadata.take.record import software_string
@@ -42,7 +41,7 @@ class MasterCheck:
         self.problems.append(problem)
 
 
-def _is_take_master(path: Path) -> bool:
+def is_take_master(path: Path) -> bool:
     """``ITEM/ITEM_tNN/ITEM_tNN.wav|mkv``"""
     return (
         path.suffix in MASTER_SUFFIXES
@@ -73,7 +72,7 @@ def collect(paths: list[str]) -> list[tuple[Path, Path | None]]:
                     f = Path(root) / name
                     if name.endswith(".md5"):
                         here += [(m, f) for m in _masters_of_md5(f)]
-                    elif _is_take_master(f) and not _md5_for(f).exists():
+                    elif is_take_master(f) and not _md5_for(f).exists():
                         here.append((f, None))
         elif p.name.endswith(".md5"):
             here += [(m, p) for m in _masters_of_md5(p)]
@@ -196,7 +195,7 @@ def verify_master(
     check_md5(check, progress)
     if master.suffix.lower() == ".mkv" and master.is_file():
         check_framemd5(check, progress)
-    if _is_take_master(master):
+    if is_take_master(master):
         check_signoff(check)
     return check
 
@@ -218,34 +217,3 @@ def record_fixity_event(check: MasterCheck) -> str | None:
     except Exception as exc:  # noqa: BLE001 - the verification result stands without it
         return f"PREMIS event not written: {exc}"
     return None
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
-def cmd_verify(args) -> int:
-    targets = collect(list(args.paths))
-    failed = 0
-    for master, md5_path in targets:
-        progress = TerminalProgress(f"verify {master.name}")
-        check = verify_master(master, md5_path, progress)
-        note = record_fixity_event(check) if _is_take_master(master) else None
-        if progress.enabled:
-            progress.stream.write("\r\033[K")
-            progress.stream.flush()
-        if check.ok:
-            print(f"OK      {_shown(master)}  ({'; '.join(check.notes)})")
-        else:
-            failed += 1
-            print(f"FAILED  {_shown(master)}: {'; '.join(check.problems)}")
-        if note:
-            print(f"        {note}")
-        sys.stdout.flush()
-    if failed:
-        raise VerificationFailed(f"{failed} of {len(targets)} master(s) failed verification")
-    print(f"{len(targets)} master(s) verified")
-    return 0

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from headblock.cli import main
+from headblock.verbs.review import cmd_verify
 from metadata.errors import HeadblockError
 from metadata.formats.bwf import BextInfo, BWFWriter
 from metadata.formats.checksums import file_md5, write_md5_file
-from metadata.review.verify import cmd_verify, collect
+from metadata.review.verify import collect
 
 
 def _audio_take(library, item="ITEM1", n=1):

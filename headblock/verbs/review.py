@@ -1,0 +1,55 @@
+"""``headblock verify`` and ``headblock signoff``: the checks and decisions made on a take."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from metadata.errors import VerificationFailed
+from metadata.progress import TerminalProgress
+from metadata.review.verify import collect, is_take_master, record_fixity_event, verify_master
+from metadata.take.naming import paths_for_take_dir
+from qc.signoff import signoff
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def cmd_verify(args) -> int:
+    targets = collect(list(args.paths))
+    failed = 0
+    for master, md5_path in targets:
+        progress = TerminalProgress(f"verify {master.name}")
+        check = verify_master(master, md5_path, progress)
+        note = record_fixity_event(check) if is_take_master(master) else None
+        if progress.enabled:
+            progress.stream.write("\r\033[K")
+            progress.stream.flush()
+        if check.ok:
+            print(f"OK      {_shown(master)}  ({'; '.join(check.notes)})")
+        else:
+            failed += 1
+            print(f"FAILED  {_shown(master)}: {'; '.join(check.problems)}")
+        if note:
+            print(f"        {note}")
+        sys.stdout.flush()
+    if failed:
+        raise VerificationFailed(f"{failed} of {len(targets)} master(s) failed verification")
+    print(f"{len(targets)} master(s) verified")
+    return 0
+
+
+def cmd_signoff(args) -> int:
+    entry = signoff(Path(args.take_dir), args.by, args.decision, args.comment)
+    paths = paths_for_take_dir(Path(args.take_dir))
+    print(
+        f"{paths.stem}: {entry['decision']} by {entry['by']} at {entry['at_utc']} "
+        f"(QC verdict {entry['qc_verdict'] or 'unknown'})"
+    )
+    for key, digest in entry["sha256"].items():
+        print(f"  sha256 {digest}  {entry['files'][key]}")
+    return 0
