@@ -7,9 +7,9 @@ from PySide6.QtCore import Qt
 from app.widgets.health import HealthFigures, HealthStrip, disk_level
 from app.widgets.meters import FLOOR_DBFS, MeterBridge, PeakBallistics
 from app.widgets.phase import goniometer_histogram
+from app.widgets.picture_view import preview_rgb
 from app.widgets.setup_panel import PRESETS, SetupPanel
 from app.widgets.vectorscope import bar_target, chroma_histogram
-from app.widgets.video_preview import preview_rgb
 from app.widgets.waveform import PeakDecimator
 from app.widgets.waveform_monitor import legal_range, luma_waveform
 

@@ -23,7 +23,7 @@ def _qsettings(tmp_path):
 
 @pytest.fixture
 def review(qtbot, library):
-    from app.review import ReviewView
+    from app.review.view import ReviewView
 
     view = ReviewView(library=library)
     view.show_error_boxes = False
@@ -101,7 +101,7 @@ def test_step_through_events_and_mark_a_false_alarm(qtbot, review, audio_take):
 
 
 def test_shuttle_blocks_play_both_ways():
-    from app.review import shuttle_block
+    from capture.playback import shuttle_block
 
     data = np.arange(100, dtype=np.float32)[:, None]
 

@@ -45,7 +45,7 @@ def preview_rgb(
     return cv2.cvtColor(packed, cv2.COLOR_YUV2RGB_YUY2)
 
 
-class VideoPreview(pg.GraphicsLayoutWidget):
+class PictureView(pg.GraphicsLayoutWidget):
     """One ImageItem in a locked-aspect view; shown at the display aspect ratio (4:3 for SD)."""
 
     def __init__(self, parent=None):

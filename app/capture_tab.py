@@ -1,4 +1,4 @@
-"""The Bench tab: set-up, transport, audio and video monitoring, health, and the last take."""
+"""The Bench tab, where takes are captured: set-up, transport, audio and video monitoring, health, and the last take."""
 
 from __future__ import annotations
 
@@ -23,10 +23,10 @@ from app.controller import AudioSnapshot, BenchController, TakeOutcome, VideoSna
 from app.widgets.health import HealthStrip
 from app.widgets.meters import MeterBridge
 from app.widgets.phase import CorrelationMeter, Goniometer
+from app.widgets.picture_view import PictureView
 from app.widgets.setup_panel import SetupPanel
 from app.widgets.transport import TransportBar
 from app.widgets.vectorscope import Vectorscope
-from app.widgets.video_preview import VideoPreview
 from app.widgets.waveform import ScrollingWaveform
 from app.widgets.waveform_monitor import WaveformMonitor
 from metadata.settings import Settings, save_settings
@@ -127,7 +127,7 @@ class LastTakePanel(QGroupBox):
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.take_dir)))
 
 
-class BenchView(QWidget):
+class CaptureTab(QWidget):
     """Everything the technician watches while the tape plays."""
 
     takeFinished = Signal(object)  # TakeOutcome after QC
@@ -148,9 +148,9 @@ class BenchView(QWidget):
         self.correlation = CorrelationMeter()
         self.goniometer = Goniometer()
         self.goniometer.setMinimumSize(200, 200)
-        self.preview = VideoPreview()
+        self.preview = PictureView()
         self.vectorscope = Vectorscope()
-        self.wfm = WaveformMonitor()
+        self.waveform_monitor = WaveformMonitor()
         self.health = HealthStrip()
         self.last_take = LastTakePanel()
         self.banner = QLabel("")
@@ -178,7 +178,7 @@ class BenchView(QWidget):
         for title, w, stretch in (
             ("Picture", self.preview, 4),
             ("Vectorscope", self.vectorscope, 3),
-            ("Luma waveform", self.wfm, 4),
+            ("Luma waveform", self.waveform_monitor, 4),
         ):
             box = QGroupBox(title)
             bl = QVBoxLayout(box)
@@ -402,7 +402,7 @@ class BenchView(QWidget):
         # computed off the GUI thread (app/scopes.py): only hand the images over here
         self.preview.show_rgb(images.picture)
         self.vectorscope.show_image(images.vectorscope)
-        self.wfm.show_rgb(images.waveform, images.bit_depth)
+        self.waveform_monitor.show_rgb(images.waveform, images.bit_depth)
 
     # -- life cycle -------------------------------------------------------------------------
     def shutdown(self) -> None:
