@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
@@ -160,8 +160,6 @@ class ClipLight(QPushButton):
 class MeterBridge(QWidget):
     """Peak/RMS meters for every channel, with numbers beside the bars and clip lights."""
 
-    clipsCleared = Signal()
-
     def __init__(self, channels: int = 2, parent=None):
         super().__init__(parent)
         self.setToolTip(BALLISTIC_TEXT)
@@ -211,7 +209,6 @@ class MeterBridge(QWidget):
             self._grid.addWidget(bar, 2, ch + 1, Qt.AlignHCenter)
             self._grid.addWidget(pk, 3, ch + 1)
             self._grid.addWidget(rms, 4, ch + 1)
-            clip.clicked.connect(self._clip_clicked)
             self.clips.append(clip)
             self.bars.append(bar)
             self.peak_labels.append(pk)
@@ -225,9 +222,6 @@ class MeterBridge(QWidget):
         self._grid.setRowStretch(2, 1)
         # the first column holds the captions; the scale is drawn by the first bar
         self._grid.setColumnMinimumWidth(0, 34)
-
-    def _clip_clicked(self, *_args) -> None:
-        self.clipsCleared.emit()
 
     def update_levels(self, peaks_dbfs, rms_dbfs, dt_s: float, numbers: bool = True) -> None:
         """Feed the peak of every sample since the last refresh (instant attack).

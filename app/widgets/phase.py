@@ -10,6 +10,8 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from app.widgets.image_scope import ImageScope
+
 CORRELATION_TEXT = (
     "Phase correlation of the first two channels over the last 300 ms: +1 in phase (mono), "
     "0 unrelated, -1 out of phase (a reversed cable or azimuth error: mono listeners lose it)."
@@ -76,23 +78,18 @@ def goniometer_histogram(block: np.ndarray, size: int = 160) -> np.ndarray:
     return counts.reshape(size, size).astype(np.float32)
 
 
-class Goniometer(pg.GraphicsLayoutWidget):
+class Goniometer(ImageScope):
     """Lissajous display as an image with a short persistence (one ImageItem, updated)."""
 
     def __init__(self, size: int = 160, parent=None):
-        super().__init__(parent)
-        self.bins = size
-        self.setBackground("#101214")
-        self.setToolTip(
+        super().__init__(
             "Goniometer: mid (L+R) up, side (L−R) across. A vertical line is mono, a horizontal "
-            "line is out of phase, a round cloud is wide stereo."
+            "line is out of phase, a round cloud is wide stereo.",
+            parent=parent,
         )
-        self.view = self.addViewBox(lockAspect=True, enableMouse=False)
-        self.view.setMenuEnabled(False)
+        self.bins = size
         self._acc = np.zeros((size, size), np.float32)
-        self.image = pg.ImageItem(axisOrder="col-major")
         self.image.setLookupTable(_green_lut())
-        self.view.addItem(self.image)
         pen = pg.mkPen("#3a4048")
         c = (size - 1) / 2
         self.view.addItem(pg.PlotCurveItem([c, c], [0, size - 1], pen=pen))

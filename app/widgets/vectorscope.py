@@ -12,6 +12,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 
+from app.widgets.image_scope import ImageScope
+
 SIZE = 256  # histogram bins per axis (8-bit chroma codes)
 BARS = (
     ("R", (1, 0, 0)),
@@ -53,20 +55,15 @@ def histogram_image(counts: np.ndarray) -> np.ndarray:
     return (np.log1p(counts.astype(np.float32)) / math.log1p(peak)).astype(np.float32)
 
 
-class Vectorscope(pg.GraphicsLayoutWidget):
+class Vectorscope(ImageScope):
     def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setBackground("#101214")
-        self.setToolTip(
+        super().__init__(
             "Vectorscope (BT.601): Cb across, Cr up, from the native chroma. Small boxes: 75% bar "
-            "targets; large boxes: 100%. The dashed line is skin tone."
+            "targets; large boxes: 100%. The dashed line is skin tone.",
+            parent=parent,
         )
-        self.view = self.addViewBox(lockAspect=True, enableMouse=False)
-        self.view.setMenuEnabled(False)
-        self.image = pg.ImageItem(axisOrder="col-major")
         self.image.setLookupTable(_phosphor_lut())
         self.image.setRect(QRectF(0, 0, SIZE, SIZE))
-        self.view.addItem(self.image)
         self._draw_graticule()
         self.view.setRange(xRange=(-6, SIZE + 6), yRange=(-6, SIZE + 6), padding=0)
         self.image.setImage(np.zeros((SIZE, SIZE), np.float32), autoLevels=False, levels=(0, 1))

@@ -296,3 +296,30 @@ def test_a_damaged_review_file_opens_with_a_warning_and_refuses_marks(review, au
     assert review.mark_current("confirmed") is None
     assert "damaged" in review.status.text()
     assert audio_take.review_json.read_text() == "{truncated"  # never overwritten
+
+
+def test_a_take_double_clicked_in_the_queue_opens_in_review(qtbot, library):
+    from app.main import MainWindow
+    from metadata.settings import load_settings
+
+    take = make_audio_take(library)
+    settings = load_settings()
+    settings.library = str(library)
+    settings.audio.device = "demo"
+    window = MainWindow(settings)
+    qtbot.addWidget(window)
+    window.review.show_error_boxes = False
+    window.show()
+    window.tabs.setCurrentWidget(window.queue)  # shown, the queue reads the library
+    qtbot.waitUntil(lambda: window.queue.table.rowCount() == 1, timeout=20000)
+    table = window.queue.table
+    cell = table.visualItemRect(table.item(0, 0)).center()
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=cell)
+    qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=cell)
+    assert window.tabs.currentWidget() is window.review
+    assert window.review.model is not None
+    assert window.review.model.paths.directory == take.directory
+    window.bench.confirm = lambda text: True
+    window.close()
+    window.queue.jobs.wait(10000)
+    window.review.close_take()
