@@ -36,17 +36,17 @@ def review_summary(take_dir: Path) -> tuple[dict, str]:
         qc = json.loads(paths.qc_json.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}, "no QC result"
-    events = [e for e in qc.get("events") or [] if isinstance(e, dict)]
+    events = [event for event in qc.get("events") or [] if isinstance(event, dict)]
     try:
         marks = current_marks(paths.review_json) if paths.review_json.exists() else {}
     except HeadblockError:
         marks = {}
     counts = {"confirmed": 0, "false_alarm": 0}
     unreviewed = 0
-    for e in events:
-        m = marks.get(event_key(e))
-        if m and m.get("mark") in counts:
-            counts[m["mark"]] += 1
+    for event in events:
+        mark = marks.get(event_key(event))
+        if mark and mark.get("mark") in counts:
+            counts[mark["mark"]] += 1
         else:
             unreviewed += 1
     text = (
@@ -77,9 +77,9 @@ class SignoffDialog(QDialog):
         # Checkable buttons: both choices stay visible whatever the style sheet does to radios.
         self.approve_radio = QPushButton("Approve")
         self.reject_radio = QPushButton("Reject (re-capture as a new take)")
-        for b, colour in ((self.approve_radio, "#2e7d32"), (self.reject_radio, "#c62828")):
-            b.setCheckable(True)
-            b.setStyleSheet(f"QPushButton:checked {{ background: {colour}; color: white; }}")
+        for button, colour in ((self.approve_radio, "#2e7d32"), (self.reject_radio, "#c62828")):
+            button.setCheckable(True)
+            button.setStyleSheet(f"QPushButton:checked {{ background: {colour}; color: white; }}")
         group = QButtonGroup(self)
         group.setExclusive(True)
         group.addButton(self.approve_radio)

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.widgets.restyle import restyle
 from capture.audio_input import STANDARD_RATES_HZ, input_devices
 from capture.video_input import list_video_inputs as video_input_devices
 from metadata.errors import HeadblockError
@@ -333,9 +334,7 @@ class SetupPanel(QWidget):
         text = self.item_id.text().strip()
         problem = item_id_problem(text) if text else "enter the item identifier before recording"
         valid = problem is None
-        self.item_id.setProperty("valid", ("true" if valid else "false") if text else "")
-        self.item_id.style().unpolish(self.item_id)
-        self.item_id.style().polish(self.item_id)
+        restyle(self.item_id, valid=("true" if valid else "false") if text else "")
         if valid:
             try:
                 n = next_take_number(Path(self.library.text().strip() or "."), text)
@@ -344,9 +343,7 @@ class SetupPanel(QWidget):
                 self.item_problem_label.setText("✓")
         else:
             self.item_problem_label.setText(problem)
-        self.item_problem_label.setProperty("problem", "false" if valid else "true")
-        self.item_problem_label.style().unpolish(self.item_problem_label)
-        self.item_problem_label.style().polish(self.item_problem_label)
+        restyle(self.item_problem_label, problem="false" if valid else "true")
 
     def _browse(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Library folder", self.library.text())
