@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from app.review.frames import FrameFetcher
 from app.review.timeline import Timeline
+from app.signoff_dialog import SignoffDialog
 from app.widgets.picture_view import PictureView
 from app.widgets.row_table import row_table
 from app.widgets.vectorscope import Vectorscope
@@ -573,8 +574,6 @@ class ReviewView(QWidget):
         if self.model is None or not self.model.paths.take_number:
             self._error("Only a take in the library can be signed off")
             return
-        from app.signoff_dialog import SignoffDialog
-
         try:
             dlg = SignoffDialog(self.model.paths.directory, self)
         except HeadblockError as exc:

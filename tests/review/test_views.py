@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -323,3 +324,25 @@ def test_a_take_double_clicked_in_the_queue_opens_in_review(qtbot, library):
     window.close()
     window.queue.jobs.wait(10000)
     window.review.close_take()
+
+
+def test_the_review_model_and_playback_need_no_qt(audio_take):
+    """The model and the playback are the engine's: they load in a process without Qt."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from qc.review_model import load_review_model, check_colour\n"
+        "import capture.playback\n"
+        f"model = load_review_model({str(audio_take.directory)!r})\n"
+        "print(len(model.events), model.kind, check_colour('click'))\n"
+        "assert not [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph', 'app'))]\n"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=repo
+    ).stdout
+    from qc.table import CHECKS
+
+    assert out.split() == ["3", "audio", CHECKS["click"].colour]
