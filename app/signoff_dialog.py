@@ -1,12 +1,11 @@
 """The supervisor's sign-off dialog: name, approve or reject, comment; hashes recorded.
 
 The decision is written in a worker (the report may have to be generated first) through
-``metadata.signoff.signoff``, the same function as ``headblock signoff``.
+``metadata.review.signoff.signoff``, the same function as ``headblock signoff``.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Signal
@@ -25,22 +24,18 @@ from PySide6.QtWidgets import (
 
 from app.workers import JobRunner
 from metadata.errors import HeadblockError
-from metadata.review.marks import current_marks, event_key
+from metadata.review.marks import event_key
 from metadata.take.naming import paths_for_take_dir
+from qc.review_model import load_review_model
 
 
 def review_summary(take_dir: Path) -> tuple[dict, str]:
     """(qc dict, one-line summary of the events and how many the reviewer marked)."""
-    paths = paths_for_take_dir(take_dir)
     try:
-        qc = json.loads(paths.qc_json.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}, "no QC result"
-    events = [event for event in qc.get("events") or [] if isinstance(event, dict)]
-    try:
-        marks = current_marks(paths.review_json) if paths.review_json.exists() else {}
+        model = load_review_model(take_dir)
     except HeadblockError:
-        marks = {}
+        return {}, "no QC result"
+    events, marks = model.events, model.marks
     counts = {"confirmed": 0, "false_alarm": 0}
     unreviewed = 0
     for event in events:
@@ -53,7 +48,7 @@ def review_summary(take_dir: Path) -> tuple[dict, str]:
         f"{len(events)} event(s): {counts['confirmed']} confirmed, "
         f"{counts['false_alarm']} false alarm(s), {unreviewed} not reviewed"
     )
-    return qc, text
+    return model.qc, text
 
 
 class SignoffDialog(QDialog):
