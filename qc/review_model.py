@@ -53,6 +53,32 @@ class ReviewModel:
             return float(np.median(np.diff(self.vstats.times_s[:200])))
         return 0.04
 
+    def _starts(self) -> list[float]:
+        return [float(event.get("start_s") or 0) for event in self.events]
+
+    def event_after(self, current: int, cursor_s: float) -> int | None:
+        """The event N goes to: the one after ``current`` while the cursor stands on it,
+        else the first that starts after the cursor; None past the last."""
+        starts = self._starts()
+        if 0 <= current < len(starts) and abs(starts[current] - cursor_s) < 1e-6:
+            following = current + 1
+        else:
+            following = next(
+                (i for i, start in enumerate(starts) if start > cursor_s + 1e-6), len(starts)
+            )
+        return following if following < len(starts) else None
+
+    def event_before(self, current: int, cursor_s: float) -> int | None:
+        """The event P goes to, as ``event_after`` the other way; None before the first."""
+        starts = self._starts()
+        if 0 <= current < len(starts) and abs(starts[current] - cursor_s) < 1e-6:
+            preceding = current - 1
+        else:
+            preceding = max(
+                (i for i, start in enumerate(starts) if start < cursor_s - 1e-6), default=-1
+            )
+        return preceding if preceding >= 0 else None
+
 
 def load_review_model(path: Path) -> ReviewModel:
     """The take at ``path`` (a take folder or a master) from its sidecars; HeadblockError if

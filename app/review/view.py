@@ -374,30 +374,16 @@ class ReviewView(QWidget):
         )
 
     def next_event(self) -> None:
-        if self.model is None or not self.model.events:
-            return
-        starts = [float(event.get("start_s") or 0) for event in self.model.events]
-        if self.current >= 0 and abs(starts[self.current] - self.cursor_s) < 1e-6:
-            following = self.current + 1
-        else:
-            following = next(
-                (i for i, start in enumerate(starts) if start > self.cursor_s + 1e-6), len(starts)
-            )
-        if following < len(starts):
-            self.select_event(following)
+        if self.model is not None:
+            following = self.model.event_after(self.current, self.cursor_s)
+            if following is not None:
+                self.select_event(following)
 
     def previous_event(self) -> None:
-        if self.model is None or not self.model.events:
-            return
-        starts = [float(event.get("start_s") or 0) for event in self.model.events]
-        if self.current >= 0 and abs(starts[self.current] - self.cursor_s) < 1e-6:
-            preceding = self.current - 1
-        else:
-            preceding = max(
-                (i for i, start in enumerate(starts) if start < self.cursor_s - 1e-6), default=-1
-            )
-        if preceding >= 0:
-            self.select_event(preceding)
+        if self.model is not None:
+            preceding = self.model.event_before(self.current, self.cursor_s)
+            if preceding is not None:
+                self.select_event(preceding)
 
     def current_event(self) -> dict | None:
         if self.model is None or not (0 <= self.current < len(self.model.events)):

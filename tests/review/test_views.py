@@ -346,3 +346,19 @@ def test_the_review_model_and_playback_need_no_qt(audio_take):
     from qc.table import CHECKS
 
     assert out.split() == ["3", "audio", CHECKS["click"].colour]
+
+
+def test_next_and_previous_event_from_the_cursor():
+    from qc.review_model import ReviewModel
+
+    events = [{"check": "click", "start_s": s} for s in (1.0, 2.0, 2.0, 5.0)]
+    model = ReviewModel(None, None, {}, events, None, None)
+    assert model.event_after(-1, 0.0) == 0
+    assert model.event_after(0, 1.0) == 1  # on an event: the one after it
+    assert model.event_after(1, 2.0) == 2  # the same start: still one by one
+    assert model.event_after(0, 3.0) == 3  # the cursor moved: from the cursor
+    assert model.event_after(3, 5.0) is None
+    assert model.event_before(3, 5.0) == 2
+    assert model.event_before(-1, 4.0) == 2
+    assert model.event_before(0, 1.0) is None
+    assert model.event_before(-1, 0.5) is None
