@@ -1,31 +1,26 @@
 """``headblock gui [--demo] [--library DIR]``: the station window.
 
-Tabs: Bench (capture), Review and Sign-off. The Review and Sign-off views are imported when the
-window opens; until they exist a placeholder says so, and the bench works on its own.
+Tabs: Bench (capture), Review and Sign-off. A take double-clicked in the sign-off queue opens
+in Review.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QWidget
+from PySide6.QtWidgets import QApplication, QMainWindow, QTabWidget
 
-from app.bench import BenchView
+from app.capture_tab import CaptureTab
+from app.queue_view import QueueView
+from app.review.view import ReviewView
 from capture.priority import engine_starter, lower_this_thread
 from metadata.errors import HeadblockError
 from metadata.settings import Settings, config_path, load_settings, save_settings
 from resources import resource_path
-
-# tab title -> (module, candidate class names)
-LAZY_TABS = (
-    ("Review", "app.review", ("ReviewView", "ReviewWidget", "ReviewTab")),
-    ("Sign-off", "app.queue_view", ("QueueView", "SupervisorQueue", "QueueWidget", "SignoffQueue")),
-)
 
 
 def load_style() -> str:
@@ -35,42 +30,9 @@ def load_style() -> str:
         return ""
 
 
-def _lazy_tab(module_name: str, class_names, library: Path) -> QWidget:
-    """The view from ``module_name``, or a placeholder label while it does not exist."""
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            return _placeholder(f"{module_name} is not installed in this build.")
-        return _placeholder(f"{module_name} could not be loaded: {exc}")
-    except Exception as exc:
-        return _placeholder(f"{module_name} could not be loaded: {type(exc).__name__}: {exc}")
-    for name in class_names:
-        cls = getattr(module, name, None)
-        if cls is None:
-            continue
-        for kwargs in ({"library": library}, {}):
-            try:
-                return cls(**kwargs)
-            except TypeError:
-                continue
-            except Exception as exc:
-                return _placeholder(
-                    f"{module_name}.{name} failed to open: {type(exc).__name__}: {exc}"
-                )
-    return _placeholder(f"{module_name} has no view to show yet.")
-
-
 def window_settings() -> QSettings:
     """Window geometry only (QSettings), kept beside the settings file."""
     return QSettings(str(config_path().with_name("window.ini")), QSettings.IniFormat)
-
-
-def _placeholder(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setObjectName("placeholder")
-    label.setAlignment(Qt.AlignCenter)
-    return label
 
 
 class MainWindow(QMainWindow):
@@ -82,19 +44,23 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.setCentralWidget(self.tabs)
-        self.bench = BenchView(settings, settings_path=settings_path)
+        self.bench = CaptureTab(settings, settings_path=settings_path)
         self.tabs.addTab(self.bench, "Bench")
         library = Path(settings.library).expanduser()
-        self.lazy: dict[str, QWidget] = {}
-        for title, module, names in LAZY_TABS:
-            view = _lazy_tab(module, names, library)
-            self.lazy[title] = view
-            self.tabs.addTab(view, title)
+        self.review = ReviewView(library=library)
+        self.tabs.addTab(self.review, "Review")
+        self.queue = QueueView(library=library)
+        self.tabs.addTab(self.queue, "Sign-off")
+        self.queue.open_take.connect(self.review_take)
         geometry = window_settings().value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
             self.resize(1560, 960)
+
+    def review_take(self, take_dir: Path) -> None:
+        self.review.open_path(take_dir)
+        self.tabs.setCurrentWidget(self.review)
 
     def closeEvent(self, event):  # noqa: N802
         if self.bench.controller.state == "recording":
@@ -108,7 +74,7 @@ class MainWindow(QMainWindow):
 
 def bench_palette() -> QPalette:
     """The calm dark base of the bench theme (the style sheet adds the accents)."""
-    p = QPalette()
+    palette = QPalette()
     colours = {
         QPalette.Window: "#1b1e22",
         QPalette.WindowText: "#d6dce2",
@@ -127,10 +93,10 @@ def bench_palette() -> QPalette:
         QPalette.Light: "#3a4149",
     }
     for role, colour in colours.items():
-        p.setColor(role, QColor(colour))
+        palette.setColor(role, QColor(colour))
     for role in (QPalette.WindowText, QPalette.Text, QPalette.ButtonText):
-        p.setColor(QPalette.Disabled, role, QColor("#6a727a"))
-    return p
+        palette.setColor(QPalette.Disabled, role, QColor("#6a727a"))
+    return palette
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:

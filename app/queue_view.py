@@ -2,7 +2,7 @@
 
 Filled from the catalogue (brought in line with the take folders in a worker on refresh);
 sortable by verdict (fail first) and by date; one click on "Report" opens the take's report,
-writing it first when missing. Double-click opens the take in the review view.
+writing it first when missing. Double-click asks for the take in the review view (``open_take``).
 """
 
 from __future__ import annotations
@@ -13,22 +13,19 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from app.signoff_dialog import SignoffDialog
+from app.widgets.row_table import row_table
 from app.workers import JobRunner
 from metadata.errors import HeadblockError
-
-VERDICT_RANK = {"fail": 0, "warn": 1, "pass": 2}
-VERDICT_COLOURS = {"fail": "#e53935", "warn": "#fb8c00", "pass": "#43a047"}
+from metadata.verdicts import VERDICT_COLOURS, worst_first
 
 
 class _SortItem(QTableWidgetItem):
@@ -44,19 +41,6 @@ class _SortItem(QTableWidgetItem):
         return super().__lt__(other)
 
 
-def row_table(columns) -> QTableWidget:
-    """A read-only table of whole rows, one selected at a time (the queue's, the events')."""
-    table = QTableWidget(0, len(columns))
-    table.setHorizontalHeaderLabels(columns)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.verticalHeader().setVisible(False)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    table.horizontalHeader().setStretchLastSection(True)
-    return table
-
-
 def _fmt(dt) -> str:
     if isinstance(dt, datetime):
         return dt.strftime("%Y-%m-%d %H:%M")
@@ -70,7 +54,6 @@ def _ts(dt) -> float:
 class QueueView(QWidget):
     COLUMNS = ("take", "verdict", "kind", "duration", "events", "state", "captured", "QC", "report")
     open_take = Signal(object)  # Path of a take folder, for the review view
-    signed = Signal(dict)
 
     def __init__(self, parent=None, library: Path | None = None, url: str | None = None):
         super().__init__(parent)
@@ -139,30 +122,32 @@ class QueueView(QWidget):
         self.rows = list(rows)
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(self.rows))
-        for r, row in enumerate(self.rows):
+        for index, row in enumerate(self.rows):
             verdict = str(row.get("verdict") or "")
-            dur = row.get("duration_s")
+            duration_s = row.get("duration_s")
             cells = [
                 _SortItem(row["identifier"], (row["item"], row["take_number"])),
-                _SortItem(
-                    verdict.upper(), (VERDICT_RANK.get(verdict, 3), _ts(row.get("captured_utc")))
-                ),
+                _SortItem(verdict.upper(), (worst_first(verdict), _ts(row.get("captured_utc")))),
                 _SortItem(str(row.get("kind") or ""), str(row.get("kind") or "")),
-                _SortItem(f"{dur:.1f} s" if dur is not None else "", dur or 0.0),
+                _SortItem(
+                    f"{duration_s:.1f} s" if duration_s is not None else "", duration_s or 0.0
+                ),
                 _SortItem(str(row.get("events") or 0), int(row.get("events") or 0)),
                 _SortItem(str(row.get("state") or "").replace("_", " "), str(row.get("state"))),
                 _SortItem(_fmt(row.get("captured_utc")), _ts(row.get("captured_utc"))),
                 _SortItem(_fmt(row.get("qc_utc")), _ts(row.get("qc_utc"))),
             ]
-            for c, item in enumerate(cells):
+            for column, item in enumerate(cells):
                 item.setData(Qt.ItemDataRole.UserRole, row["take_dir"])
-                self.table.setItem(r, c, item)
+                self.table.setItem(index, column, item)
             if verdict in VERDICT_COLOURS:
                 cells[1].setForeground(QColor(VERDICT_COLOURS[verdict]))
             button = QPushButton("Open report")
             button.setToolTip("Open the QC report (written first if missing)")
-            button.clicked.connect(lambda _=False, d=row["take_dir"]: self.open_report(Path(d)))
-            self.table.setCellWidget(r, len(self.COLUMNS) - 1, button)
+            button.clicked.connect(
+                lambda _=False, take_dir=row["take_dir"]: self.open_report(Path(take_dir))
+            )
+            self.table.setCellWidget(index, len(self.COLUMNS) - 1, button)
         self.table.setSortingEnabled(True)
         if not self._sorted_once:  # worst verdict first, oldest first within it
             self._sorted_once = True
@@ -174,7 +159,7 @@ class QueueView(QWidget):
         return Path(item.data(Qt.ItemDataRole.UserRole)) if item else None
 
     def take_ids_in_order(self) -> list[str]:
-        return [self.table.item(r, 0).text() for r in range(self.table.rowCount())]
+        return [self.table.item(row, 0).text() for row in range(self.table.rowCount())]
 
     def sort_by(self, column: str, descending: bool = False) -> None:
         order = Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
@@ -198,46 +183,32 @@ class QueueView(QWidget):
         self.status.setText(f"Writing the report of {paths.stem}…")
         self.jobs.submit(
             job,
-            on_finished=lambda p: (
-                self.status.setText(str(p)),
-                self.open_url(QUrl.fromLocalFile(str(p))),
+            on_finished=lambda report: (
+                self.status.setText(str(report)),
+                self.open_url(QUrl.fromLocalFile(str(report))),
             ),
             on_failed=self._failed,
         )
 
     def _double_clicked(self, row: int, _col: int) -> None:
-        d = self.take_dir_at(row)
-        if d is not None:
-            self.open_take.emit(d)
-            self._open_in_review(d)
-
-    def _open_in_review(self, take_dir: Path) -> None:
-        """Show the take in the window's review tab, when the window has one."""
-        from PySide6.QtWidgets import QTabWidget
-
-        from app.review import ReviewView
-
-        review = self.window().findChild(ReviewView)
-        if review is None:
-            return
-        review.open_path(take_dir)
-        tabs = self.window().findChild(QTabWidget)
-        if tabs is not None and tabs.indexOf(review) >= 0:
-            tabs.setCurrentWidget(review)
+        take_dir = self.take_dir_at(row)
+        if take_dir is not None:
+            self.open_take.emit(take_dir)
 
     def sign_selected(self):
         rows = self.table.selectionModel().selectedRows()
         if not rows:
             self.status.setText("Select a take first")
             return None
-        d = self.take_dir_at(rows[0].row())
-        from app.signoff_dialog import SignoffDialog
-
+        take_dir = self.take_dir_at(rows[0].row())
         try:
-            dlg = SignoffDialog(d, self)
+            dlg = SignoffDialog(take_dir, self)
         except HeadblockError as exc:
             self.status.setText(str(exc))
             return None
-        dlg.signed.connect(lambda entry: (self.signed.emit(entry), self.refresh()))
+        dlg.signed.connect(self._signed)
         dlg.open()
         return dlg
+
+    def _signed(self, _entry: dict) -> None:
+        self.refresh()  # the signed take leaves the queue

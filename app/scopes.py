@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.widgets.picture_view import preview_rgb
 from app.widgets.vectorscope import chroma_histogram, histogram_image
-from app.widgets.video_preview import preview_rgb
 from app.widgets.waveform_monitor import luma_waveform, waveform_rgb
 from capture.priority import DISPLAY_NICE, lower_this_thread
 

@@ -6,7 +6,6 @@ The decision is written in a worker (the report may have to be generated first) 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Signal
@@ -25,35 +24,31 @@ from PySide6.QtWidgets import (
 
 from app.workers import JobRunner
 from metadata.errors import HeadblockError
-from metadata.review.marks import current_marks, event_key
+from metadata.review.marks import event_key
 from metadata.take.naming import paths_for_take_dir
+from qc.review_model import load_review_model
 
 
 def review_summary(take_dir: Path) -> tuple[dict, str]:
     """(qc dict, one-line summary of the events and how many the reviewer marked)."""
-    paths = paths_for_take_dir(take_dir)
     try:
-        qc = json.loads(paths.qc_json.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}, "no QC result"
-    events = [e for e in qc.get("events") or [] if isinstance(e, dict)]
-    try:
-        marks = current_marks(paths.review_json) if paths.review_json.exists() else {}
+        model = load_review_model(take_dir)
     except HeadblockError:
-        marks = {}
+        return {}, "no QC result"
+    events, marks = model.events, model.marks
     counts = {"confirmed": 0, "false_alarm": 0}
     unreviewed = 0
-    for e in events:
-        m = marks.get(event_key(e))
-        if m and m.get("mark") in counts:
-            counts[m["mark"]] += 1
+    for event in events:
+        mark = marks.get(event_key(event))
+        if mark and mark.get("mark") in counts:
+            counts[mark["mark"]] += 1
         else:
             unreviewed += 1
     text = (
         f"{len(events)} event(s): {counts['confirmed']} confirmed, "
         f"{counts['false_alarm']} false alarm(s), {unreviewed} not reviewed"
     )
-    return qc, text
+    return model.qc, text
 
 
 class SignoffDialog(QDialog):
@@ -77,9 +72,9 @@ class SignoffDialog(QDialog):
         # Checkable buttons: both choices stay visible whatever the style sheet does to radios.
         self.approve_radio = QPushButton("Approve")
         self.reject_radio = QPushButton("Reject (re-capture as a new take)")
-        for b, colour in ((self.approve_radio, "#2e7d32"), (self.reject_radio, "#c62828")):
-            b.setCheckable(True)
-            b.setStyleSheet(f"QPushButton:checked {{ background: {colour}; color: white; }}")
+        for button, colour in ((self.approve_radio, "#2e7d32"), (self.reject_radio, "#c62828")):
+            button.setCheckable(True)
+            button.setStyleSheet(f"QPushButton:checked {{ background: {colour}; color: white; }}")
         group = QButtonGroup(self)
         group.setExclusive(True)
         group.addButton(self.approve_radio)

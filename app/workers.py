@@ -38,8 +38,8 @@ class Job(QRunnable):
     def run(self) -> None:
         try:
             if self.with_progress:
-                self.kwargs["progress"] = lambda f, m="": self.signals.progress.emit(
-                    float(f), str(m)
+                self.kwargs["progress"] = lambda fraction, message="": self.signals.progress.emit(
+                    float(fraction), str(message)
                 )
             result = self.fn(*self.args, **self.kwargs)
         except HeadblockError as exc:

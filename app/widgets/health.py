@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
+from app.widgets.restyle import restyle
 from app.widgets.steady import SteadyRow
 
 DISK_AMBER_S = 30 * 60
@@ -82,9 +83,7 @@ class _Cell(QLabel):
             self.setText(text)
         if level != self.level:
             self.level = level
-            self.setProperty("level", level)
-            self.style().unpolish(self)
-            self.style().polish(self)
+            restyle(self, level=level)
 
 
 class HealthStrip(QWidget):
@@ -112,40 +111,47 @@ class HealthStrip(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(row)
 
-    def show_figures(self, f: HealthFigures) -> None:
-        if f.samples_lost:
-            at = _at(f.last_sample_loss_at_s)
-            self.samples.set(f"Audio lost {f.samples_lost:,} samples{at}", "red")
+    def show_figures(self, figures: HealthFigures) -> None:
+        if figures.samples_lost:
+            at = _at(figures.last_sample_loss_at_s)
+            self.samples.set(f"Audio lost {figures.samples_lost:,} samples{at}", "red")
         else:
             self.samples.set("Audio lost 0", "ok")
-        if f.frames_dropped is None:
+        if figures.frames_dropped is None:
             self.frames.set("Video —", "idle")
-        elif f.frames_dropped:
-            at = _at(f.last_frame_drop_at_s)
-            self.frames.set(f"Video dropped {f.frames_dropped:,}{at}", "red")
+        elif figures.frames_dropped:
+            at = _at(figures.last_frame_drop_at_s)
+            self.frames.set(f"Video dropped {figures.frames_dropped:,}{at}", "red")
         else:
             self.frames.set("Video dropped 0", "ok")
-        if f.queue_depth is None and f.queue_fill is None:
+        if figures.queue_depth is None and figures.queue_fill is None:
             self.queue.set("Queue —", "idle")
         else:
-            fill = f.queue_fill or 0.0
+            fill = figures.queue_fill or 0.0
             level = "red" if fill > 0.8 else "amber" if fill > 0.4 else "ok"
-            depth = f"{f.queue_depth} frames" if f.queue_depth is not None else f"{fill:.0%}"
+            depth = (
+                f"{figures.queue_depth} frames"
+                if figures.queue_depth is not None
+                else f"{fill:.0%}"
+            )
             self.queue.set(f"Write queue {depth}", level)
-        if f.disk_free_bytes is None:
+        if figures.disk_free_bytes is None:
             self.disk.set("Disk —", "idle")
         else:
-            level = disk_level(f.disk_time_left_s)
+            level = disk_level(figures.disk_time_left_s)
             left = (
-                f", {fmt_duration(f.disk_time_left_s)} left"
-                if f.disk_time_left_s is not None and math.isfinite(f.disk_time_left_s)
+                f", {fmt_duration(figures.disk_time_left_s)} left"
+                if figures.disk_time_left_s is not None and math.isfinite(figures.disk_time_left_s)
                 else ""
             )
-            self.disk.set(f"Disk {fmt_bytes(f.disk_free_bytes)} free{left}", level)
-        if f.cpu_percent is None:
+            self.disk.set(f"Disk {fmt_bytes(figures.disk_free_bytes)} free{left}", level)
+        if figures.cpu_percent is None:
             self.cpu.set("CPU —", "idle")
         else:
-            self.cpu.set(f"CPU {f.cpu_percent:.0f}%", cpu_level(f.cpu_percent, f.queue_fill))
+            self.cpu.set(
+                f"CPU {figures.cpu_percent:.0f}%",
+                cpu_level(figures.cpu_percent, figures.queue_fill),
+            )
 
 
 def _at(take_s: float | None) -> str:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
+from app.widgets.restyle import restyle
 from app.widgets.steady import SteadyLabel
 
 FLOOR_DBFS = -60.0
@@ -82,13 +83,13 @@ class MeterBar(QWidget):
             self.update()
 
     def paintEvent(self, event):  # noqa: N802 (Qt API)
-        p = QPainter(self)
-        w, h = self.width(), self.height()
-        top, bottom = 6, h - 6
+        painter = QPainter(self)
+        width, height = self.width(), self.height()
+        top, bottom = 6, height - 6
         span = bottom - top
         scale_w = 28 if self.show_scale else 0
-        bar = QRectF(scale_w, top, w - scale_w - 2, span)
-        p.fillRect(bar, QColor("#141619"))
+        bar = QRectF(scale_w, top, width - scale_w - 2, span)
+        painter.fillRect(bar, QColor("#141619"))
 
         def y_of(db):
             return bottom - db_to_fraction(db) * span
@@ -100,32 +101,34 @@ class MeterBar(QWidget):
                 break
             hi = min(edge, self.peak_db)
             y1, y0 = y_of(hi), y_of(lo)
-            p.fillRect(QRectF(bar.left() + 1, y1, bar.width() - 2, y0 - y1), colour.darker(115))
+            painter.fillRect(
+                QRectF(bar.left() + 1, y1, bar.width() - 2, y0 - y1), colour.darker(115)
+            )
             lo = edge
         # RMS: a narrow bright bar in the middle
         y = y_of(self.rms_db)
-        cx = bar.center().x()
-        p.fillRect(QRectF(cx - 3, y, 6, bottom - y), QColor("#e8eef2"))
+        centre_x = bar.center().x()
+        painter.fillRect(QRectF(centre_x - 3, y, 6, bottom - y), QColor("#e8eef2"))
         # hold marker
         if self.hold_db > FLOOR_DBFS:
-            p.setPen(QPen(QColor("#ffffff"), 3))
-            yh = y_of(self.hold_db)
-            p.drawLine(int(bar.left() + 1), int(yh), int(bar.right() - 1), int(yh))
+            painter.setPen(QPen(QColor("#ffffff"), 3))
+            hold_y = y_of(self.hold_db)
+            painter.drawLine(int(bar.left() + 1), int(hold_y), int(bar.right() - 1), int(hold_y))
         # ticks
         font = QFont(self.font())
         font.setPointSizeF(8.5)
-        p.setFont(font)
+        painter.setFont(font)
         for db in (0, -3, -6, -9, -12, -18, -24, -30, -40, -50, -60):
-            yy = int(y_of(db))
-            p.setPen(QPen(QColor("#50565e"), 1))
-            p.drawLine(int(bar.left()), yy, int(bar.left() + 5), yy)
-            p.drawLine(int(bar.right() - 5), yy, int(bar.right()), yy)
+            tick_y = int(y_of(db))
+            painter.setPen(QPen(QColor("#50565e"), 1))
+            painter.drawLine(int(bar.left()), tick_y, int(bar.left() + 5), tick_y)
+            painter.drawLine(int(bar.right() - 5), tick_y, int(bar.right()), tick_y)
             if self.show_scale:
-                p.setPen(QColor("#b8c0c8"))
-                p.drawText(
-                    QRectF(0, yy - 8, scale_w - 3, 16), Qt.AlignRight | Qt.AlignVCenter, str(db)
+                painter.setPen(QColor("#b8c0c8"))
+                painter.drawText(
+                    QRectF(0, tick_y - 8, scale_w - 3, 16), Qt.AlignRight | Qt.AlignVCenter, str(db)
                 )
-        p.end()
+        painter.end()
 
 
 class ClipLight(QPushButton):
@@ -152,15 +155,11 @@ class ClipLight(QPushButton):
             self._restyle()
 
     def _restyle(self) -> None:
-        self.setProperty("latched", "true" if self.latched else "false")
-        self.style().unpolish(self)
-        self.style().polish(self)
+        restyle(self, latched="true" if self.latched else "false")
 
 
 class MeterBridge(QWidget):
     """Peak/RMS meters for every channel, with numbers beside the bars and clip lights."""
-
-    clipsCleared = Signal()
 
     def __init__(self, channels: int = 2, parent=None):
         super().__init__(parent)
@@ -179,9 +178,9 @@ class MeterBridge(QWidget):
     def set_channels(self, channels: int) -> None:
         if channels == len(self.bars):
             return
-        for w in self.bars + self.clips + self.peak_labels + self.rms_labels:
-            w.setParent(None)
-            w.deleteLater()
+        for widget in self.bars + self.clips + self.peak_labels + self.rms_labels:
+            widget.setParent(None)
+            widget.deleteLater()
         while self._grid.count():
             item = self._grid.takeAt(0)
             if item.widget():
@@ -191,74 +190,74 @@ class MeterBridge(QWidget):
         title = QLabel("dBFS")
         title.setObjectName("meterCaption")
         self._grid.addWidget(title, 0, 0, Qt.AlignRight)
-        for ch in range(channels):
+        for channel in range(channels):
             clip = ClipLight(self)
-            bar = MeterBar(self, show_scale=(ch == 0))
-            name = {0: "L", 1: "R"}.get(ch, str(ch + 1)) if channels <= 2 else str(ch + 1)
+            bar = MeterBar(self, show_scale=(channel == 0))
+            name = (
+                {0: "L", 1: "R"}.get(channel, str(channel + 1))
+                if channels <= 2
+                else str(channel + 1)
+            )
             head = QLabel(name)
             head.setObjectName("meterCaption")
             head.setAlignment(Qt.AlignCenter)
-            pk = SteadyLabel("-inf", "-60.0", width=64)
-            pk.setObjectName("meterPeak")
-            pk.setAlignment(Qt.AlignCenter)
-            pk.setToolTip("Peak (held value of the bar), dBFS")
-            rms = SteadyLabel("-inf", "-60.0", width=60)
-            rms.setObjectName("meterRms")
-            rms.setAlignment(Qt.AlignCenter)
-            rms.setToolTip("RMS over 300 ms, dBFS")
-            self._grid.addWidget(head, 0, ch + 1)
-            self._grid.addWidget(clip, 1, ch + 1)
-            self._grid.addWidget(bar, 2, ch + 1, Qt.AlignHCenter)
-            self._grid.addWidget(pk, 3, ch + 1)
-            self._grid.addWidget(rms, 4, ch + 1)
-            clip.clicked.connect(self._clip_clicked)
+            peak_label = SteadyLabel("-inf", "-60.0", width=64)
+            peak_label.setObjectName("meterPeak")
+            peak_label.setAlignment(Qt.AlignCenter)
+            peak_label.setToolTip("Peak (held value of the bar), dBFS")
+            rms_label = SteadyLabel("-inf", "-60.0", width=60)
+            rms_label.setObjectName("meterRms")
+            rms_label.setAlignment(Qt.AlignCenter)
+            rms_label.setToolTip("RMS over 300 ms, dBFS")
+            self._grid.addWidget(head, 0, channel + 1)
+            self._grid.addWidget(clip, 1, channel + 1)
+            self._grid.addWidget(bar, 2, channel + 1, Qt.AlignHCenter)
+            self._grid.addWidget(peak_label, 3, channel + 1)
+            self._grid.addWidget(rms_label, 4, channel + 1)
             self.clips.append(clip)
             self.bars.append(bar)
-            self.peak_labels.append(pk)
-            self.rms_labels.append(rms)
-        pk_cap = QLabel("Peak")
-        pk_cap.setObjectName("meterCaption")
-        rms_cap = QLabel("RMS")
-        rms_cap.setObjectName("meterCaption")
-        self._grid.addWidget(pk_cap, 3, 0, Qt.AlignRight)
-        self._grid.addWidget(rms_cap, 4, 0, Qt.AlignRight)
+            self.peak_labels.append(peak_label)
+            self.rms_labels.append(rms_label)
+        peak_caption = QLabel("Peak")
+        peak_caption.setObjectName("meterCaption")
+        rms_caption = QLabel("RMS")
+        rms_caption.setObjectName("meterCaption")
+        self._grid.addWidget(peak_caption, 3, 0, Qt.AlignRight)
+        self._grid.addWidget(rms_caption, 4, 0, Qt.AlignRight)
         self._grid.setRowStretch(2, 1)
         # the first column holds the captions; the scale is drawn by the first bar
         self._grid.setColumnMinimumWidth(0, 34)
-
-    def _clip_clicked(self, *_args) -> None:
-        self.clipsCleared.emit()
 
     def update_levels(self, peaks_dbfs, rms_dbfs, dt_s: float, numbers: bool = True) -> None:
         """Feed the peak of every sample since the last refresh (instant attack).
 
         ``numbers``: also rewrite the figures (the window does it ~10 times a second: numbers
         that change faster cannot be read, and each rewrite costs a repaint)."""
-        for ch, bar in enumerate(self.bars):
-            pk = float(peaks_dbfs[ch]) if ch < len(peaks_dbfs) else FLOOR_DBFS
-            rm = float(rms_dbfs[ch]) if ch < len(rms_dbfs) else FLOOR_DBFS
-            shown, hold = self.ballistics[ch].update(pk, dt_s)
-            bar.set_levels(shown, rm, hold)
-            if pk >= CLIP_DBFS:
-                self.clips[ch].latch()
+        for channel, bar in enumerate(self.bars):
+            peak = float(peaks_dbfs[channel]) if channel < len(peaks_dbfs) else FLOOR_DBFS
+            rms = float(rms_dbfs[channel]) if channel < len(rms_dbfs) else FLOOR_DBFS
+            shown, hold = self.ballistics[channel].update(peak, dt_s)
+            bar.set_levels(shown, rms, hold)
+            if peak >= CLIP_DBFS:
+                self.clips[channel].latch()
             if numbers:
-                self.peak_labels[ch].setText(_fmt_db(hold))
-                self.rms_labels[ch].setText(_fmt_db(rm))
+                self.peak_labels[channel].setText(_fmt_db(hold))
+                self.rms_labels[channel].setText(_fmt_db(rms))
 
     def peak_hold_dbfs(self) -> list[float]:
-        return [b.hold_db for b in self.ballistics]
+        return [channel.hold_db for channel in self.ballistics]
 
     def clear_clips(self) -> None:
-        for c in self.clips:
-            c.clear()
+        for clip in self.clips:
+            clip.clear()
 
     def reset(self) -> None:
-        for b in self.ballistics:
-            b.reset()
+        for channel in self.ballistics:
+            channel.reset()
         for bar in self.bars:
             bar.set_levels(FLOOR_DBFS, FLOOR_DBFS, FLOOR_DBFS)
-        for lab in self.peak_labels + self.rms_labels:
-            lab.setText("-inf")
+        for label in self.peak_labels + self.rms_labels:
+            label.setText("-inf")
 
 
 def _fmt_db(db: float) -> str:

@@ -10,6 +10,8 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from app.widgets.image_scope import ImageScope
+
 CORRELATION_TEXT = (
     "Phase correlation of the first two channels over the last 300 ms: +1 in phase (mono), "
     "0 unrelated, -1 out of phase (a reversed cable or azimuth error: mono listeners lose it)."
@@ -30,24 +32,24 @@ class CorrelationMeter(QWidget):
             self.update()
 
     def paintEvent(self, event):  # noqa: N802
-        p = QPainter(self)
-        w, _h = self.width(), self.height()
-        track = QRectF(8, 4, w - 16, 16)
-        p.fillRect(track, QColor("#141619"))
+        painter = QPainter(self)
+        width = self.width()
+        track = QRectF(8, 4, width - 16, 16)
+        painter.fillRect(track, QColor("#141619"))
         # red half for negative correlation
-        p.fillRect(
+        painter.fillRect(
             QRectF(track.left(), track.top(), track.width() / 2, track.height()), QColor("#2a1a1a")
         )
         font = QFont(self.font())
         font.setPointSizeF(8.5)
-        p.setFont(font)
-        for v in (-1, -0.5, 0, 0.5, 1):
-            x = track.left() + (v + 1) / 2 * track.width()
-            p.setPen(QPen(QColor("#50565e"), 1))
-            p.drawLine(int(x), int(track.top()), int(x), int(track.bottom()))
-            p.setPen(QColor("#b8c0c8"))
-            label = f"{v:+g}" if v else "0"
-            p.drawText(QRectF(x - 20, track.bottom() + 1, 40, 16), Qt.AlignCenter, label)
+        painter.setFont(font)
+        for tick in (-1, -0.5, 0, 0.5, 1):
+            x = track.left() + (tick + 1) / 2 * track.width()
+            painter.setPen(QPen(QColor("#50565e"), 1))
+            painter.drawLine(int(x), int(track.top()), int(x), int(track.bottom()))
+            painter.setPen(QColor("#b8c0c8"))
+            label = f"{tick:+g}" if tick else "0"
+            painter.drawText(QRectF(x - 20, track.bottom() + 1, 40, 16), Qt.AlignCenter, label)
         if math.isfinite(self.value):
             x = track.left() + (max(-1.0, min(1.0, self.value)) + 1) / 2 * track.width()
             colour = (
@@ -57,8 +59,8 @@ class CorrelationMeter(QWidget):
                 if self.value >= -0.2
                 else QColor("#e0483c")
             )
-            p.fillRect(QRectF(x - 4, track.top() - 2, 8, track.height() + 4), colour)
-        p.end()
+            painter.fillRect(QRectF(x - 4, track.top() - 2, 8, track.height() + 4), colour)
+        painter.end()
 
 
 def goniometer_histogram(block: np.ndarray, size: int = 160) -> np.ndarray:
@@ -76,38 +78,33 @@ def goniometer_histogram(block: np.ndarray, size: int = 160) -> np.ndarray:
     return counts.reshape(size, size).astype(np.float32)
 
 
-class Goniometer(pg.GraphicsLayoutWidget):
+class Goniometer(ImageScope):
     """Lissajous display as an image with a short persistence (one ImageItem, updated)."""
 
     def __init__(self, size: int = 160, parent=None):
-        super().__init__(parent)
-        self.bins = size
-        self.setBackground("#101214")
-        self.setToolTip(
+        super().__init__(
             "Goniometer: mid (L+R) up, side (L−R) across. A vertical line is mono, a horizontal "
-            "line is out of phase, a round cloud is wide stereo."
+            "line is out of phase, a round cloud is wide stereo.",
+            parent=parent,
         )
-        self.view = self.addViewBox(lockAspect=True, enableMouse=False)
-        self.view.setMenuEnabled(False)
+        self.bins = size
         self._acc = np.zeros((size, size), np.float32)
-        self.image = pg.ImageItem(axisOrder="col-major")
         self.image.setLookupTable(_green_lut())
-        self.view.addItem(self.image)
         pen = pg.mkPen("#3a4048")
-        c = (size - 1) / 2
-        self.view.addItem(pg.PlotCurveItem([c, c], [0, size - 1], pen=pen))
-        self.view.addItem(pg.PlotCurveItem([0, size - 1], [c, c], pen=pen))
+        centre = (size - 1) / 2
+        self.view.addItem(pg.PlotCurveItem([centre, centre], [0, size - 1], pen=pen))
+        self.view.addItem(pg.PlotCurveItem([0, size - 1], [centre, centre], pen=pen))
         self.view.addItem(pg.PlotCurveItem([0, size - 1], [0, size - 1], pen=pen))  # L
         self.view.addItem(pg.PlotCurveItem([0, size - 1], [size - 1, 0], pen=pen))  # R
         for text, x, y in (
-            ("M", c, size - 1),
+            ("M", centre, size - 1),
             ("L", 0, size - 1),
             ("R", size - 1, size - 1),
-            ("S", size - 1, c),
+            ("S", size - 1, centre),
         ):
-            t = pg.TextItem(text, color="#8a929a", anchor=(0.5, 0.5))
-            t.setPos(x, y)
-            self.view.addItem(t)
+            caption = pg.TextItem(text, color="#8a929a", anchor=(0.5, 0.5))
+            caption.setPos(x, y)
+            self.view.addItem(caption)
         self.view.setRange(xRange=(-4, size + 3), yRange=(-4, size + 3), padding=0)
         self.image.setImage(self._acc, autoLevels=False, levels=(0, 1))
 
@@ -124,7 +121,7 @@ class Goniometer(pg.GraphicsLayoutWidget):
 
 
 def _green_lut() -> np.ndarray:
-    t = np.linspace(0, 1, 256)
-    lut = np.stack([40 + 180 * t**2, 45 + 210 * t, 40 + 120 * t**1.5], axis=1)
+    level = np.linspace(0, 1, 256)
+    lut = np.stack([40 + 180 * level**2, 45 + 210 * level, 40 + 120 * level**1.5], axis=1)
     lut[0] = (16, 18, 20)
     return lut.clip(0, 255).astype(np.uint8)

@@ -28,118 +28,68 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.widgets.restyle import restyle
+from capture.audio_input import STANDARD_RATES_HZ, input_devices
+from capture.video_input import list_video_inputs as video_input_devices
+from metadata.errors import HeadblockError
 from metadata.settings import Settings
-from metadata.take.meta import CARRIERS, TakeMeta
+from metadata.take.meta import (
+    CARRIER_PRESETS,
+    CARRIERS,
+    EQUALISATIONS,
+    NOISE_REDUCTIONS,
+    TakeMeta,
+    carrier_kind,
+)
 from metadata.take.naming import item_id_problem, next_take_number
 
-# name -> TakeMeta fields it sets (other fields are left as typed)
-PRESETS: dict[str, dict[str, str]] = {
-    '1/4" reel, 7.5 ips, NAB, half-track': {
-        "carrier": "open_reel",
-        "tape_speed": "7.5 ips",
-        "track_config": "half-track stereo",
-        "equalisation": "NAB",
-        "noise_reduction": "none",
-        "tbc": "",
-    },
-    '1/4" reel, 15 ips, IEC, full-track': {
-        "carrier": "open_reel",
-        "tape_speed": "15 ips",
-        "track_config": "full-track mono",
-        "equalisation": "IEC (CCIR)",
-        "noise_reduction": "none",
-        "tbc": "",
-    },
-    "Cassette, Dolby B": {
-        "carrier": "cassette",
-        "tape_speed": "1 7/8 ips",
-        "track_config": "quarter-track stereo",
-        "equalisation": "120 µs (Type I)",
-        "noise_reduction": "Dolby B",
-        "tbc": "",
-    },
-    "VHS, SP": {
-        "carrier": "vhs",
-        "tape_speed": "SP",
-        "track_config": "linear stereo",
-        "equalisation": "",
-        "noise_reduction": "",
-        "tbc": "",
-    },
-    "U-matic": {
-        "carrier": "umatic",
-        "tape_speed": "3.75 ips (9.53 cm/s)",
-        "track_config": "2 linear audio tracks",
-        "equalisation": "",
-        "noise_reduction": "",
-        "tbc": "",
-    },
-    "Betacam SP": {
-        "carrier": "betacam_sp",
-        "tape_speed": "10.15 cm/s",
-        "track_config": "2 linear + 2 AFM tracks",
-        "equalisation": "",
-        "noise_reduction": "Dolby C (linear tracks)",
-        "tbc": "",
-    },
-}
-EQUALISATIONS = ("", "NAB", "IEC (CCIR)", "IEC2 / AES", "120 µs (Type I)", "70 µs (Type II/IV)")
-NOISE_REDUCTIONS = (
-    "",
-    "none",
-    "Dolby A",
-    "Dolby B",
-    "Dolby C",
-    "Dolby SR",
-    "dbx I",
-    "dbx II",
-    "telcom c4",
-)
-RATES_HZ = (44100, 48000, 88200, 96000, 192000)
 BITS = (16, 24, 32)
-VIDEO_CHOICES = (
-    ("(no video: audio take)", ""),
-    ("Demo deck, NTSC", "demo:ntsc"),
-    ("Demo deck, PAL", "demo:pal"),
-    (
-        "Test signal (lavfi testsrc2, NTSC 10-bit)",
-        "lavfi:testsrc2=size=720x486:rate=30000/1001,format=yuv422p10le",
-    ),
-)
+NO_VIDEO = ("(no video: audio take)", "")
 
 
 def list_audio_inputs() -> list[tuple[str, str]]:
     """(label, device) of every PortAudio input, the demo deck first."""
     out = [("Demo deck", "demo")]
     try:
-        import sounddevice as sd
-
-        for idx, dev in enumerate(sd.query_devices()):
-            if dev.get("max_input_channels", 0) > 0:
-                label = f"{dev['name']} ({dev['max_input_channels']} ch, {int(dev['default_samplerate'])} Hz)"
-                out.append((label, dev["name"]))
-                del idx
-    except Exception:  # no PortAudio: the demo deck still works
-        pass
+        devices = input_devices()
+    except HeadblockError:  # no PortAudio: the demo deck still works
+        devices = []
+    for device in devices:
+        label = f"{device['name']} ({device['channels']} ch, {device['default_rate_hz']} Hz)"
+        out.append((label, device["name"]))
     return out
 
 
 def list_video_inputs() -> list[tuple[str, str]]:
     """(label, device) of the video inputs the engine can open; none first (audio takes)."""
-    out = [VIDEO_CHOICES[0]]
-    try:
-        from capture.video_input import list_video_inputs as engine_list
-
-        for entry in engine_list():
-            label = entry["name"]
-            if entry.get("format") in ("v4l2", "decklink"):
-                label = f"{label} ({entry['device']})"
-            out.append((label, entry["device"]))
-    except Exception:  # the engine's listing failed: offer what always exists
-        out.extend(VIDEO_CHOICES[1:])
-        for dev in sorted(Path("/dev").glob("video*")):
-            out.append((f"V4L2 {dev}", f"v4l2:{dev}"))
+    out = [NO_VIDEO]
+    for entry in video_input_devices():
+        label = entry["name"]
+        if entry.get("format") in ("v4l2", "decklink"):
+            label = f"{label} ({entry['device']})"
+        out.append((label, entry["device"]))
     return out
+
+
+def _form(group: QGroupBox) -> QFormLayout:
+    form = QFormLayout(group)
+    form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+    return form
+
+
+def _line_edit(placeholder: str = "") -> QLineEdit:
+    line = QLineEdit()
+    if placeholder:
+        line.setPlaceholderText(placeholder)
+    return line
+
+
+def _editable_combo(choices=()) -> QComboBox:
+    """A list to choose from where anything else may be typed."""
+    combo = QComboBox()
+    combo.setEditable(True)
+    combo.addItems(choices)
+    return combo
 
 
 class SetupPanel(QWidget):
@@ -147,7 +97,6 @@ class SetupPanel(QWidget):
 
     changed = Signal()
     inputsChanged = Signal()  # device / format: the monitor must be re-opened
-    refreshRequested = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -160,54 +109,51 @@ class SetupPanel(QWidget):
         outer.addWidget(scroll)
         body = QWidget()
         scroll.setWidget(body)
-        lay = QVBoxLayout(body)
-        lay.setContentsMargins(4, 4, 4, 4)
-        lay.setSpacing(8)
+        column = QVBoxLayout(body)
+        column.setContentsMargins(4, 4, 4, 4)
+        column.setSpacing(8)
 
         # -- inputs -------------------------------------------------------------------------
         inputs = QGroupBox("Inputs")
-        f = QFormLayout(inputs)
-        f.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
-        self.audio_device = QComboBox()
-        self.audio_device.setEditable(True)
+        inputs_form = _form(inputs)
+        self.audio_device = _editable_combo()
         self.audio_device.setToolTip("PortAudio input (name or index) or the demo deck")
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setMaximumWidth(80)
         self.refresh_button.setToolTip("List the audio and video inputs again")
-        row = QHBoxLayout()
-        row.addWidget(self.audio_device, 1)
-        row.addWidget(self.refresh_button)
-        f.addRow("Audio input", row)
-        fmt = QHBoxLayout()
+        device_row = QHBoxLayout()
+        device_row.addWidget(self.audio_device, 1)
+        device_row.addWidget(self.refresh_button)
+        inputs_form.addRow("Audio input", device_row)
+        format_row = QHBoxLayout()
         self.rate = QComboBox()
-        for r in RATES_HZ:
-            self.rate.addItem(f"{r / 1000:g} kHz", r)
+        for rate_hz in STANDARD_RATES_HZ:
+            self.rate.addItem(f"{rate_hz / 1000:g} kHz", rate_hz)
         self.bits = QComboBox()
-        for b in BITS:
-            self.bits.addItem(f"{b}-bit", b)
+        for bits in BITS:
+            self.bits.addItem(f"{bits}-bit", bits)
         self.channels = QSpinBox()
         self.channels.setRange(1, 32)
         self.channels.setSuffix(" ch")
-        fmt.addWidget(self.rate)
-        fmt.addWidget(self.bits)
-        f.addRow("Format", fmt)
-        f.addRow("Channels", self.channels)
-        self.video_device = QComboBox()
-        self.video_device.setEditable(True)
+        format_row.addWidget(self.rate)
+        format_row.addWidget(self.bits)
+        inputs_form.addRow("Format", format_row)
+        inputs_form.addRow("Channels", self.channels)
+        self.video_device = _editable_combo()
         self.video_device.setToolTip(
             "FFmpeg input FORMAT:TARGET (v4l2:/dev/video0, decklink:NAME, lavfi:…) or the demo deck"
         )
-        f.addRow("Video input", self.video_device)
+        inputs_form.addRow("Video input", self.video_device)
         self.standard = QComboBox()
         self.standard.addItem("NTSC 720×486 29.97", "ntsc")
         self.standard.addItem("PAL 720×576 25", "pal")
-        f.addRow("Standard", self.standard)
+        inputs_form.addRow("Standard", self.standard)
         self.video_audio = QCheckBox("Audio from the input above")
         self.video_audio.setToolTip(
             "Checked: the audio input above (rate, bits, channels) is recorded into the video "
             "master; unchecked: the capture device's embedded audio."
         )
-        f.addRow("", self.video_audio)
+        inputs_form.addRow("", self.video_audio)
         mode_row = QHBoxLayout()
         self.mode_audio = QRadioButton("Audio (WAV)")
         self.mode_video = QRadioButton("Video (MKV)")
@@ -216,77 +162,69 @@ class SetupPanel(QWidget):
         self.mode_group.addButton(self.mode_video)
         mode_row.addWidget(self.mode_audio)
         mode_row.addWidget(self.mode_video)
-        f.addRow("Record", mode_row)
-        lay.addWidget(inputs)
+        inputs_form.addRow("Record", mode_row)
+        column.addWidget(inputs)
 
         # -- item ---------------------------------------------------------------------------
         item_box = QGroupBox("Item")
-        fi = QFormLayout(item_box)
-        fi.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
-        lib_row = QHBoxLayout()
-        self.library = QLineEdit()
-        self.library.setPlaceholderText("folder where takes are written")
+        item_form = _form(item_box)
+        library_row = QHBoxLayout()
+        self.library = _line_edit("folder where takes are written")
         self.browse_button = QPushButton("Browse")
         self.browse_button.setFixedWidth(78)
-        lib_row.addWidget(self.library, 1)
-        lib_row.addWidget(self.browse_button)
-        fi.addRow("Library", lib_row)
-        self.item_id = QLineEdit()
-        self.item_id.setPlaceholderText("catalogue identifier, e.g. ARC-0042")
+        library_row.addWidget(self.library, 1)
+        library_row.addWidget(self.browse_button)
+        item_form.addRow("Library", library_row)
+        self.item_id = _line_edit("catalogue identifier, e.g. ARC-0042")
         self.item_id.setMaxLength(80)
-        fi.addRow("Item ID", self.item_id)
+        item_form.addRow("Item ID", self.item_id)
         self.item_problem_label = QLabel("")
         self.item_problem_label.setObjectName("itemProblem")
         self.item_problem_label.setWordWrap(True)
-        fi.addRow("", self.item_problem_label)
-        self.title = QLineEdit()
-        fi.addRow("Title", self.title)
-        lay.addWidget(item_box)
+        item_form.addRow("", self.item_problem_label)
+        self.title = _line_edit()
+        item_form.addRow("Title", self.title)
+        column.addWidget(item_box)
 
         # -- carrier and signal chain -------------------------------------------------------
         chain = QGroupBox("Carrier and signal chain")
-        fc = QFormLayout(chain)
-        fc.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
         self.preset = QComboBox()
         self.preset.addItem("(choose a preset)", "")
-        for name in PRESETS:
+        for name in CARRIER_PRESETS:
             self.preset.addItem(name, name)
-        fc.addRow("Preset", self.preset)
-        self.carrier = QComboBox()
-        self.carrier.setEditable(True)
+        self.carrier = _editable_combo()
         self.carrier.addItem("", "")
         for key, (label, _physical, _kind) in CARRIERS.items():
             self.carrier.addItem(label, key)
-        fc.addRow("Carrier", self.carrier)
-        self.tape_speed = QLineEdit()
-        fc.addRow("Tape speed", self.tape_speed)
-        self.track_config = QLineEdit()
-        fc.addRow("Tracks", self.track_config)
-        self.equalisation = QComboBox()
-        self.equalisation.setEditable(True)
-        self.equalisation.addItems(EQUALISATIONS)
-        fc.addRow("Equalisation", self.equalisation)
-        self.noise_reduction = QComboBox()
-        self.noise_reduction.setEditable(True)
-        self.noise_reduction.addItems(NOISE_REDUCTIONS)
-        fc.addRow("Noise reduction", self.noise_reduction)
-        self.deck = QLineEdit()
-        self.deck.setPlaceholderText("make and model")
-        fc.addRow("Playback deck", self.deck)
-        self.deck_serial = QLineEdit()
-        fc.addRow("Deck serial", self.deck_serial)
-        self.tbc = QLineEdit()
-        fc.addRow("TBC", self.tbc)
-        self.ad_interface = QLineEdit()
-        self.ad_interface.setPlaceholderText("A/D interface or capture card")
-        fc.addRow("A/D interface", self.ad_interface)
-        self.technician = QLineEdit()
-        fc.addRow("Technician", self.technician)
+        self.tape_speed = _line_edit()
+        self.track_config = _line_edit()
+        self.equalisation = _editable_combo(EQUALISATIONS)
+        self.noise_reduction = _editable_combo(NOISE_REDUCTIONS)
+        self.deck = _line_edit("make and model")
+        self.deck_serial = _line_edit()
+        self.tbc = _line_edit()
+        self.ad_interface = _line_edit("A/D interface or capture card")
+        self.technician = _line_edit()
         self.notes = QPlainTextEdit()
         self.notes.setFixedHeight(60)
-        fc.addRow("Notes", self.notes)
-        lay.addWidget(chain)
-        lay.addStretch(1)
+        chain_form = _form(chain)
+        for label, field in (
+            ("Preset", self.preset),
+            ("Carrier", self.carrier),
+            ("Tape speed", self.tape_speed),
+            ("Tracks", self.track_config),
+            ("Equalisation", self.equalisation),
+            ("Noise reduction", self.noise_reduction),
+            ("Playback deck", self.deck),
+            ("Deck serial", self.deck_serial),
+            ("TBC", self.tbc),
+            ("A/D interface", self.ad_interface),
+            ("Technician", self.technician),
+            ("Notes", self.notes),
+        ):
+            chain_form.addRow(label, field)
+        column.addWidget(chain)
+        column.addStretch(1)
 
         self._text_fields = {
             "title": self.title,
@@ -311,16 +249,15 @@ class SetupPanel(QWidget):
         self.item_id.textChanged.connect(self._validate_item)
         self.library.textChanged.connect(self._validate_item)
         self.preset.activated.connect(self._apply_preset)
-        self.refresh_button.clicked.connect(self._emit_refresh)
         self.refresh_button.clicked.connect(self.refresh_devices)
         self.browse_button.clicked.connect(self._browse)
-        for w in (*self._text_fields.values(), self.item_id, self.library):
-            w.textChanged.connect(self._emit_changed)
+        for line in (*self._text_fields.values(), self.item_id, self.library):
+            line.textChanged.connect(self._emit_changed)
         self.notes.textChanged.connect(self._emit_changed)
-        for c in (self.carrier, self.equalisation, self.noise_reduction):
-            c.currentTextChanged.connect(self._emit_changed)
-        for c in (self.audio_device, self.rate, self.bits, self.video_device, self.standard):
-            c.currentIndexChanged.connect(self._emit_inputs)
+        for combo in (self.carrier, self.equalisation, self.noise_reduction):
+            combo.currentTextChanged.connect(self._emit_changed)
+        for combo in (self.audio_device, self.rate, self.bits, self.video_device, self.standard):
+            combo.currentIndexChanged.connect(self._emit_inputs)
         self.audio_device.lineEdit().editingFinished.connect(self._emit_inputs)
         self.channels.valueChanged.connect(self._emit_inputs)
         self.mode_audio.toggled.connect(self._emit_inputs)
@@ -331,9 +268,6 @@ class SetupPanel(QWidget):
     # forwarded arguments (a crash at exit).
     def _emit_changed(self, *_args) -> None:
         self.changed.emit()
-
-    def _emit_refresh(self, *_args) -> None:
-        self.refreshRequested.emit()
 
     def _emit_inputs(self, *_args) -> None:
         self.inputsChanged.emit()
@@ -355,23 +289,23 @@ class SetupPanel(QWidget):
 
     @staticmethod
     def _combo_value(combo: QComboBox) -> str:
-        idx = combo.currentIndex()
+        index = combo.currentIndex()
         if (
-            idx >= 0
-            and combo.itemText(idx) == combo.currentText()
-            and combo.itemData(idx) is not None
+            index >= 0
+            and combo.itemText(index) == combo.currentText()
+            and combo.itemData(index) is not None
         ):
-            return str(combo.itemData(idx))
+            return str(combo.itemData(index))
         return combo.currentText().strip()
 
     @staticmethod
     def _set_combo_value(combo: QComboBox, value) -> None:
-        idx = combo.findData(value)
-        if idx < 0 and isinstance(value, str) and value:
+        index = combo.findData(value)
+        if index < 0 and isinstance(value, str) and value:
             combo.addItem(value, value)
-            idx = combo.count() - 1
-        if idx >= 0:
-            combo.setCurrentIndex(idx)
+            index = combo.count() - 1
+        if index >= 0:
+            combo.setCurrentIndex(index)
 
     def audio_device_value(self) -> str:
         return self._combo_value(self.audio_device)
@@ -400,9 +334,7 @@ class SetupPanel(QWidget):
         text = self.item_id.text().strip()
         problem = item_id_problem(text) if text else "enter the item identifier before recording"
         valid = problem is None
-        self.item_id.setProperty("valid", ("true" if valid else "false") if text else "")
-        self.item_id.style().unpolish(self.item_id)
-        self.item_id.style().polish(self.item_id)
+        restyle(self.item_id, valid=("true" if valid else "false") if text else "")
         if valid:
             try:
                 n = next_take_number(Path(self.library.text().strip() or "."), text)
@@ -411,9 +343,7 @@ class SetupPanel(QWidget):
                 self.item_problem_label.setText("✓")
         else:
             self.item_problem_label.setText(problem)
-        self.item_problem_label.setProperty("problem", "false" if valid else "true")
-        self.item_problem_label.style().unpolish(self.item_problem_label)
-        self.item_problem_label.style().polish(self.item_problem_label)
+        restyle(self.item_problem_label, problem="false" if valid else "true")
 
     def _browse(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Library folder", self.library.text())
@@ -423,14 +353,14 @@ class SetupPanel(QWidget):
     # -- metadata ---------------------------------------------------------------------------
     def _apply_preset(self, index: int) -> None:
         name = self.preset.itemData(index)
-        values = PRESETS.get(name)
+        values = CARRIER_PRESETS.get(name)
         if not values:
             return
         meta = self.take_meta()
         for key, value in values.items():
             setattr(meta, key, value)
         self.set_take_meta(meta)
-        if CARRIERS.get(values["carrier"], ("", "", "audio"))[2] == "video":
+        if carrier_kind(values["carrier"]) == "video":
             self.mode_video.setChecked(True)
         else:
             self.mode_audio.setChecked(True)
@@ -438,13 +368,13 @@ class SetupPanel(QWidget):
 
     def take_meta(self) -> TakeMeta:
         meta = TakeMeta()
-        for key, w in self._text_fields.items():
-            setattr(meta, key, w.text().strip())
-        for key, c in self._combo_fields.items():
-            setattr(meta, key, c.currentText().strip())
-        idx = self.carrier.currentIndex()
-        if idx >= 0 and self.carrier.itemText(idx) == self.carrier.currentText():
-            meta.carrier = str(self.carrier.itemData(idx) or "")
+        for key, line in self._text_fields.items():
+            setattr(meta, key, line.text().strip())
+        for key, combo in self._combo_fields.items():
+            setattr(meta, key, combo.currentText().strip())
+        index = self.carrier.currentIndex()
+        if index >= 0 and self.carrier.itemText(index) == self.carrier.currentText():
+            meta.carrier = str(self.carrier.itemData(index) or "")
         else:
             meta.carrier = self.carrier.currentText().strip()
         meta.notes = self.notes.toPlainText().strip()
@@ -454,57 +384,57 @@ class SetupPanel(QWidget):
         return meta
 
     def set_take_meta(self, meta: TakeMeta) -> None:
-        for key, w in self._text_fields.items():
-            w.setText(getattr(meta, key))
-        for key, c in self._combo_fields.items():
-            c.setCurrentText(getattr(meta, key))
-        idx = self.carrier.findData(meta.carrier)
-        if idx >= 0:
-            self.carrier.setCurrentIndex(idx)
+        for key, line in self._text_fields.items():
+            line.setText(getattr(meta, key))
+        for key, combo in self._combo_fields.items():
+            combo.setCurrentText(getattr(meta, key))
+        index = self.carrier.findData(meta.carrier)
+        if index >= 0:
+            self.carrier.setCurrentIndex(index)
         else:
             self.carrier.setCurrentText(meta.carrier)
         self.notes.setPlainText(meta.notes)
         # fields the form does not show (description, originator…) are kept as they were
         self._extra_meta = {
-            k: getattr(meta, k) for k in ("description", "originator", "originator_reference")
+            key: getattr(meta, key) for key in ("description", "originator", "originator_reference")
         }
 
     # -- settings ---------------------------------------------------------------------------
-    def load_settings(self, s: Settings) -> None:
-        self.set_audio_device(s.audio.device)
-        self._set_combo_value(self.rate, s.audio.rate_hz)
-        self._set_combo_value(self.bits, s.audio.bits)
-        self.channels.setValue(s.audio.channels)
-        self.set_video_device(s.video.device)
-        self._set_combo_value(self.standard, s.video.standard)
-        self.video_audio.setChecked(bool(s.video.audio_device))
-        (self.mode_video if s.mode == "video" else self.mode_audio).setChecked(True)
-        self.library.setText(s.library)
-        self.item_id.setText(s.item)
-        self.set_take_meta(TakeMeta.from_dict(s.meta))
-        idx = self.preset.findData(s.preset)
-        self.preset.setCurrentIndex(max(0, idx))
+    def load_settings(self, settings: Settings) -> None:
+        self.set_audio_device(settings.audio.device)
+        self._set_combo_value(self.rate, settings.audio.rate_hz)
+        self._set_combo_value(self.bits, settings.audio.bits)
+        self.channels.setValue(settings.audio.channels)
+        self.set_video_device(settings.video.device)
+        self._set_combo_value(self.standard, settings.video.standard)
+        self.video_audio.setChecked(bool(settings.video.audio_device))
+        (self.mode_video if settings.mode == "video" else self.mode_audio).setChecked(True)
+        self.library.setText(settings.library)
+        self.item_id.setText(settings.item)
+        self.set_take_meta(TakeMeta.from_dict(settings.meta))
+        index = self.preset.findData(settings.preset)
+        self.preset.setCurrentIndex(max(0, index))
         self._validate_item()
 
-    def store_settings(self, s: Settings) -> None:
-        s.audio.device = self.audio_device_value() or "demo"
-        s.audio.rate_hz = int(self.rate.currentData())
-        s.audio.bits = int(self.bits.currentData())
-        s.audio.channels = self.channels.value()
-        s.video.device = self.video_device_value()
-        s.video.standard = str(self.standard.currentData())
-        s.video.audio_device = s.audio.device if self.video_audio.isChecked() else ""
-        s.mode = self.mode()
-        s.library = self.library.text().strip()
-        s.item = self.item_id.text().strip()
-        s.preset = str(self.preset.currentData() or "")
+    def store_settings(self, settings: Settings) -> None:
+        settings.audio.device = self.audio_device_value() or "demo"
+        settings.audio.rate_hz = int(self.rate.currentData())
+        settings.audio.bits = int(self.bits.currentData())
+        settings.audio.channels = self.channels.value()
+        settings.video.device = self.video_device_value()
+        settings.video.standard = str(self.standard.currentData())
+        settings.video.audio_device = settings.audio.device if self.video_audio.isChecked() else ""
+        settings.mode = self.mode()
+        settings.library = self.library.text().strip()
+        settings.item = self.item_id.text().strip()
+        settings.preset = str(self.preset.currentData() or "")
         meta = self.take_meta().to_dict()
         meta.pop("extra", None)
-        s.meta = {k: v for k, v in meta.items() if v}
+        settings.meta = {key: value for key, value in meta.items() if value}
 
     def set_inputs_enabled(self, enabled: bool) -> None:
         """While recording, inputs and the item cannot change (the take's record would lie)."""
-        for w in (
+        for widget in (
             self.audio_device,
             self.rate,
             self.bits,
@@ -519,4 +449,4 @@ class SetupPanel(QWidget):
             self.item_id,
             self.refresh_button,
         ):
-            w.setEnabled(enabled)
+            widget.setEnabled(enabled)

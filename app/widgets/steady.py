@@ -53,16 +53,16 @@ class SteadyRow(QWidget):
         super().__init__(parent)
         self.cells = list(cells)
         self.spacing = spacing
-        for c in self.cells:
-            c.setParent(self)
+        for cell in self.cells:
+            cell.setParent(self)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
         self._fit_height()
 
     def _fit_height(self) -> None:
-        self.setFixedHeight(max((c.sizeHint().height() for c in self.cells), default=0))
+        self.setFixedHeight(max((cell.sizeHint().height() for cell in self.cells), default=0))
 
     def sizeHint(self) -> QSize:  # noqa: N802
-        widths = sum(c.minimumSizeHint().width() for c in self.cells)
+        widths = sum(cell.minimumSizeHint().width() for cell in self.cells)
         return QSize(widths + self.spacing * max(0, len(self.cells) - 1), self.height())
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802
@@ -83,10 +83,9 @@ class SteadyRow(QWidget):
         super().resizeEvent(event)
 
     def _place(self) -> None:
-        n = len(self.cells)
-        if not n:
+        if not self.cells:
             return
-        step = (self.width() + self.spacing) / n
-        for i, c in enumerate(self.cells):
+        step = (self.width() + self.spacing) / len(self.cells)
+        for i, cell in enumerate(self.cells):
             x = round(i * step)
-            c.setGeometry(x, 0, round((i + 1) * step) - self.spacing - x, self.height())
+            cell.setGeometry(x, 0, round((i + 1) * step) - self.spacing - x, self.height())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from app.widgets.restyle import restyle
 from app.widgets.steady import SteadyLabel
 
 
@@ -38,11 +39,11 @@ class TransportBar(QWidget):
         self.stop_button = QPushButton("■ Stop")
         self.stop_button.setObjectName("stopButton")
         self.stop_button.setToolTip("Stop the take (space bar).")
-        for b in (self.arm_button, self.record_button, self.stop_button):
-            b.setMinimumHeight(44)
-            b.setMinimumWidth(110)
-            b.setFocusPolicy(Qt.NoFocus)  # the space bar belongs to the window, not a button
-            lay.addWidget(b)
+        for button in (self.arm_button, self.record_button, self.stop_button):
+            button.setMinimumHeight(44)
+            button.setMinimumWidth(110)
+            button.setFocusPolicy(Qt.NoFocus)  # the space bar belongs to the window, not a button
+            lay.addWidget(button)
         # Slots are methods returning None: a lambda returning emit()'s bool makes PySide6
         # mis-count the reference of True/False (a crash at exit).
         self.arm_button.toggled.connect(self._arm_toggled)
@@ -91,11 +92,8 @@ class TransportBar(QWidget):
             "stopping": "Closing the take…",
         }.get(state, state)
         self.state_label.setText(text + (f" — {detail}" if detail else ""))
-        self.state_label.setProperty("state", state)
-        self.elapsed_label.setProperty("state", state)
-        for w in (self.state_label, self.elapsed_label):
-            w.style().unpolish(w)
-            w.style().polish(w)
+        restyle(self.state_label, state=state)
+        restyle(self.elapsed_label, state=state)
 
     def set_elapsed(self, seconds: float) -> None:
         text = fmt_elapsed(seconds)

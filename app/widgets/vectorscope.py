@@ -12,6 +12,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 
+from app.widgets.image_scope import ImageScope
+
 SIZE = 256  # histogram bins per axis (8-bit chroma codes)
 BARS = (
     ("R", (1, 0, 0)),
@@ -53,40 +55,37 @@ def histogram_image(counts: np.ndarray) -> np.ndarray:
     return (np.log1p(counts.astype(np.float32)) / math.log1p(peak)).astype(np.float32)
 
 
-class Vectorscope(pg.GraphicsLayoutWidget):
+class Vectorscope(ImageScope):
     def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setBackground("#101214")
-        self.setToolTip(
+        super().__init__(
             "Vectorscope (BT.601): Cb across, Cr up, from the native chroma. Small boxes: 75% bar "
-            "targets; large boxes: 100%. The dashed line is skin tone."
+            "targets; large boxes: 100%. The dashed line is skin tone.",
+            parent=parent,
         )
-        self.view = self.addViewBox(lockAspect=True, enableMouse=False)
-        self.view.setMenuEnabled(False)
-        self.image = pg.ImageItem(axisOrder="col-major")
         self.image.setLookupTable(_phosphor_lut())
         self.image.setRect(QRectF(0, 0, SIZE, SIZE))
-        self.view.addItem(self.image)
         self._draw_graticule()
         self.view.setRange(xRange=(-6, SIZE + 6), yRange=(-6, SIZE + 6), padding=0)
         self.image.setImage(np.zeros((SIZE, SIZE), np.float32), autoLevels=False, levels=(0, 1))
 
     def _draw_graticule(self) -> None:
         dim = pg.mkPen("#3a4048")
-        c = 128
-        self.view.addItem(pg.PlotCurveItem([16, 240], [c, c], pen=dim))
-        self.view.addItem(pg.PlotCurveItem([c, c], [16, 240], pen=dim))
-        t = np.linspace(0, 2 * np.pi, 181)
+        centre = 128
+        self.view.addItem(pg.PlotCurveItem([16, 240], [centre, centre], pen=dim))
+        self.view.addItem(pg.PlotCurveItem([centre, centre], [16, 240], pen=dim))
+        angles = np.linspace(0, 2 * np.pi, 181)
         for radius in (112,):
             self.view.addItem(
-                pg.PlotCurveItem(c + radius * np.cos(t), c + radius * np.sin(t), pen=dim)
+                pg.PlotCurveItem(
+                    centre + radius * np.cos(angles), centre + radius * np.sin(angles), pen=dim
+                )
             )
         # skin-tone line (about 123° on a vectorscope's Cb/Cr plane)
-        ang = math.radians(123)
+        skin_angle = math.radians(123)
         self.view.addItem(
             pg.PlotCurveItem(
-                [c, c + 112 * math.cos(ang)],
-                [c, c + 112 * math.sin(ang)],
+                [centre, centre + 112 * math.cos(skin_angle)],
+                [centre, centre + 112 * math.sin(skin_angle)],
                 pen=pg.mkPen("#7a6a50", style=Qt.PenStyle.DashLine),
             )
         )
@@ -98,7 +97,7 @@ class Vectorscope(pg.GraphicsLayoutWidget):
                 self.view.addItem(pg.PlotCurveItem(xs, ys, pen=pg.mkPen(colour, width=1)))
             cb, cr = bar_target(rgb, 1.0)
             text = pg.TextItem(label, color="#c8d0d8", anchor=(0.5, 0.5))
-            text.setPos(c + (cb - c) * 1.12, c + (cr - c) * 1.12)
+            text.setPos(centre + (cb - centre) * 1.12, centre + (cr - centre) * 1.12)
             self.view.addItem(text)
 
     def show_chroma(self, u: np.ndarray, v: np.ndarray, bit_depth: int) -> None:
@@ -113,7 +112,7 @@ class Vectorscope(pg.GraphicsLayoutWidget):
 
 
 def _phosphor_lut() -> np.ndarray:
-    t = np.linspace(0, 1, 256)
-    lut = np.stack([60 + 195 * t**1.6, 70 + 185 * t**0.7, 60 + 160 * t**1.3], axis=1)
+    level = np.linspace(0, 1, 256)
+    lut = np.stack([60 + 195 * level**1.6, 70 + 185 * level**0.7, 60 + 160 * level**1.3], axis=1)
     lut[0] = (16, 18, 20)
     return lut.clip(0, 255).astype(np.uint8)

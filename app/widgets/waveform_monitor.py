@@ -14,6 +14,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QGraphicsItem
 
+from app.widgets.image_scope import SCOPE_BACKGROUND
+
 LEVELS = 256  # display rows (8-bit codes; 10-bit values are binned by 4)
 
 
@@ -65,7 +67,7 @@ def waveform_rgb(total: np.ndarray, oor: np.ndarray) -> np.ndarray:
 class WaveformMonitor(pg.GraphicsLayoutWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.setBackground("#101214")
+        self.setBackground(SCOPE_BACKGROUND)
         self.setToolTip(
             "Luma waveform from the native Y plane. Dashed lines: legal black and white "
             "(64/940 in 10-bit, 16/235 in 8-bit); out-of-range pixels in red."

@@ -26,6 +26,77 @@ CARRIERS = {
     "other": ("Other", "Other", "any"),
 }
 
+# The usual set-ups of the carriers: name -> the TakeMeta fields it sets (a key of CARRIERS
+# for "carrier"); other fields are left as typed.
+CARRIER_PRESETS: dict[str, dict[str, str]] = {
+    '1/4" reel, 7.5 ips, NAB, half-track': {
+        "carrier": "open_reel",
+        "tape_speed": "7.5 ips",
+        "track_config": "half-track stereo",
+        "equalisation": "NAB",
+        "noise_reduction": "none",
+        "tbc": "",
+    },
+    '1/4" reel, 15 ips, IEC, full-track': {
+        "carrier": "open_reel",
+        "tape_speed": "15 ips",
+        "track_config": "full-track mono",
+        "equalisation": "IEC (CCIR)",
+        "noise_reduction": "none",
+        "tbc": "",
+    },
+    "Cassette, Dolby B": {
+        "carrier": "cassette",
+        "tape_speed": "1 7/8 ips",
+        "track_config": "quarter-track stereo",
+        "equalisation": "120 µs (Type I)",
+        "noise_reduction": "Dolby B",
+        "tbc": "",
+    },
+    "VHS, SP": {
+        "carrier": "vhs",
+        "tape_speed": "SP",
+        "track_config": "linear stereo",
+        "equalisation": "",
+        "noise_reduction": "",
+        "tbc": "",
+    },
+    "U-matic": {
+        "carrier": "umatic",
+        "tape_speed": "3.75 ips (9.53 cm/s)",
+        "track_config": "2 linear audio tracks",
+        "equalisation": "",
+        "noise_reduction": "",
+        "tbc": "",
+    },
+    "Betacam SP": {
+        "carrier": "betacam_sp",
+        "tape_speed": "10.15 cm/s",
+        "track_config": "2 linear + 2 AFM tracks",
+        "equalisation": "",
+        "noise_reduction": "Dolby C (linear tracks)",
+        "tbc": "",
+    },
+}
+# Choices offered for the free-text fields (anything else may be typed)
+EQUALISATIONS = ("", "NAB", "IEC (CCIR)", "IEC2 / AES", "120 µs (Type I)", "70 µs (Type II/IV)")
+NOISE_REDUCTIONS = (
+    "",
+    "none",
+    "Dolby A",
+    "Dolby B",
+    "Dolby C",
+    "Dolby SR",
+    "dbx I",
+    "dbx II",
+    "telcom c4",
+)
+
+
+def carrier_kind(carrier: str) -> str:
+    """ "audio", "video" or "any" (free text and "other")."""
+    return CARRIERS.get(carrier, ("", "", "any"))[2]
+
 
 @dataclass
 class TakeMeta:

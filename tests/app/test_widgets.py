@@ -7,11 +7,12 @@ from PySide6.QtCore import Qt
 from app.widgets.health import HealthFigures, HealthStrip, disk_level
 from app.widgets.meters import FLOOR_DBFS, MeterBridge, PeakBallistics
 from app.widgets.phase import goniometer_histogram
-from app.widgets.setup_panel import PRESETS, SetupPanel
+from app.widgets.picture_view import preview_rgb
+from app.widgets.setup_panel import SetupPanel
 from app.widgets.vectorscope import bar_target, chroma_histogram
-from app.widgets.video_preview import preview_rgb
 from app.widgets.waveform import PeakDecimator
 from app.widgets.waveform_monitor import legal_range, luma_waveform
+from metadata.take.meta import CARRIER_PRESETS, CARRIERS
 
 
 def test_peak_ballistics_hold_then_fall():
@@ -134,7 +135,7 @@ def test_item_id_validated_as_typed(qtbot, tmp_path):
 def test_presets_fill_the_take_meta(qtbot):
     p = SetupPanel()
     qtbot.addWidget(p)
-    names = list(PRESETS)
+    names = list(CARRIER_PRESETS)
     p.preset.setCurrentIndex(p.preset.findData('1/4" reel, 7.5 ips, NAB, half-track'))
     p._apply_preset(p.preset.currentIndex())
     meta = p.take_meta()
@@ -144,6 +145,32 @@ def test_presets_fill_the_take_meta(qtbot):
     p._apply_preset(p.preset.currentIndex())
     assert p.take_meta().carrier == "vhs" and p.mode() == "video"
     assert "Cassette, Dolby B" in names and "U-matic" in names and "Betacam SP" in names
+    assert all(preset["carrier"] in CARRIERS for preset in CARRIER_PRESETS.values())
+
+
+def test_the_inputs_offered_are_the_engines(qtbot, monkeypatch):
+    import app.widgets.setup_panel as setup_panel
+
+    monkeypatch.setattr(
+        setup_panel,
+        "input_devices",
+        lambda: [
+            {
+                "index": 3,
+                "name": "Scarlett 2i2",
+                "hostapi": "ALSA",
+                "channels": 2,
+                "default_rate_hz": 48000,
+            }
+        ],
+    )
+    panel = SetupPanel()
+    qtbot.addWidget(panel)
+    audio = [panel.audio_device.itemData(i) for i in range(panel.audio_device.count())]
+    assert audio == ["demo", "Scarlett 2i2"]
+    assert panel.audio_device.itemText(1) == "Scarlett 2i2 (2 ch, 48000 Hz)"
+    video = [panel.video_device.itemData(i) for i in range(panel.video_device.count())]
+    assert video[0] == "" and "demo:ntsc" in video and "demo:pal" in video
 
 
 def test_scope_images_of_a_frame():

@@ -60,7 +60,7 @@ def _dominant_hz(x: np.ndarray) -> float:
 
 @pytest.mark.slow
 def test_play_forward_and_reverse_through_the_output(pulse_server, audio_take):
-    from app.review import AudioPlayer
+    from capture.playback import AudioPlayer
 
     player = AudioPlayer(audio_take.master("audio"))
     rec = _Recorder(pulse_server)
@@ -96,7 +96,7 @@ def test_play_forward_and_reverse_through_the_output(pulse_server, audio_take):
 
 
 def test_matroska_audio_is_read_in_order_and_after_a_seek(video_take):
-    from app.review import AudioPlayer
+    from capture.playback import AudioPlayer
 
     player = AudioPlayer(video_take.master("video"))
     try:
@@ -127,7 +127,7 @@ def test_matroska_audio_is_read_in_order_and_after_a_seek(video_take):
 def test_matroska_audio_plays_backwards_without_a_seam(video_take):
     """Reverse play seeks before every block; Matroska's millisecond timestamps place a seek
     only to within a millisecond, so each block is aligned on the one played before it."""
-    from app.review import AudioPlayer, shuttle_block
+    from capture.playback import AudioPlayer, shuttle_block
 
     player = AudioPlayer(video_take.master("video"))
     try:

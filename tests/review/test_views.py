@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,7 +24,7 @@ def _qsettings(tmp_path):
 
 @pytest.fixture
 def review(qtbot, library):
-    from app.review import ReviewView
+    from app.review.view import ReviewView
 
     view = ReviewView(library=library)
     view.show_error_boxes = False
@@ -101,7 +102,7 @@ def test_step_through_events_and_mark_a_false_alarm(qtbot, review, audio_take):
 
 
 def test_shuttle_blocks_play_both_ways():
-    from app.review import shuttle_block
+    from capture.playback import shuttle_block
 
     data = np.arange(100, dtype=np.float32)[:, None]
 
@@ -296,3 +297,68 @@ def test_a_damaged_review_file_opens_with_a_warning_and_refuses_marks(review, au
     assert review.mark_current("confirmed") is None
     assert "damaged" in review.status.text()
     assert audio_take.review_json.read_text() == "{truncated"  # never overwritten
+
+
+def test_a_take_double_clicked_in_the_queue_opens_in_review(qtbot, library):
+    from app.main import MainWindow
+    from metadata.settings import load_settings
+
+    take = make_audio_take(library)
+    settings = load_settings()
+    settings.library = str(library)
+    settings.audio.device = "demo"
+    window = MainWindow(settings)
+    qtbot.addWidget(window)
+    window.review.show_error_boxes = False
+    window.show()
+    window.tabs.setCurrentWidget(window.queue)  # shown, the queue reads the library
+    qtbot.waitUntil(lambda: window.queue.table.rowCount() == 1, timeout=20000)
+    table = window.queue.table
+    cell = table.visualItemRect(table.item(0, 0)).center()
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=cell)
+    qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=cell)
+    assert window.tabs.currentWidget() is window.review
+    assert window.review.model is not None
+    assert window.review.model.paths.directory == take.directory
+    window.bench.confirm = lambda text: True
+    window.close()
+    window.queue.jobs.wait(10000)
+    window.review.close_take()
+
+
+def test_the_review_model_and_playback_need_no_qt(audio_take):
+    """The model and the playback are the engine's: they load in a process without Qt."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from qc.review_model import load_review_model, check_colour\n"
+        "import capture.playback\n"
+        f"model = load_review_model({str(audio_take.directory)!r})\n"
+        "print(len(model.events), model.kind, check_colour('click'))\n"
+        "assert not [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph', 'app'))]\n"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=repo
+    ).stdout
+    from qc.table import CHECKS
+
+    assert out.split() == ["3", "audio", CHECKS["click"].colour]
+
+
+def test_next_and_previous_event_from_the_cursor():
+    from qc.review_model import ReviewModel
+
+    events = [{"check": "click", "start_s": s} for s in (1.0, 2.0, 2.0, 5.0)]
+    model = ReviewModel(None, None, {}, events, None, None)
+    assert model.event_after(-1, 0.0) == 0
+    assert model.event_after(0, 1.0) == 1  # on an event: the one after it
+    assert model.event_after(1, 2.0) == 2  # the same start: still one by one
+    assert model.event_after(0, 3.0) == 3  # the cursor moved: from the cursor
+    assert model.event_after(3, 5.0) is None
+    assert model.event_before(3, 5.0) == 2
+    assert model.event_before(-1, 4.0) == 2
+    assert model.event_before(0, 1.0) is None
+    assert model.event_before(-1, 0.5) is None

@@ -7,6 +7,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
+from app.widgets.image_scope import ImageScope
+
 
 def to_8bit(plane: np.ndarray, bit_depth: int) -> np.ndarray:
     if bit_depth > 8:
@@ -45,16 +47,11 @@ def preview_rgb(
     return cv2.cvtColor(packed, cv2.COLOR_YUV2RGB_YUY2)
 
 
-class VideoPreview(pg.GraphicsLayoutWidget):
-    """One ImageItem in a locked-aspect view; shown at the display aspect ratio (4:3 for SD)."""
+class PictureView(ImageScope):
+    """The picture, shown at the display aspect ratio (4:3 for SD)."""
 
     def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setBackground("#000000")
-        self.view = self.addViewBox(lockAspect=True, enableMouse=False, invertY=True)
-        self.view.setMenuEnabled(False)
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.view.addItem(self.image)
+        super().__init__(background="#000000", axis_order="row-major", invert_y=True, parent=parent)
         self.caption = pg.TextItem("no picture", color="#8a929a", anchor=(0.5, 0.5))
         self.view.addItem(self.caption)
         self.caption.setPos(320, 240)

@@ -1,4 +1,4 @@
-"""The Bench tab: set-up, transport, audio and video monitoring, health, and the last take."""
+"""The Bench tab, where takes are captured: set-up, transport, audio and video monitoring, health, and the last take."""
 
 from __future__ import annotations
 
@@ -23,10 +23,11 @@ from app.controller import AudioSnapshot, BenchController, TakeOutcome, VideoSna
 from app.widgets.health import HealthStrip
 from app.widgets.meters import MeterBridge
 from app.widgets.phase import CorrelationMeter, Goniometer
+from app.widgets.picture_view import PictureView
+from app.widgets.restyle import restyle
 from app.widgets.setup_panel import SetupPanel
 from app.widgets.transport import TransportBar
 from app.widgets.vectorscope import Vectorscope
-from app.widgets.video_preview import VideoPreview
 from app.widgets.waveform import ScrollingWaveform
 from app.widgets.waveform_monitor import WaveformMonitor
 from metadata.settings import Settings, save_settings
@@ -78,9 +79,7 @@ class LastTakePanel(QGroupBox):
 
     def set_verdict(self, verdict: str | None, text: str | None = None) -> None:
         self.verdict.setText((text or verdict or "—").upper())
-        self.verdict.setProperty("verdict", verdict or "none")
-        self.verdict.style().unpolish(self.verdict)
-        self.verdict.style().polish(self.verdict)
+        restyle(self.verdict, verdict=verdict or "none")
 
     def show_closed(self, outcome: TakeOutcome) -> None:
         self.progress.setVisible(False)  # QC, if it runs, shows its own
@@ -106,18 +105,21 @@ class LastTakePanel(QGroupBox):
             return
         self.set_verdict(outcome.verdict)
         name = outcome.master.name if outcome.master else "?"
-        failing = [c.get("id") for c in outcome.checks if c.get("status") in ("warn", "fail")]
+        failing = [
+            check.get("id") for check in outcome.checks if check.get("status") in ("warn", "fail")
+        ]
         lost = f", {outcome.frames_lost} samples lost" if outcome.frames_lost else ""
         text = f"{name}: {outcome.duration_s:.1f} s{lost}; {len(outcome.events)} QC events"
         if failing:
-            text += " — " + ", ".join(str(f) for f in failing)
+            text += " — " + ", ".join(str(check_id) for check_id in failing)
         self.summary.setText(text)
-        for ev in outcome.events[:FIRST_EVENTS]:
-            ch = ev.get("channel")
-            where = f" ch{ch}" if ch else ""
-            detail = ev.get("detail") or ""
+        for event in outcome.events[:FIRST_EVENTS]:
+            channel = event.get("channel")
+            where = f" ch{channel}" if channel else ""
+            detail = event.get("detail") or ""
             self.events.addItem(
-                f"{ev.get('start_s', 0):8.2f} s  {ev.get('severity', ''):4}  {ev.get('check', '')}{where}  {detail}"
+                f"{event.get('start_s', 0):8.2f} s  {event.get('severity', ''):4}  "
+                f"{event.get('check', '')}{where}  {detail}"
             )
         if len(outcome.events) > FIRST_EVENTS:
             self.events.addItem(f"… {len(outcome.events) - FIRST_EVENTS} more (Review tab)")
@@ -127,7 +129,16 @@ class LastTakePanel(QGroupBox):
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.take_dir)))
 
 
-class BenchView(QWidget):
+def _boxed(title: str, widget: QWidget) -> QGroupBox:
+    """``widget`` in a titled box with a narrow margin."""
+    box = QGroupBox(title)
+    column = QVBoxLayout(box)
+    column.setContentsMargins(4, 4, 4, 4)
+    column.addWidget(widget)
+    return box
+
+
+class CaptureTab(QWidget):
     """Everything the technician watches while the tape plays."""
 
     takeFinished = Signal(object)  # TakeOutcome after QC
@@ -148,9 +159,9 @@ class BenchView(QWidget):
         self.correlation = CorrelationMeter()
         self.goniometer = Goniometer()
         self.goniometer.setMinimumSize(200, 200)
-        self.preview = VideoPreview()
+        self.preview = PictureView()
         self.vectorscope = Vectorscope()
-        self.wfm = WaveformMonitor()
+        self.waveform_monitor = WaveformMonitor()
         self.health = HealthStrip()
         self.last_take = LastTakePanel()
         self.banner = QLabel("")
@@ -170,44 +181,29 @@ class BenchView(QWidget):
         split.setSpacing(6)
         split.addWidget(self.setup)
         centre = QWidget()
-        cl = QVBoxLayout(centre)
-        cl.setContentsMargins(0, 0, 0, 0)
+        centre_column = QVBoxLayout(centre)
+        centre_column.setContentsMargins(0, 0, 0, 0)
         self.video_row = QWidget()
-        vr = QHBoxLayout(self.video_row)
-        vr.setContentsMargins(0, 0, 0, 0)
-        for title, w, stretch in (
+        video_row = QHBoxLayout(self.video_row)
+        video_row.setContentsMargins(0, 0, 0, 0)
+        for title, widget, stretch in (
             ("Picture", self.preview, 4),
             ("Vectorscope", self.vectorscope, 3),
-            ("Luma waveform", self.wfm, 4),
+            ("Luma waveform", self.waveform_monitor, 4),
         ):
-            box = QGroupBox(title)
-            bl = QVBoxLayout(box)
-            bl.setContentsMargins(4, 4, 4, 4)
-            bl.addWidget(w)
-            vr.addWidget(box, stretch)
+            video_row.addWidget(_boxed(title, widget), stretch)
         self.video_row.setMinimumHeight(260)
-        cl.addWidget(self.video_row, 5)
-        wave_box = QGroupBox("Waveform (6 s)")
-        wl = QVBoxLayout(wave_box)
-        wl.setContentsMargins(4, 4, 4, 4)
-        wl.addWidget(self.waveform)
-        cl.addWidget(wave_box, 4)
-        cl.addWidget(self.last_take)
+        centre_column.addWidget(self.video_row, 5)
+        centre_column.addWidget(_boxed("Waveform (6 s)", self.waveform), 4)
+        centre_column.addWidget(self.last_take)
         split.addWidget(centre, 1)
         side = QWidget()
-        sl = QVBoxLayout(side)
-        sl.setContentsMargins(0, 0, 0, 0)
-        meter_box = QGroupBox("Levels")
-        ml = QVBoxLayout(meter_box)
-        ml.setContentsMargins(4, 4, 4, 4)
-        ml.addWidget(self.meters)
-        sl.addWidget(meter_box, 3)
-        phase_box = QGroupBox("Phase")
-        pl = QVBoxLayout(phase_box)
-        pl.setContentsMargins(4, 4, 4, 4)
-        pl.addWidget(self.correlation)
-        pl.addWidget(self.goniometer, 1)
-        sl.addWidget(phase_box, 2)
+        side_column = QVBoxLayout(side)
+        side_column.setContentsMargins(0, 0, 0, 0)
+        side_column.addWidget(_boxed("Levels", self.meters), 3)
+        phase_box = _boxed("Phase", self.correlation)
+        phase_box.layout().addWidget(self.goniometer, 1)
+        side_column.addWidget(phase_box, 2)
         side.setFixedWidth(300)
         split.addWidget(side)
         outer.addLayout(split, 1)
@@ -219,21 +215,21 @@ class BenchView(QWidget):
         self._update_next_take()
 
         # wiring
-        c = self.controller
+        controller = self.controller
         self.transport.armToggled.connect(self.set_armed)
         self.transport.recordClicked.connect(self.record)
         self.transport.stopClicked.connect(self.request_stop)
-        c.audioSnapshot.connect(self._show_audio)
-        c.videoSnapshot.connect(self._show_video)
-        c.health.connect(self.health.show_figures)
-        c.elapsed.connect(self.transport.set_elapsed)
-        c.stateChanged.connect(self._state_changed)
-        c.takeStarted.connect(self._take_started)
-        c.takeClosed.connect(self.last_take.show_closed)
-        c.qcFinished.connect(self._qc_finished)
-        c.afterTakeProgress.connect(self.last_take.show_progress)
-        c.error.connect(self.show_error)
-        c.engineEvent.connect(self._engine_event)
+        controller.audioSnapshot.connect(self._show_audio)
+        controller.videoSnapshot.connect(self._show_video)
+        controller.health.connect(self.health.show_figures)
+        controller.elapsed.connect(self.transport.set_elapsed)
+        controller.stateChanged.connect(self._state_changed)
+        controller.takeStarted.connect(self._take_started)
+        controller.takeClosed.connect(self.last_take.show_closed)
+        controller.qcFinished.connect(self._qc_finished)
+        controller.afterTakeProgress.connect(self.last_take.show_progress)
+        controller.error.connect(self.show_error)
+        controller.engineEvent.connect(self._engine_event)
         self.setup.changed.connect(self._form_changed)
         self.setup.inputsChanged.connect(self._inputs_changed)
         self.space = QShortcut(QKeySequence(Qt.Key_Space), self)
@@ -244,7 +240,7 @@ class BenchView(QWidget):
         self._save_timer.setInterval(800)
         self._save_timer.timeout.connect(self.save_settings)
         self._configure()
-        self.health.show_figures(c.health_figures())
+        self.health.show_figures(controller.health_figures())
 
     # -- settings ---------------------------------------------------------------------------
     def _configure(self) -> bool:
@@ -267,9 +263,9 @@ class BenchView(QWidget):
     def _inputs_changed(self) -> None:
         self._configure()
         self._update_video_visibility()
-        a = self.settings.audio
-        self.meters.set_channels(a.channels)
-        self.waveform.configure(a.channels, a.rate_hz)
+        audio = self.settings.audio
+        self.meters.set_channels(audio.channels)
+        self.waveform.configure(audio.channels, audio.rate_hz)
         if self.controller.state == "armed":  # re-open the monitor with the new input
             self.controller.disarm()
             self.controller.arm()
@@ -285,10 +281,10 @@ class BenchView(QWidget):
             return
         if item and not item_id_problem(item):
             try:
-                n = next_take_number(Path(self.settings.library).expanduser(), item)
+                number = next_take_number(Path(self.settings.library).expanduser(), item)
             except OSError:
-                n = 1
-            self.transport.set_take_text(f"Next take  {item}_t{n:02d}")
+                number = 1
+            self.transport.set_take_text(f"Next take  {item}_t{number:02d}")
         else:
             self.transport.set_take_text("Next take  — (enter the item ID)")
 
@@ -375,9 +371,7 @@ class BenchView(QWidget):
 
     def show_error(self, message: str, level: str = "error") -> None:
         self.banner.setText(message)
-        self.banner.setProperty("level", level)
-        self.banner.style().unpolish(self.banner)
-        self.banner.style().polish(self.banner)
+        restyle(self.banner, level=level)
         self.banner.setVisible(True)
 
     def _show_audio(self, snap: AudioSnapshot) -> None:
@@ -402,7 +396,7 @@ class BenchView(QWidget):
         # computed off the GUI thread (app/scopes.py): only hand the images over here
         self.preview.show_rgb(images.picture)
         self.vectorscope.show_image(images.vectorscope)
-        self.wfm.show_rgb(images.waveform, images.bit_depth)
+        self.waveform_monitor.show_rgb(images.waveform, images.bit_depth)
 
     # -- life cycle -------------------------------------------------------------------------
     def shutdown(self) -> None:

@@ -248,9 +248,11 @@ def test_video_take_on_the_demo_deck_feeds_the_scopes(window, qtbot):
     assert bench.controller.take_kind == "video"
     qtbot.waitUntil(lambda: bench.preview.image.image is not None, timeout=20000)
     qtbot.waitUntil(lambda: bench.vectorscope.image.image.max() > 0, timeout=10000)
-    qtbot.waitUntil(lambda: bench.wfm.image.image is not None, timeout=10000)
+    qtbot.waitUntil(lambda: bench.waveform_monitor.image.image is not None, timeout=10000)
     # the trace is drawn where the code values are: x 0..1, y 0..1023 (10-bit)
-    shown = bench.wfm.image.mapRectToParent(bench.wfm.image.boundingRect())
+    shown = bench.waveform_monitor.image.mapRectToParent(
+        bench.waveform_monitor.image.boundingRect()
+    )
     assert shown.width() == pytest.approx(1.0) and shown.height() == pytest.approx(1024.0)
     qtbot.waitUntil(lambda: max(bench.meters.peak_hold_dbfs()) > -50, timeout=10000)
     qtbot.waitUntil(lambda: bench.health.frames.text().startswith("Video dropped"), timeout=5000)
