@@ -78,10 +78,10 @@ class TakeOutcome:
     error: str | None = None
 
 
-def _engine_audio_input():
-    from capture import audio_input
+def _engine_backends():
+    from capture import backends
 
-    return audio_input
+    return backends
 
 
 def _engine_audio_take():
@@ -91,9 +91,9 @@ def _engine_audio_take():
 
 
 def _engine_video():
-    from capture import video_take
+    from capture.video import take
 
-    return video_take
+    return take
 
 
 class BenchController(QObject):
@@ -167,9 +167,9 @@ class BenchController(QObject):
         if self.state != "idle":
             return
         a = self.settings.audio
-        audio_input = _engine_audio_input()
+        engine_backends = _engine_backends()
         try:
-            self.monitor = on_engine_thread(_open_started, audio_input, a)
+            self.monitor = on_engine_thread(_open_started, engine_backends, a)
         except HeadblockError as exc:
             self.monitor = None
             self.error.emit(str(exc))
@@ -606,8 +606,8 @@ def _run_qc(outcome: TakeOutcome, progress=None) -> TakeOutcome:
     return outcome
 
 
-def _open_started(audio_input, a):
-    monitor = audio_input.open_audio_input(a.device, a.rate_hz, a.channels, a.bits)
+def _open_started(engine_backends, a):
+    monitor = engine_backends.open_audio_input(a.device, a.rate_hz, a.channels, a.bits)
     monitor.start()
     return monitor
 

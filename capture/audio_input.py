@@ -7,15 +7,14 @@ no allocation of buffers, no logging, no locks, no Qt. The writer thread calls
 PulseAudio never reports an input overflow, so frames received are compared with the
 monotonic clock, and a lasting step in the deficit is a loss.
 
-``open_audio_input(device, ...)`` picks the backend from the registry ``BACKENDS``: the demo
-deck for ``"demo"``, PortAudio for a device name substring or index.
+``capture.backends.open_audio_input(device, ...)`` picks the input by its name: the demo deck
+for ``"demo"``, PortAudio for a device name substring or index.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -313,25 +312,29 @@ class AudioInput:
         )
 
 
-BACKENDS: dict[str, type[AudioInput]] = {}
-
-
-def register_backend(name: str) -> Callable[[type[AudioInput]], type[AudioInput]]:
-    def deco(cls: type[AudioInput]) -> type[AudioInput]:
-        cls.backend = name
-        BACKENDS[name] = cls
-        return cls
-
-    return deco
-
-
 # --------------------------------------------------------------------------- demo deck
 
 
-@register_backend("demo")
+DEMO_DEVICE = {
+    "index": None,
+    "name": "demo",
+    "description": "Headblock demo deck (simulated tape playback with faults)",
+    "hostapi": "Headblock",
+    "channels": 8,
+    "default_rate_hz": 96000,
+    "rates_hz": list(STANDARD_RATES_HZ),
+}
+
+
+def demo_audio_inputs() -> list[dict]:
+    """What ``headblock devices`` lists for the demo deck's audio."""
+    return [dict(DEMO_DEVICE)]
+
+
 class DemoInput(AudioInput):
     """The demo deck (``capture.demo``) paced in real time by its own thread."""
 
+    backend = "demo"
     BLOCK_S = 0.01
 
     def __init__(
@@ -437,7 +440,7 @@ def input_devices() -> list[dict]:
     return out
 
 
-def _inputs_line() -> str:
+def inputs_line() -> str:
     devs = input_devices()
     listed = "; ".join(f"{d['index']}: {d['name']} ({d['channels']} ch)" for d in devs)
     return f"inputs: {listed}; or 'demo'" if devs else "no PortAudio inputs; use 'demo'"
@@ -467,15 +470,28 @@ def resolve_device(device) -> int:
         info = sd.query_devices(spec, "input")
     except (ValueError, sd.PortAudioError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else "no such input"
-        raise HeadblockError(f"no audio input {device!r} ({reason}); {_inputs_line()}") from exc
+        raise HeadblockError(f"no audio input {device!r} ({reason}); {inputs_line()}") from exc
     if info["max_input_channels"] <= 0:
-        raise HeadblockError(f"device {device!r} has no inputs; {_inputs_line()}")
+        raise HeadblockError(f"device {device!r} has no inputs; {inputs_line()}")
     return int(info["index"])
 
 
-@register_backend("portaudio")
+def portaudio_inputs() -> list[dict]:
+    """PortAudio inputs with the standard rates each accepts (none without PortAudio)."""
+    try:
+        devices = input_devices()
+    except HeadblockError:
+        return []
+    return [
+        {**dev, "rates_hz": supported_rates(dev["index"], min(dev["channels"], 2))}
+        for dev in devices
+    ]
+
+
 class PortAudioInput(AudioInput):
     """A PortAudio input through sounddevice, with a callback that only copies."""
+
+    backend = "portaudio"
 
     def __init__(
         self,
@@ -551,14 +567,3 @@ class PortAudioInput(AudioInput):
                 self._stream.close()
         self._stream = None
         self.running = False
-
-
-def open_audio_input(
-    device, rate_hz: int = 96000, channels: int | None = None, bits: int = 24, **kwargs
-) -> AudioInput:
-    """The input for ``device``: ``"demo"`` (the demo deck) or a PortAudio name/index."""
-    if device is None or str(device).strip() == "":
-        raise HeadblockError(f"no audio device given; {_inputs_line()}")
-    if isinstance(device, str) and device.strip().lower() == "demo":
-        return BACKENDS["demo"](rate_hz=rate_hz, channels=channels, bits=bits, **kwargs)
-    return BACKENDS["portaudio"](device, rate_hz=rate_hz, channels=channels, bits=bits, **kwargs)

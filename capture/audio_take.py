@@ -18,9 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from capture.audio_input import AudioInput, open_audio_input
+from capture.audio_input import AudioInput
+from capture.backends import open_audio_input
 from capture.finalize import TakeResult, finalize_take, run_until_done
-from capture.watchdog import DEFAULT_RESERVE_BYTES, DiskWatchdog
+from capture.watchdog import DEFAULT_RESERVE_BYTES, DiskWatchdog, log_disk_check, log_disk_event
 from metadata.errors import HeadblockError
 from metadata.take.log import TakeLog, iso_utc, utc_now
 from metadata.take.meta import TakeMeta, coding_history_lines
@@ -334,11 +335,11 @@ class AudioTake:
                         return "disk full", "stopped: disk nearly full"
             except OSError as exc:
                 if exc.errno == errno.ENOSPC:
-                    self._event(
-                        "disk_stop",
-                        "ERROR",
-                        reason="the disk is full (ENOSPC)",
-                        at_s=round(self._frames_written / rate, 4),
+                    log_disk_event(
+                        self._event,
+                        "stop",
+                        message="the disk is full (ENOSPC)",
+                        at_s=self._frames_written / rate,
                     )
                     return "disk full", "stopped: disk full"
                 raise
@@ -364,22 +365,7 @@ class AudioTake:
     def _check_disk(self, watchdog: DiskWatchdog) -> str:
         check = watchdog.check()
         self._disk_free, self._disk_left = check.free_bytes, check.time_left_s
-        if check.action == "warn":
-            self._event(
-                "disk_warning",
-                "WARN",
-                message=check.message,
-                free_bytes=check.free_bytes,
-                time_left_s=round(check.time_left_s, 1),
-            )
-        elif check.action == "stop":
-            self._event(
-                "disk_stop",
-                "ERROR",
-                reason=check.message,
-                free_bytes=check.free_bytes,
-                at_s=round(self._frames_written / self.input.rate_hz, 4),
-            )
+        log_disk_check(self._event, check, at_s=self._frames_written / self.input.rate_hz)
         return check.action
 
     def _close_master(self) -> str | None:

@@ -147,6 +147,19 @@ def _fill(frame: av.VideoFrame, planes, eight_bit: bool) -> None:
         dst[:h, :w] = (data >> 2) if eight_bit else data
 
 
+def demo_video_inputs() -> list[dict]:
+    """What ``headblock devices`` lists for the demo deck's video: one tape per standard."""
+    return [
+        {
+            "kind": "video",
+            "device": f"demo:{std.name}",
+            "name": f"Demo deck ({std.label} VHS-like tape)",
+            "format": "demo",
+        }
+        for std in STANDARDS.values()
+    ]
+
+
 class DemoVideoSource(VideoSource):
     """``demo:ntsc`` / ``demo:pal`` (``--pix-fmt yuv422p`` for 8-bit)."""
 

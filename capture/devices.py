@@ -5,61 +5,19 @@ from __future__ import annotations
 import json
 import sys
 
-from capture.audio_input import STANDARD_RATES_HZ, input_devices, supported_rates
-from metadata.errors import HeadblockError
-
-DEMO_DEVICE = {
-    "index": None,
-    "name": "demo",
-    "description": "Headblock demo deck (simulated tape playback with faults)",
-    "hostapi": "Headblock",
-    "channels": 8,
-    "default_rate_hz": 96000,
-    "rates_hz": list(STANDARD_RATES_HZ),
-}
-
-
-def audio_inputs() -> list[dict]:
-    """PortAudio inputs with the standard rates each accepts, then the demo deck."""
-    out = []
-    try:
-        devices = input_devices()
-    except HeadblockError:
-        devices = []
-    for dev in devices:
-        channels = min(dev["channels"], 2)
-        out.append({**dev, "rates_hz": supported_rates(dev["index"], channels)})
-    out.append(dict(DEMO_DEVICE))
-    return out
+from capture import backends
 
 
 def video_inputs() -> list[dict]:
-    """Video inputs from ``capture.video_input`` when present (empty otherwise)."""
+    """The video backends' inputs; a failing listing is one entry, never hiding the audio."""
     try:
-        from capture.video_input import list_video_inputs
-    except ImportError:
-        return []
-    try:
-        found = list_video_inputs()
-    except Exception as exc:  # listing video must never hide the audio inputs
+        return backends.video_inputs()
+    except Exception as exc:
         return [{"error": f"{type(exc).__name__}: {exc}"}]
-    return [_as_dict(v) for v in found]
-
-
-def _as_dict(obj) -> dict:
-    if isinstance(obj, dict):
-        return obj
-    if hasattr(obj, "__dataclass_fields__"):
-        from dataclasses import asdict
-
-        return asdict(obj)
-    if hasattr(obj, "_asdict"):
-        return obj._asdict()
-    return {"name": str(obj)}
 
 
 def cmd_devices(args) -> int:
-    audio = audio_inputs()
+    audio = backends.audio_inputs()
     video = video_inputs()
     if getattr(args, "json", False):
         json.dump({"audio": audio, "video": video}, sys.stdout, indent=2, default=str)

@@ -1,10 +1,12 @@
-"""Video inputs: FFmpeg input devices through PyAV (libavdevice), and the demo deck.
+"""Video inputs: what a source is, the analogue standards, and the FFmpeg input devices
+opened through PyAV (libavdevice).
 
 ``--device FORMAT:TARGET``: ``v4l2:/dev/video0``, ``decklink:NAME``, ``avfoundation:0``,
 ``dshow:video=NAME``, ``lavfi:GRAPH`` (a test signal; a graph with ``[out0]``/``[out1]``
-labels may carry audio too), ``demo:ntsc`` / ``demo:pal`` (the demo deck).
+labels may carry audio too); ``demo:ntsc`` / ``demo:pal`` is the demo deck
+(``capture.demo_video``). ``capture.backends`` picks the source by the FORMAT prefix.
 
-A source yields decoded frames with their device timestamps; the take (capture.video_take)
+A source yields decoded frames with their device timestamps; the take (capture.video.take)
 turns them into frame slots, counts gaps, and writes the master. Test signals are paced in
 real time here, as a device paces itself.
 """
@@ -61,7 +63,7 @@ STANDARDS: dict[str, VideoStandard] = {
     ),
 }  # fmt: skip
 
-DEVICE_FORMATS = ("v4l2", "decklink", "avfoundation", "dshow", "lavfi", "demo")
+PYAV_FORMATS = ("v4l2", "decklink", "avfoundation", "dshow", "lavfi")  # FFmpeg input devices
 _AV_NAMES = {"v4l2": ("v4l2", "video4linux2,v4l2", "video4linux2")}
 # --pix-fmt -> the option each device takes for it
 _PIX_OPTION = {
@@ -95,15 +97,9 @@ def standard_for(width: int, height: int, rate: Fraction | None) -> VideoStandar
 
 
 def format_available(kind: str) -> bool:
-    if kind == "demo":
-        return True
+    """True when this FFmpeg build has the input device ``kind``."""
     names = _AV_NAMES.get(kind, (kind,))
     return any(n in av.formats_available for n in names)
-
-
-def _input_formats() -> list[str]:
-    known = ["lavfi", "v4l2", "decklink", "avfoundation", "dshow"]
-    return [k for k in known if format_available(k)]
 
 
 @dataclass
@@ -111,7 +107,7 @@ class VideoDeviceSpec:
     """A parsed ``--device FORMAT:TARGET`` with its options."""
 
     text: str
-    kind: str  # one of DEVICE_FORMATS
+    kind: str  # the FORMAT prefix, a video backend's in capture.backends
     target: str
     options: dict[str, str] = field(default_factory=dict)
     standard: VideoStandard | None = None
@@ -123,40 +119,19 @@ class VideoDeviceSpec:
         return self.kind in ("lavfi", "demo")
 
 
-def parse_video_device(
+def video_device_spec(
     text: str,
+    kind: str,
+    target: str,
     *,
     standard: str | None = None,
     pix_fmt: str | None = None,
     options: list[str] | tuple[str, ...] = (),
     audio_channels: int | None = None,
 ) -> VideoDeviceSpec:
-    """Parse ``FORMAT:TARGET`` and the device options; HeadblockError with one clear line."""
-    if not text or ":" not in text:
-        raise HeadblockError(
-            f"--device takes FORMAT:TARGET (e.g. v4l2:/dev/video0, lavfi:testsrc2, demo:ntsc), "
-            f"got {text!r}"
-        )
-    kind, target = text.split(":", 1)
-    kind = kind.strip().lower()
-    if kind == "video4linux2":
-        kind = "v4l2"
-    if kind not in DEVICE_FORMATS:
-        raise HeadblockError(
-            f"unknown video input format {kind!r} (expected one of: {', '.join(DEVICE_FORMATS)})"
-        )
-    if not target:
-        raise HeadblockError(f"--device {text!r} names no target after '{kind}:'")
-    if not format_available(kind):
-        raise HeadblockError(
-            f"this FFmpeg build (PyAV {av.__version__}) has no '{kind}' input device; "
-            f"available here: {', '.join(_input_formats())}"
-            + (
-                " (decklink needs an FFmpeg built with the Blackmagic SDK)"
-                if kind == "decklink"
-                else ""
-            )
-        )
+    """The spec of ``--device`` ``text`` whose FORMAT ``kind`` a backend takes (the registry
+    in ``capture.backends`` checked it): options, standard and pixel format; HeadblockError
+    with one clear line."""
     opts: dict[str, str] = {}
     for pair in options or ():
         if "=" not in pair:
@@ -340,15 +315,6 @@ def _reason(exc: Exception) -> str:
     return getattr(exc, "strerror", None) or str(exc)
 
 
-def open_video_source(spec: VideoDeviceSpec, *, want_audio: bool = True) -> VideoSource:
-    """Open the input named by ``spec``; HeadblockError (one line) when it cannot be opened."""
-    if spec.kind == "demo":
-        from capture.demo_video import DemoVideoSource
-
-        return DemoVideoSource(spec, want_audio=want_audio)
-    return PyAVSource(spec, want_audio=want_audio)
-
-
 # -- listing ----------------------------------------------------------------------------------
 
 TEST_SIGNAL = "lavfi:testsrc2=size=720x486:rate=30000/1001,format=yuv422p10le"
@@ -362,45 +328,39 @@ def _v4l2_name(dev: str) -> str:
         return Path(dev).name
 
 
-def list_video_inputs() -> list[dict]:
-    """Video inputs this station can open: v4l2 devices, the test signal, the demo deck."""
+def v4l2_inputs() -> list[dict]:
+    """The V4L2 devices this user can open."""
     out: list[dict] = []
-    if format_available("v4l2"):
-        for dev in sorted(glob.glob("/dev/video*"), key=lambda p: (len(p), p)):
-            if os.access(dev, os.R_OK):
-                out.append(
-                    {
-                        "kind": "video",
-                        "device": f"v4l2:{dev}",
-                        "name": _v4l2_name(dev),
-                        "format": "v4l2",
-                    }
-                )
-    if format_available("decklink"):
-        out.append(
-            {
-                "kind": "video",
-                "device": "decklink:NAME",
-                "name": "Blackmagic DeckLink (give the card's name)",
-                "format": "decklink",
-            }
-        )
-    if format_available("lavfi"):
-        out.append(
-            {
-                "kind": "video",
-                "device": TEST_SIGNAL,
-                "name": "FFmpeg test signal (NTSC raster, 10-bit 4:2:2)",
-                "format": "lavfi",
-            }
-        )
-    for std in STANDARDS.values():
-        out.append(
-            {
-                "kind": "video",
-                "device": f"demo:{std.name}",
-                "name": f"Demo deck ({std.label} VHS-like tape)",
-                "format": "demo",
-            }
-        )
+    for dev in sorted(glob.glob("/dev/video*"), key=lambda p: (len(p), p)):
+        if os.access(dev, os.R_OK):
+            out.append(
+                {
+                    "kind": "video",
+                    "device": f"v4l2:{dev}",
+                    "name": _v4l2_name(dev),
+                    "format": "v4l2",
+                }
+            )
     return out
+
+
+def decklink_inputs() -> list[dict]:
+    return [
+        {
+            "kind": "video",
+            "device": "decklink:NAME",
+            "name": "Blackmagic DeckLink (give the card's name)",
+            "format": "decklink",
+        }
+    ]
+
+
+def lavfi_inputs() -> list[dict]:
+    return [
+        {
+            "kind": "video",
+            "device": TEST_SIGNAL,
+            "name": "FFmpeg test signal (NTSC raster, 10-bit 4:2:2)",
+            "format": "lavfi",
+        }
+    ]

@@ -128,7 +128,7 @@ def list_video_inputs() -> list[tuple[str, str]]:
     """(label, device) of the video inputs the engine can open; none first (audio takes)."""
     out = [VIDEO_CHOICES[0]]
     try:
-        from capture.video_input import list_video_inputs as engine_list
+        from capture.backends import video_inputs as engine_list
 
         for entry in engine_list():
             label = entry["name"]

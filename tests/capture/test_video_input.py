@@ -5,14 +5,10 @@ from fractions import Fraction
 import av
 import pytest
 
+from capture.backends import open_video_source, parse_video_device
+from capture.backends import video_inputs as list_video_inputs
 from capture.cli import main
-from capture.video_input import (
-    STANDARDS,
-    list_video_inputs,
-    open_video_source,
-    parse_video_device,
-    standard_for,
-)
+from capture.video_input import STANDARDS, standard_for
 from metadata.errors import HeadblockError
 
 

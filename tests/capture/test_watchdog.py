@@ -104,7 +104,7 @@ def test_real_small_disk_enospc_keeps_everything_written(small_disk):
     paths = take.start()
     assert take.wait(30)
     stop = log_events(paths.directory, "disk_stop")
-    assert stop and "ENOSPC" in stop[0].fields["reason"]
+    assert stop and "ENOSPC" in stop[0].fields["message"]
     rec = take.result.record
     assert rec.outcome == "stopped: disk full"
     info = sf.info(str(paths.master("audio")))

@@ -1,0 +1,62 @@
+"""The take contract: what the window and the command line use of any take, audio or video.
+
+A take is started, shows its progress through ``status()``, is stopped with a reason, and is
+waited for; once finished it holds a ``capture.finalize.TakeResult``. A new kind of take (the
+external FFmpeg device) implements ``Take`` and extends ``TakeStatus``; the shared contract
+test (``tests/capture/test_take_contract.py``) then holds it to the same behaviour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from capture.finalize import TakeResult
+    from metadata.take.naming import TakePaths
+
+STATES = ("idle", "recording", "finishing", "done", "failed")
+
+
+@dataclass
+class TakeStatus:
+    """Progress of any take, read by the window's refresh and the terminal's status line."""
+
+    state: str = "idle"  # one of STATES
+    elapsed_s: float = 0.0  # media time written (audio) or received (video)
+    frames_written: int = 0  # sample frames (audio) or video frames in the master
+    frames_lost: int = 0  # audio sample frames, or video frame slots, missing from the master
+    overflows: int = 0  # losses the audio input reported
+    last_loss_at_s: float | None = None
+    disk_free_bytes: int | None = None  # None until the disk watchdog has looked
+    disk_time_left_s: float | None = None
+    queue_fill: float = 0.0  # 0..1 of the buffer between the input and the writer
+    closing: float | None = None  # share of the read-back after the master closed, while it runs
+
+
+@runtime_checkable
+class Take(Protocol):
+    """One take of any kind (see the module docstring)."""
+
+    kind: str  # "audio" | "video": the master's kind (``TakePaths.master(kind)``)
+    paths: TakePaths | None  # set by ``start``
+    result: TakeResult | None  # set once the take is finished
+    error: object  # what failed the take (a message or the exception), None otherwise
+
+    def start(self) -> TakePaths:
+        """Open the input, create the take folder and the master, start recording."""
+
+    def stop(self, reason: str = "user") -> None:
+        """Ask the take to stop; what was captured is closed and finished."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """True once the take is finished (master closed, sidecars and QC done)."""
+
+    def status(self) -> TakeStatus:
+        """A copy of the take's progress."""
+
+    def latest_audio(self, n_frames: int) -> np.ndarray | None:
+        """The newest ``n_frames`` of the take's audio, float32 (n, channels), for meters;
+        None for a take without audio."""
