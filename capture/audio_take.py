@@ -18,9 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from capture.audio_input import AudioInput
 from capture.backends import open_audio_input
 from capture.finalize import TakeResult, finalize_take, run_until_done
+from capture.take import TakeStatus
 from capture.watchdog import DEFAULT_RESERVE_BYTES, DiskWatchdog, log_disk_check, log_disk_event
 from metadata.errors import HeadblockError
 from metadata.take.log import TakeLog, iso_utc, utc_now
@@ -66,23 +69,12 @@ class AudioTakeSettings:
         }
 
 
-@dataclass
-class TakeStatus:
-    elapsed_s: float
-    frames_written: int
-    frames_lost: int
-    overflows: int
-    last_loss_at_s: float | None
-    disk_free_bytes: int | None
-    disk_time_left_s: float | None
-    queue_fill: float
-    state: str  # "idle" | "recording" | "finishing" | "done" | "failed"
-    closing: float | None = None  # share of the read-back after the master closed, while it runs
-
-
 class AudioTake:
-    """One take; see the module docstring. ``input`` may be an armed ``AudioInput`` (the
-    window's monitoring input): the take then leaves it running when it ends."""
+    """One take (``capture.take.Take``); see the module docstring. ``input`` may be an armed
+    ``AudioInput`` (the window's monitoring input): the take then leaves it running when it
+    ends. ``error`` is a message."""
+
+    kind = "audio"
 
     def __init__(self, settings: AudioTakeSettings, input: AudioInput | None = None):
         self.settings = settings
@@ -167,6 +159,10 @@ class AudioTake:
             state=self._state,
             closing=self._closing,
         )
+
+    def latest_audio(self, n_frames: int) -> np.ndarray | None:
+        """The newest ``n_frames`` of the input, float32 (n, channels), for meters."""
+        return None if self.input is None else self.input.latest(n_frames)
 
     # -- internals ----------------------------------------------------------------------------
     def _closing_progress(self, fraction: float, _message: str = "") -> None:
