@@ -27,6 +27,7 @@ import av.filter
 
 from metadata.errors import HeadblockError
 from metadata.formats.framemd5 import FrameMD5Writer
+from metadata.formats.pixfmt import pixel_format
 
 # FFmpeg's AVFieldOrder. NTSC (bottom field first) is written as AV_FIELD_BT and PAL (top
 # field first) as AV_FIELD_TB: what `ffmpeg -field_order bt|tb` / `setfield=bff|tff` give in
@@ -129,7 +130,7 @@ class VideoParams:
 
     @property
     def bit_depth(self) -> int:
-        return max(c.bits for c in av.VideoFormat(self.pix_fmt).components)
+        return pixel_format(self.pix_fmt).bit_depth
 
 
 @dataclass

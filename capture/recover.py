@@ -19,6 +19,7 @@ from capture.audio_take import RESERVE_FILE
 from capture.finalize import finalize_take
 from metadata.errors import HeadblockError
 from metadata.formats.checksums import md5_path_for
+from metadata.formats.pixfmt import pixel_format
 from metadata.take.log import TakeLog, read_log, utc_now
 from metadata.take.meta import TakeMeta
 from metadata.take.naming import TakePaths, iter_take_dirs, paths_for_take_dir
@@ -191,14 +192,15 @@ def _repair_mkv(master, paths, settings, meta, started, ended):
     info = repair_mkv(master)
     pix_fmt = str(info.get("pix_fmt") or settings.get("pix_fmt") or "")
     rate = str(info.get("frame_rate") or settings.get("frame_rate") or "30000/1001")
+    bit_depth, chroma_subsampling = _pixel_facts(pix_fmt)
     video = VideoEssence(
         codec="FFV1",
         codec_version="3.4",
         width=int(info.get("width") or settings.get("width") or 0),
         height=int(info.get("height") or settings.get("height") or 0),
         pix_fmt=pix_fmt,
-        bit_depth=_bit_depth(pix_fmt),
-        chroma_subsampling=_chroma(pix_fmt),
+        bit_depth=bit_depth,
+        chroma_subsampling=chroma_subsampling,
         frame_rate=rate,
         frames=int(info.get("frames") or 0),
         field_order=str(settings.get("field_order") or "progressive"),
@@ -229,18 +231,14 @@ def _repair_mkv(master, paths, settings, meta, started, ended):
     return record, notes, None
 
 
-def _bit_depth(pix_fmt: str) -> int:
-    for depth in (16, 12, 10, 9):
-        if f"p{depth}" in pix_fmt:
-            return depth
-    return 8
-
-
-def _chroma(pix_fmt: str) -> str:
-    for key, value in (("444", "4:4:4"), ("422", "4:2:2"), ("420", "4:2:0"), ("411", "4:1:1")):
-        if key in pix_fmt:
-            return value
-    return ""
+def _pixel_facts(pix_fmt: str) -> tuple[int, str]:
+    """(bit depth, chroma subsampling) of the master's pixel format; 8 and "" when neither
+    the master nor its log names a format FFmpeg knows."""
+    try:
+        pix = pixel_format(pix_fmt)
+    except HeadblockError:
+        return 8, ""
+    return pix.bit_depth, pix.chroma_subsampling
 
 
 def _add_premis_recovery(paths: TakePaths, record: TakeRecord, notes: list[str]) -> None:

@@ -34,8 +34,8 @@ def plane_array(plane, dtype, width: int, height: int) -> np.ndarray:
 def preview_of(frame: av.VideoFrame, pts_s: float) -> PreviewPlanes:
     """Native Y/U/V planes of a frame (planar YUV kept as is; packed 4:2:2 unpacked)."""
     pix = pixel_format(frame.format.name)
-    if not pix.planar_yuv:
-        # 8-bit and 10-bit 4:2:2: what the preview and scopes draw
+    if not (pix.planar_yuv and len(frame.planes) == 3):
+        # packed, semi-planar, RGB or with alpha: 8-bit or 10-bit 4:2:2 for the display
         frame = frame.reformat(format="yuv422p" if pix.bit_depth <= 8 else "yuv422p10le")
         pix = pixel_format(frame.format.name)
     planes = [plane_array(p, pix.sample_dtype, p.width, p.height) for p in frame.planes]
