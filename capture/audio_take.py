@@ -22,14 +22,14 @@ import numpy as np
 
 from capture.audio_input import AudioInput
 from capture.backends import open_audio_input
-from capture.finalize import TakeResult, finalize_take, run_until_done
-from capture.take import TakeStatus
+from capture.finalize import TakeResult, finalize_take, record_for, run_until_done
+from capture.take import EventFn, TakeStatus, log_event, meta_from_args
 from capture.watchdog import DEFAULT_RESERVE_BYTES, DiskWatchdog, log_disk_check, log_disk_event
 from metadata.errors import HeadblockError
 from metadata.take.log import TakeLog, iso_utc, utc_now
 from metadata.take.meta import TakeMeta, coding_history_lines
 from metadata.take.naming import TakePaths, new_take_dir, validate_item_id
-from metadata.take.record import AudioEssence, TakeRecord, software_string
+from metadata.take.record import AudioEssence, software_string
 
 RESERVE_FILE = ".headblock-reserve"  # freed on ENOSPC so the take can still be finished
 RESERVE_FILE_BYTES = 1 << 20
@@ -54,7 +54,7 @@ class AudioTakeSettings:
     disk_warn_s: tuple[float, ...] = (600.0, 120.0)
     disk_stop_margin_s: float = 2.0  # stop while this much audio would still fit
     free_space: Callable[[Path], int] | None = None  # injectable for tests
-    on_event: Callable[[str, dict], None] | None = None  # called from engine threads
+    on_event: EventFn | None = None  # called from engine threads
 
     def to_log(self) -> dict:
         return {
@@ -169,17 +169,7 @@ class AudioTake:
         self._closing = fraction
 
     def _event(self, name: str, level: str = "INFO", **fields) -> None:
-        if self._log is not None:
-            try:
-                self._log.write(name, level, **fields)
-            except OSError:  # a full disk must not stop the take from closing its master
-                pass
-        cb = self.settings.on_event
-        if cb is not None:
-            try:
-                cb(name, fields)
-            except Exception:
-                pass
+        log_event(self._log, self.settings.on_event, name, level, **fields)
 
     def _open_master(self) -> None:
         from metadata.formats import bwf
@@ -399,13 +389,9 @@ class AudioTake:
         if self._own_input:
             inp.stop()
         s = self.settings
-        record = TakeRecord(
-            item=self.paths.item,
-            take_number=self.paths.take_number,
-            kind="audio",
-            master=self.paths.master("audio"),
-            size_bytes=0,
-            md5="",
+        record = record_for(
+            self.paths,
+            "audio",
             duration_s=self._frames_written / inp.rate_hz,
             started_utc=self._started_utc,
             ended_utc=utc_now(),
@@ -439,8 +425,7 @@ class AudioTake:
 
 
 def settings_from_args(args) -> AudioTakeSettings:
-    meta = TakeMeta.from_toml(Path(args.meta_file)) if args.meta_file else TakeMeta()
-    meta.update_from_pairs(args.meta)
+    meta = meta_from_args(args)
     validate_item_id(args.item)
     if args.rate <= 0:
         raise HeadblockError(f"--rate must be positive, got {args.rate}")

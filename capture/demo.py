@@ -24,7 +24,7 @@ LOOP_CACHE_MAX_BYTES = 64 << 20  # a cycle larger than this (many channels) is n
 
 @dataclass(frozen=True)
 class DemoFault:
-    kind: str  # "dropout" | "click" | "clipping"
+    kind: str  # audio: "dropout" | "click" | "clipping"; video: "dropout" | "black" | "freeze"
     start_s: float  # within each cycle
     end_s: float
     detail: str

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 from fractions import Fraction
 
 import av
 import numpy as np
 
-from capture.demo import DEMO_CYCLE_S, program_loop
+from capture.demo import DEMO_CYCLE_S, DemoFault, program_loop
 from capture.video_input import STANDARDS, SourceInfo, VideoDeviceSpec, VideoSource
 from metadata.errors import HeadblockError
 
@@ -26,23 +25,15 @@ AUDIO_CHANNELS = 2
 PIX_FMTS = ("yuv422p10le", "yuv422p")
 
 
-@dataclass(frozen=True)
-class DemoVideoFault:
-    kind: str  # "dropout" | "black" | "freeze"
-    start_s: float  # within each cycle
-    end_s: float
-    detail: str
-
-
 # Black and freeze last 2.5 s: longer than the 2 s the default QC profile reports.
 DEMO_VIDEO_FAULTS = (
-    DemoVideoFault("dropout", 6.0, 6.2, "white dropout streaks on a few lines of each frame"),
-    DemoVideoFault("black", 11.0, 13.5, "black picture (luma at code 64, tape noise only)"),
-    DemoVideoFault("freeze", 17.0, 19.5, "the picture holds still (a repeated frame)"),
+    DemoFault("dropout", 6.0, 6.2, "white dropout streaks on a few lines of each frame"),
+    DemoFault("black", 11.0, 13.5, "black picture (luma at code 64, tape noise only)"),
+    DemoFault("freeze", 17.0, 19.5, "the picture holds still (a repeated frame)"),
 )
 
 
-def _fault_at(t_s: float) -> DemoVideoFault | None:
+def _fault_at(t_s: float) -> DemoFault | None:
     tc = t_s % DEMO_CYCLE_S
     for f in DEMO_VIDEO_FAULTS:
         if f.start_s <= tc < f.end_s:

@@ -16,7 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from capture.audio_take import RESERVE_FILE
-from capture.finalize import finalize_take
+from capture.finalize import finalize_take, record_for
 from metadata.errors import HeadblockError
 from metadata.formats.checksums import md5_path_for
 from metadata.formats.pixfmt import pixel_format
@@ -142,15 +142,11 @@ def recover_take(paths: TakePaths, log_progress=None) -> Recovered:
     return Recovered(paths.directory, master, result.fixity_ok, summary, notes + result.notes)
 
 
-def _recovered_record(paths, kind, master, duration_s, started, ended, meta, **essence):
+def _recovered_record(paths, kind, duration_s, started, ended, meta, **essence):
     """The TakeRecord of a master kept by recovery; device, size and MD5 are filled in later."""
-    return TakeRecord(
-        item=paths.item,
-        take_number=paths.take_number,
-        kind=kind,
-        master=master,
-        size_bytes=0,
-        md5="",
+    return record_for(
+        paths,
+        kind,
         duration_s=duration_s,
         started_utc=started,
         ended_utc=ended,
@@ -172,7 +168,6 @@ def _repair_wav(master, paths, settings, meta, started, ended):
     record = _recovered_record(
         paths,
         "audio",
-        master,
         rep.frames_kept / rate,
         started,
         ended,
@@ -223,7 +218,7 @@ def _repair_mkv(master, paths, settings, meta, started, ended):
         )
     duration = float(info.get("duration_s") or video.frames / float(Fraction(rate)))
     record = _recovered_record(
-        paths, "video", master, duration, started, ended, meta, video=video, audio=audio
+        paths, "video", duration, started, ended, meta, video=video, audio=audio
     )
     notes = [f"{video.frames} frames kept"]
     if info.get("frames_torn"):

@@ -8,14 +8,21 @@ test (``tests/capture/test_take_contract.py``) then holds it to the same behavio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from metadata.take.meta import TakeMeta
 
 if TYPE_CHECKING:
     import numpy as np
 
     from capture.finalize import TakeResult
+    from metadata.take.log import TakeLog
     from metadata.take.naming import TakePaths
+
+EventFn = Callable[[str, dict], None]  # a take's listener, called from engine threads
 
 STATES = ("idle", "recording", "finishing", "done", "failed")
 
@@ -60,3 +67,34 @@ class Take(Protocol):
     def latest_audio(self, n_frames: int) -> np.ndarray | None:
         """The newest ``n_frames`` of the take's audio, float32 (n, channels), for meters;
         None for a take without audio."""
+
+
+def notify(on_event: EventFn | None, name: str, fields: dict) -> None:
+    """Hand an event to the take's listener; a listener's bug never breaks the take."""
+    if on_event is not None:
+        try:
+            on_event(name, fields)
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def log_event(
+    log: TakeLog | None, on_event: EventFn | None, name: str, level: str = "INFO", **fields
+) -> None:
+    """Write an event to the take's log and hand it to the listener with the same fields. A
+    log line that cannot be written (the disk is full) is skipped: the master matters more."""
+    if log is not None:
+        try:
+            log.write(name, level, **fields)
+        except OSError:
+            pass
+    notify(on_event, name, fields)
+
+
+def meta_from_args(args) -> TakeMeta:
+    """The item and carrier fields of a ``capture`` command line: ``--meta-file`` (TOML), then
+    each ``--meta KEY=VALUE``."""
+    meta_file = getattr(args, "meta_file", None)
+    meta = TakeMeta.from_toml(Path(meta_file)) if meta_file else TakeMeta()
+    meta.update_from_pairs(getattr(args, "meta", []) or [])
+    return meta

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import av
 
+from capture.finalize import record_for
 from capture.mkv_writer import slices_for
 from metadata.formats.pixfmt import pixel_format
 from metadata.take.log import utc_now
@@ -115,13 +116,9 @@ def take_record(take: VideoTake, reason: str) -> TakeRecord:
             container="Matroska",
         )
     outcome = "complete" if reason in COMPLETE_REASONS else f"stopped: {reason}"
-    return TakeRecord(
-        item=take.paths.item,
-        take_number=take.paths.take_number,
-        kind="video",
-        master=take.master,
-        size_bytes=take.master.stat().st_size,
-        md5="",
+    return record_for(
+        take.paths,
+        "video",
         duration_s=take.writer.duration_s,
         started_utc=take.started_utc,
         ended_utc=utc_now(),

@@ -23,7 +23,6 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -36,7 +35,7 @@ from capture.finalize import TakeResult, run_until_done
 from capture.mkv_writer import AudioParams, MkvWriter, VideoParams, master_pix_fmt
 from capture.priority import AFTER_TAKE_NICE, lower_this_thread
 from capture.ring import RingBuffer
-from capture.take import TakeStatus
+from capture.take import EventFn, TakeStatus, log_event, meta_from_args, notify
 from capture.video.audio_feeds import AudioConverter
 from capture.video.finish import finish_video_take
 from capture.video.preview import PreviewPlanes, preview_of
@@ -56,8 +55,6 @@ QUEUE_LOG_INTERVAL_S = 1.0
 # default 5 ms switch interval it waits behind every other busy thread each time (measured:
 # 1.43x real-time headroom at 5 ms, 1.54x at 1 ms, on the demo deck with a preview).
 SWITCH_INTERVAL_S = 0.001
-
-EventFn = Callable[[str, dict], None]
 
 
 @dataclass
@@ -375,16 +372,10 @@ class VideoTake:
         return run
 
     def _emit(self, name: str, fields: dict) -> None:
-        if self.on_event:
-            try:
-                self.on_event(name, fields)
-            except Exception:  # noqa: BLE001 - a listener never stops a take
-                pass
+        notify(self.on_event, name, fields)
 
     def _event(self, name: str, level: str = "INFO", **fields) -> None:
-        """Logged and announced with the same fields."""
-        self.log.write(name, level, **fields)
-        self._emit(name, fields)
+        log_event(self.log, self.on_event, name, level, **fields)
 
     def _reader(self) -> None:
         src = self._source
@@ -782,10 +773,7 @@ class VideoTake:
 
 
 def settings_from_args(args) -> VideoTakeSettings:
-    meta = (
-        TakeMeta.from_toml(Path(args.meta_file)) if getattr(args, "meta_file", None) else TakeMeta()
-    )
-    meta.update_from_pairs(getattr(args, "meta", []) or [])
+    meta = meta_from_args(args)
     return VideoTakeSettings(
         device=args.device,
         library=Path(args.library),
