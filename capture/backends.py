@@ -41,7 +41,9 @@ class Backend:
     name: str
     media: str  # one of MEDIA
     prefix: str  # "lavfi:" (a family), "demo" (one device), "" (any other name)
-    open: Callable  # audio: (device, rate_hz, channels, bits, **kw); video: (spec, want_audio);
+    open: (
+        Callable  # audio: (device, rate_hz, channels, bits, **options); video: (spec, want_audio);
+    )
     # video-audio: (device, converter)
     description: str = ""
     inputs: Callable[[], list[dict]] = _nothing  # the devices ``headblock devices`` lists
@@ -61,7 +63,7 @@ _BACKENDS: list[Backend] = []
 def register(backend: Backend) -> Backend:
     if backend.media not in MEDIA:
         raise ValueError(f"unknown media {backend.media!r} for backend {backend.name!r}")
-    if any(b.name == backend.name and b.media == backend.media for b in _BACKENDS):
+    if any(known.name == backend.name and known.media == backend.media for known in _BACKENDS):
         raise ValueError(f"a {backend.media} backend named {backend.name!r} is registered")
     _BACKENDS.append(backend)
     return backend
@@ -69,7 +71,7 @@ def register(backend: Backend) -> Backend:
 
 def backends(media: str | None = None) -> list[Backend]:
     """Registered backends (of one ``media``), in the order ``headblock devices`` lists them."""
-    return [b for b in _BACKENDS if media is None or b.media == media]
+    return [backend for backend in _BACKENDS if media is None or backend.media == media]
 
 
 def backend_for(media: str, device: str) -> Backend | None:
@@ -78,7 +80,7 @@ def backend_for(media: str, device: str) -> Backend | None:
     for backend in candidates:
         if backend.prefix and backend.takes(device):
             return backend
-    return next((b for b in candidates if not b.prefix), None)
+    return next((backend for backend in candidates if not backend.prefix), None)
 
 
 # -- opening -----------------------------------------------------------------------------------
@@ -115,12 +117,14 @@ def parse_video_device(
         kind = "v4l2"
     backend = backend_for("video", f"{kind}:")
     if backend is None:
-        formats = ", ".join(b.name for b in backends("video"))
+        formats = ", ".join(backend.name for backend in backends("video"))
         raise HeadblockError(f"unknown video input format {kind!r} (expected one of: {formats})")
     if not target:
         raise HeadblockError(f"--device {text!r} names no target after '{kind}:'")
     if not backend.available():
-        here = [b.name for b in backends("video") if b.name != "demo" and b.available()]
+        here = [
+            known.name for known in backends("video") if known.name != "demo" and known.available()
+        ]
         here.sort(key=lambda name: name != "lavfi")  # the test signal first: always there
         raise HeadblockError(
             f"this FFmpeg build (PyAV {video_input.av.__version__}) has no '{kind}' input "
@@ -159,12 +163,17 @@ def open_audio_feed(device: str, converter: AudioConverter):
 
 def audio_inputs() -> list[dict]:
     """The audio inputs of every audio backend: PortAudio's with their rates, the demo deck."""
-    return [d for b in backends("audio") for d in b.inputs()]
+    return [device for backend in backends("audio") for device in backend.inputs()]
 
 
 def video_inputs() -> list[dict]:
     """The video inputs of every video backend this machine has."""
-    return [d for b in backends("video") if b.available() for d in b.inputs()]
+    return [
+        device
+        for backend in backends("video")
+        if backend.available()
+        for device in backend.inputs()
+    ]
 
 
 # -- the backends ------------------------------------------------------------------------------
@@ -204,7 +213,7 @@ register(
         "demo",
         "audio",
         "demo",
-        lambda device, **kw: audio_input.DemoInput(**kw),
+        lambda device, **settings: audio_input.DemoInput(**settings),
         "the demo deck's tape playback",
         audio_input.demo_audio_inputs,
     )

@@ -24,19 +24,21 @@ def cmd_devices(args) -> int:
         sys.stdout.write("\n")
         return 0
     print("Audio inputs (use --device NAME or INDEX):")
-    for d in audio:
-        idx = "demo" if d["index"] is None else f"{d['index']:>4}"
-        rates = ", ".join(str(r) for r in d["rates_hz"]) or "none of the standard rates"
-        label = d.get("description") or d["name"]
-        print(f"  {idx:>4}  {label}  [{d['hostapi']}, {d['channels']} ch, rates: {rates}]")
+    for device in audio:
+        index = "demo" if device["index"] is None else f"{device['index']:>4}"
+        rates = ", ".join(str(rate) for rate in device["rates_hz"]) or "none of the standard rates"
+        label = device.get("description") or device["name"]
+        print(
+            f"  {index:>4}  {label}  [{device['hostapi']}, {device['channels']} ch, rates: {rates}]"
+        )
     print("Video inputs (use --device FORMAT:TARGET):")
     if not video:
         print("  (none found)")
-    for v in video:
-        if "error" in v:
-            print(f"  (listing failed: {v['error']})")
+    for device in video:
+        if "error" in device:
+            print(f"  (listing failed: {device['error']})")
             continue
-        target = v.get("device") or v.get("name") or str(v)
-        label = v.get("name") if v.get("name") != target else ""
+        target = device.get("device") or device.get("name") or str(device)
+        label = device.get("name") if device.get("name") != target else ""
         print(f"  {target}  {label or ''}".rstrip())
     return 0

@@ -47,7 +47,7 @@ def _parse_time(text: str | None) -> datetime | None:
 def take_is_open(paths: TakePaths) -> bool:
     master = paths.master_if_present()
     events = read_log(paths.log)
-    names = [e.event for e in events]
+    names = [event.event for event in events]
     if "take_start" in names:
         last_start = len(names) - 1 - names[::-1].index("take_start")
         after = names[last_start + 1 :]
@@ -57,21 +57,22 @@ def take_is_open(paths: TakePaths) -> bool:
 
 
 def find_open_takes(library: Path) -> list[TakePaths]:
-    return [p for p in (paths_for_take_dir(d) for d in iter_take_dirs(library)) if take_is_open(p)]
+    candidates = (paths_for_take_dir(take_dir) for take_dir in iter_take_dirs(library))
+    return [paths for paths in candidates if take_is_open(paths)]
 
 
 def _start_fields(paths: TakePaths) -> tuple[dict, list]:
     events = read_log(paths.log)
-    starts = [e for e in events if e.event == "take_start"]
+    starts = [event for event in events if event.event == "take_start"]
     return (starts[-1].fields if starts else {}), events
 
 
 def _losses(events) -> tuple[int, int]:
     overflows = frames = 0
-    for e in events:
-        if e.event in ("overflow", "gap", "frame_drop"):
+    for event in events:
+        if event.event in ("overflow", "gap", "frame_drop"):
             overflows += 1
-            frames += int(e.fields.get("frames_lost") or 0)
+            frames += int(event.fields.get("frames_lost") or 0)
     return overflows, frames
 
 
@@ -160,23 +161,30 @@ def _recovered_record(paths, kind, duration_s, started, ended, meta, **essence):
 def _repair_wav(master, paths, settings, meta, started, ended):
     from metadata.formats import bwf
 
-    rep = bwf.repair(master)
-    fmt = bwf.read_fmt(master)
-    rate = int(fmt.get("rate_hz") or fmt.get("sample_rate") or settings.get("rate_hz") or 96000)
-    channels = int(fmt.get("channels") or settings.get("channels") or 2)
-    bits = int(fmt.get("bits") or fmt.get("bits_per_sample") or settings.get("bits") or 24)
+    repaired = bwf.repair(master)
+    wave_format = bwf.read_fmt(master)
+    rate = int(
+        wave_format.get("rate_hz")
+        or wave_format.get("sample_rate")
+        or settings.get("rate_hz")
+        or 96000
+    )
+    channels = int(wave_format.get("channels") or settings.get("channels") or 2)
+    bits = int(
+        wave_format.get("bits") or wave_format.get("bits_per_sample") or settings.get("bits") or 24
+    )
     record = _recovered_record(
         paths,
         "audio",
-        rep.frames_kept / rate,
+        repaired.frames_kept / rate,
         started,
         ended,
         meta,
-        audio=AudioEssence(rate, bits, channels, container="RF64" if rep.rf64 else "BWF"),
+        audio=AudioEssence(rate, bits, channels, container="RF64" if repaired.rf64 else "BWF"),
     )
-    notes = list(rep.notes) or ["sizes already current"]
-    notes.append(f"{rep.frames_kept} sample frames kept")
-    return record, notes, rep.data_md5 or bwf.data_md5(master)
+    notes = list(repaired.notes) or ["sizes already current"]
+    notes.append(f"{repaired.frames_kept} sample frames kept")
+    return record, notes, repaired.data_md5 or bwf.data_md5(master)
 
 
 def _repair_mkv(master, paths, settings, meta, started, ended):
@@ -206,13 +214,13 @@ def _repair_mkv(master, paths, settings, meta, started, ended):
         color_matrix=str(settings.get("colorspace") or ""),
     )
     audio = None
-    a = info.get("audio") or settings.get("audio")
-    if a:
+    audio_facts = info.get("audio") or settings.get("audio")
+    if audio_facts:
         bits = int((settings.get("audio") or {}).get("bits") or 24)
         audio = AudioEssence(
-            int(a.get("rate_hz") or 48000),
+            int(audio_facts.get("rate_hz") or 48000),
             bits,
-            int(a.get("channels") or 2),
+            int(audio_facts.get("channels") or 2),
             codec=f"pcm_s{bits}le",
             container="Matroska",
         )

@@ -99,7 +99,7 @@ def standard_for(width: int, height: int, rate: Fraction | None) -> VideoStandar
 def format_available(kind: str) -> bool:
     """True when this FFmpeg build has the input device ``kind``."""
     names = _AV_NAMES.get(kind, (kind,))
-    return any(n in av.formats_available for n in names)
+    return any(name in av.formats_available for name in names)
 
 
 @dataclass
@@ -132,14 +132,14 @@ def video_device_spec(
     """The spec of ``--device`` ``text`` whose FORMAT ``kind`` a backend takes (the registry
     in ``capture.backends`` checked it): options, standard and pixel format; HeadblockError
     with one clear line."""
-    opts: dict[str, str] = {}
+    explicit: dict[str, str] = {}
     for pair in options or ():
         if "=" not in pair:
             raise HeadblockError(f"--option takes KEY=VALUE, got {pair!r}")
         key, value = pair.split("=", 1)
         if not key.strip():
             raise HeadblockError(f"--option takes KEY=VALUE, got {pair!r}")
-        opts[key.strip()] = value.strip()
+        explicit[key.strip()] = value.strip()
     std = standard_named(standard)
     if kind == "demo":
         std = std or standard_named(target)
@@ -153,30 +153,30 @@ def video_device_spec(
             "--pix-fmt cannot be applied to a lavfi graph with several outputs; "
             "end its video chain with format=PIXFMT instead"
         )
-    spec = VideoDeviceSpec(text, kind, target, opts, std, pix_fmt)
+    spec = VideoDeviceSpec(text, kind, target, explicit, std, pix_fmt)
     _device_options(spec, audio_channels)
     return spec
 
 
 def _device_options(spec: VideoDeviceSpec, audio_channels: int | None) -> None:
     """Fill the FFmpeg options the standard and pixel format imply (explicit ones win)."""
-    o, std = {}, spec.standard
+    implied, std = {}, spec.standard
     if std and spec.kind in ("v4l2", "avfoundation", "dshow"):
-        o["video_size"] = f"{std.width}x{std.height}"
-        o["framerate"] = str(std.rate)
+        implied["video_size"] = f"{std.width}x{std.height}"
+        implied["framerate"] = str(std.rate)
     if std and spec.kind == "v4l2":
-        o["standard"] = std.v4l2_standard
+        implied["standard"] = std.v4l2_standard
     if std and spec.kind == "decklink":
-        o["format_code"] = std.decklink_format
+        implied["format_code"] = std.decklink_format
     if spec.pix_fmt and spec.kind in _PIX_OPTION:
         value = spec.pix_fmt
         if spec.kind == "decklink":
             value = _DECKLINK_RAW.get(value, value)
-        o[_PIX_OPTION[spec.kind]] = value
+        implied[_PIX_OPTION[spec.kind]] = value
     if audio_channels and spec.kind == "decklink":
-        o["channels"] = str(audio_channels)
-    o.update(spec.options)
-    spec.options = o
+        implied["channels"] = str(audio_channels)
+    implied.update(spec.options)
+    spec.options = implied
 
 
 # -- sources --------------------------------------------------------------------------------
@@ -259,17 +259,19 @@ class PyAVSource(StoppableInput, VideoSource):
             if (want_audio and self.container.streams.audio)
             else None
         )
-        cc = self.vstream.codec_context
+        video_codec = self.vstream.codec_context
         rate = self.vstream.average_rate or self.vstream.guessed_rate or self.vstream.base_rate
         if not rate:
             raise HeadblockError(f"the input {spec.text} declares no frame rate")
-        self.info = SourceInfo(cc.width, cc.height, cc.pix_fmt or "", Fraction(rate))
+        self.info = SourceInfo(
+            video_codec.width, video_codec.height, video_codec.pix_fmt or "", Fraction(rate)
+        )
         if self.astream is not None:
-            acc = self.astream.codec_context
-            self.info.audio_rate_hz = acc.sample_rate
-            self.info.audio_channels = acc.channels
-            self.info.audio_format = acc.format.name if acc.format else None
-            self.info.audio_layout = acc.layout.name if acc.layout else None
+            audio_codec = self.astream.codec_context
+            self.info.audio_rate_hz = audio_codec.sample_rate
+            self.info.audio_channels = audio_codec.channels
+            self.info.audio_format = audio_codec.format.name if audio_codec.format else None
+            self.info.audio_layout = audio_codec.layout.name if audio_codec.layout else None
 
     def frames(self):
         streams = [self.vstream] + ([self.astream] if self.astream is not None else [])
@@ -320,24 +322,24 @@ def _reason(exc: Exception) -> str:
 TEST_SIGNAL = "lavfi:testsrc2=size=720x486:rate=30000/1001,format=yuv422p10le"
 
 
-def _v4l2_name(dev: str) -> str:
-    sys_name = Path("/sys/class/video4linux") / Path(dev).name / "name"
+def _v4l2_name(device_path: str) -> str:
+    sys_name = Path("/sys/class/video4linux") / Path(device_path).name / "name"
     try:
         return sys_name.read_text().strip()
     except OSError:
-        return Path(dev).name
+        return Path(device_path).name
 
 
 def v4l2_inputs() -> list[dict]:
     """The V4L2 devices this user can open."""
     out: list[dict] = []
-    for dev in sorted(glob.glob("/dev/video*"), key=lambda p: (len(p), p)):
-        if os.access(dev, os.R_OK):
+    for device_path in sorted(glob.glob("/dev/video*"), key=lambda path: (len(path), path)):
+        if os.access(device_path, os.R_OK):
             out.append(
                 {
                     "kind": "video",
-                    "device": f"v4l2:{dev}",
-                    "name": _v4l2_name(dev),
+                    "device": f"v4l2:{device_path}",
+                    "name": _v4l2_name(device_path),
                     "format": "v4l2",
                 }
             )

@@ -59,7 +59,7 @@ class DiskWatchdog:
         for threshold in sorted(self.warn_s):
             if left < threshold and threshold not in self._warned:
                 # one warning per threshold crossed (the smallest one crossed)
-                self._warned.update(t for t in self.warn_s if t >= threshold)
+                self._warned.update(t_s for t_s in self.warn_s if t_s >= threshold)
                 return DiskCheck(
                     free, left, "warn", f"about {_duration(left)} of recording left on the disk"
                 )
@@ -108,8 +108,8 @@ def disk_event_message(fields: dict) -> str:
     return str(fields.get("message") or fields.get("detail") or fields.get("reason") or "")
 
 
-def _mb(n: int) -> str:
-    return f"{n / (1 << 20):.1f} MiB"
+def _mb(n_bytes: int) -> str:
+    return f"{n_bytes / (1 << 20):.1f} MiB"
 
 
 def _duration(seconds: float) -> str:

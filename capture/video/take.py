@@ -288,13 +288,13 @@ class VideoTake:
             self._stop_reason = reason
         self._stop.set()
         self._video_done.set()
-        src = self._source
+        source = self._source
         if (
-            src is not None
-            and hasattr(src, "stop")
+            source is not None
+            and hasattr(source, "stop")
             and (self.audio_source != "embedded" or reason in ("error", "input error"))
         ):
-            src.stop()
+            source.stop()
         if reason == "error" and self._feed is not None:
             self._feed.stop()
 
@@ -378,7 +378,7 @@ class VideoTake:
         log_event(self.log, self.on_event, name, level, **fields)
 
     def _reader(self) -> None:
-        src = self._source
+        source = self._source
         first_t_s = None  # device time of the first video frame
         last_slot = -1
         drop_run: list = []  # [first_at_s, count] of frames dropped in a row
@@ -389,7 +389,7 @@ class VideoTake:
         video_done = False  # the last frame slot is in: only the audio tail is still read
         end_s = None
         try:
-            for kind, frame, t_s in src.frames():
+            for kind, frame, t_s in source.frames():
                 if self._stop.is_set() and not video_done:
                     if (
                         self._converter is None
@@ -446,7 +446,7 @@ class VideoTake:
                         self._status.frames_lost += lost
                         self._status.last_loss_at_s = at_s
                 last_slot = slot
-                device_faults = (src.device_drops, src.device_errors)
+                device_faults = (source.device_drops, source.device_errors)
                 if device_faults != device_faults_seen:
                     self.log.write(
                         "device_error",
@@ -461,7 +461,7 @@ class VideoTake:
                 with self._lock:
                     self._status.frames_received += 1
                     self._status.elapsed_s = float((slot + 1) / self.rate)
-                    self._status.device_drops = src.device_drops
+                    self._status.device_drops = source.device_drops
                 try:
                     self._queue.put_nowait((slot, frame))
                     if drop_run:
@@ -494,9 +494,9 @@ class VideoTake:
             self._video_done.set()
             self._reader_done.set()
             self._first_frame_or_end.set()
-            if src.device_drops:
+            if source.device_drops:
                 with self._lock:
-                    self._status.device_drops = src.device_drops
+                    self._status.device_drops = source.device_drops
 
     def _log_drops(self, run: list) -> None:
         self.log.write(
@@ -692,11 +692,11 @@ class VideoTake:
 
     def _check_disk(self) -> None:
         """The shared disk watchdog, fed with the master's measured data rate."""
-        dog = self._watchdog
+        watchdog = self._watchdog
         duration_s = self.writer.duration_s
         if duration_s > 0.5:
-            dog.bytes_per_s = max(self.writer.stats.video_bytes / duration_s, 1.0)
-        check = dog.check()
+            watchdog.bytes_per_s = max(self.writer.stats.video_bytes / duration_s, 1.0)
+        check = watchdog.check()
         with self._lock:
             self._status.disk_free_bytes = check.free_bytes
             self._status.disk_time_left_s = check.time_left_s
@@ -810,18 +810,18 @@ def cmd_capture_video(args) -> int:
         if isinstance(err, HeadblockError):
             raise err
         raise HeadblockError(f"the take stopped on an error: {err}") from err
-    res = take.result
+    result = take.result
     status = take.status()
     if take.input_error is not None:
         print(
             f"headblock: the input failed during the take ({take.input_error}); "
-            f"the {status.frames_written} frames captured are kept in {res.record.master}",
+            f"the {status.frames_written} frames captured are kept in {result.record.master}",
             file=sys.stderr,
         )
         return 2
     print(
-        f"{res.record.master}: {status.frames_written} frames, {res.record.duration_s:.2f} s, "
-        f"{status.frames_lost} lost" + (f", QC {res.qc_verdict}" if res.qc_verdict else ""),
+        f"{result.record.master}: {status.frames_written} frames, {result.record.duration_s:.2f} s, "
+        f"{status.frames_lost} lost" + (f", QC {result.qc_verdict}" if result.qc_verdict else ""),
         file=sys.stderr,
     )
-    return res.exit_status
+    return result.exit_status
