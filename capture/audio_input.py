@@ -109,10 +109,10 @@ class AudioInput:
 
     # -- real-time side -----------------------------------------------------------------------
     def _note(self, kind: int, pos: int, amount: int) -> None:
-        i = self._ev_written % _EV_CAPACITY
-        self._ev_pos[i] = pos
-        self._ev_kind[i] = kind
-        self._ev_amount[i] = amount
+        slot = self._ev_written % _EV_CAPACITY
+        self._ev_pos[slot] = pos
+        self._ev_kind[slot] = kind
+        self._ev_amount[slot] = amount
         self._ev_written += 1
 
     def _deliver(self, block: np.ndarray, overflow: bool = False) -> None:
@@ -243,9 +243,10 @@ class AudioInput:
         written = self._ev_written
         if written - self._ev_read > _EV_CAPACITY:
             self._ev_read = written - _EV_CAPACITY
-        for k in range(self._ev_read, written):
-            i = k % _EV_CAPACITY
-            kind, pos, amount = int(self._ev_kind[i]), int(self._ev_pos[i]), int(self._ev_amount[i])
+        for number in range(self._ev_read, written):
+            slot = number % _EV_CAPACITY
+            kind, pos = int(self._ev_kind[slot]), int(self._ev_pos[slot])
+            amount = int(self._ev_amount[slot])
             if kind == _EV_PORTAUDIO:
                 self._overflows += 1
                 out.append(LossEvent(self._at_s(pos), 0, "portaudio", "input overflow flagged"))
@@ -259,8 +260,8 @@ class AudioInput:
                 self._unsettled = True
         self._ev_read = written
         out.extend(self._clock_check())
-        for ev in out:
-            self._last_loss_at_s = ev.at_s
+        for loss in out:
+            self._last_loss_at_s = loss.at_s
         return out
 
     def _clock_check(self) -> list[LossEvent]:
@@ -375,12 +376,13 @@ class DemoInput(AudioInput):
         self._thread = None
         self.running = False
 
-    def _to_pcm(self, x: np.ndarray) -> np.ndarray:
+    def _to_pcm(self, samples: np.ndarray) -> np.ndarray:
         if self.bits == 16:
-            return np.clip(np.rint(x * 32768.0), -32768, 32767).astype(np.int16)
+            return np.clip(np.rint(samples * 32768.0), -32768, 32767).astype(np.int16)
         top = 2 ** (self.bits - 1)
-        q = np.clip(np.rint(x.astype(np.float64) * top), -top, top - 1).astype(np.int32)
-        return q << (32 - self.bits) if self.bits < 32 else q
+        scaled = np.rint(samples.astype(np.float64) * top)
+        quantised = np.clip(scaled, -top, top - 1).astype(np.int32)
+        return quantised << (32 - self.bits) if self.bits < 32 else quantised
 
     def begin_take(self) -> None:
         """Like a deck rewound to the head of the tape: the take starts at program time 0, so
@@ -396,16 +398,16 @@ class DemoInput(AudioInput):
         program = program_loop(self.rate_hz, self.channels, self.seed)
         block = max(int(self.rate_hz * self.BLOCK_S), 1)
         delivered = 0
-        t0 = time.monotonic()
+        started_at = time.monotonic()
         while not self._stop.is_set():
             # deliver each block when the clock says it has been "played"
-            due = t0 + (delivered + block) / self.rate_hz
+            due = started_at + (delivered + block) / self.rate_hz
             delay = due - time.monotonic()
             if delay > 0 and self._stop.wait(delay):
                 break
             with self._gen_lock:
-                x = program.block(self._pos, block)
-                self._deliver(self._to_pcm(x))
+                samples = program.block(self._pos, block)
+                self._deliver(self._to_pcm(samples))
                 self._pos += block
             delivered += block
 
@@ -426,24 +428,24 @@ def input_devices() -> list[dict]:
     sd = _sd()
     out = []
     hostapis = sd.query_hostapis()
-    for index, dev in enumerate(sd.query_devices()):
-        if dev["max_input_channels"] > 0:
+    for index, device in enumerate(sd.query_devices()):
+        if device["max_input_channels"] > 0:
             out.append(
                 {
                     "index": index,
-                    "name": dev["name"],
-                    "hostapi": hostapis[dev["hostapi"]]["name"],
-                    "channels": int(dev["max_input_channels"]),
-                    "default_rate_hz": int(dev["default_samplerate"]),
+                    "name": device["name"],
+                    "hostapi": hostapis[device["hostapi"]]["name"],
+                    "channels": int(device["max_input_channels"]),
+                    "default_rate_hz": int(device["default_samplerate"]),
                 }
             )
     return out
 
 
 def inputs_line() -> str:
-    devs = input_devices()
-    listed = "; ".join(f"{d['index']}: {d['name']} ({d['channels']} ch)" for d in devs)
-    return f"inputs: {listed}; or 'demo'" if devs else "no PortAudio inputs; use 'demo'"
+    devices = input_devices()
+    listed = "; ".join(f"{dev['index']}: {dev['name']} ({dev['channels']} ch)" for dev in devices)
+    return f"inputs: {listed}; or 'demo'" if devices else "no PortAudio inputs; use 'demo'"
 
 
 def supported_rates(index: int, channels: int, bits: int = 24) -> list[int]:
@@ -533,9 +535,9 @@ class PortAudioInput(AudioInput):
         self._stream = None
 
     def describe(self) -> dict:
-        d = super().describe()
-        d.update(index=self.index, hostapi=self.hostapi)
-        return d
+        facts = super().describe()
+        facts.update(index=self.index, hostapi=self.hostapi)
+        return facts
 
     def _callback(self, indata, frames, time_info, status) -> None:
         self._deliver(indata, status.input_overflow)
