@@ -22,8 +22,8 @@ import numpy as np
 
 from capture.audio_input import AudioInput
 from capture.backends import open_audio_input
-from capture.finalize import TakeResult, finalize_take, record_for, run_until_done
-from capture.take import EventFn, TakeStatus, log_event, meta_from_args
+from capture.finalize import finalize_take, record_for, run_until_done
+from capture.take import EventFn, TakeResult, TakeStatus, log_event, meta_from_args
 from capture.watchdog import DEFAULT_RESERVE_BYTES, DiskWatchdog, log_disk_check, log_disk_event
 from metadata.errors import HeadblockError
 from metadata.take.log import TakeLog, iso_utc, utc_now

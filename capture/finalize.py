@@ -10,32 +10,12 @@ modules are absent the step is logged and skipped; neither can fail a take that 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from capture.take import EventFn, log_event
+from capture.take import EventFn, TakeResult, log_event
 from metadata.take.log import TakeLog, utc_now
 from metadata.take.naming import TakePaths
 from metadata.take.record import TakeRecord
-
-
-@dataclass
-class TakeResult:
-    """What a finished take left on disk and what QC said of it."""
-
-    paths: TakePaths
-    record: TakeRecord
-    reason: str = ""  # why the take stopped
-    fixity_ok: bool = True
-    qc_verdict: str | None = None  # "pass" | "warn" | "fail" | None when QC did not run
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def exit_status(self) -> int:
-        """PRODUCT.md: 0 for a QC pass or warn (or no QC), 1 for a QC fail or failed fixity."""
-        if not self.fixity_ok or self.qc_verdict == "fail":
-            return 1
-        return 0
 
 
 def record_for(paths: TakePaths, kind: str, **fields) -> TakeRecord:

@@ -1,7 +1,7 @@
 """The take contract: what the window and the command line use of any take, audio or video.
 
 A take is started, shows its progress through ``status()``, is stopped with a reason, and is
-waited for; once finished it holds a ``capture.finalize.TakeResult``. A new kind of take (the
+waited for; once finished it holds a ``TakeResult``. A new kind of take (the
 external FFmpeg device) implements ``Take`` and extends ``TakeStatus``; the shared contract
 test (``tests/capture/test_take_contract.py``) then holds it to the same behaviour.
 """
@@ -9,18 +9,18 @@ test (``tests/capture/test_take_contract.py``) then holds it to the same behavio
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from metadata.take.meta import TakeMeta
+from metadata.take.naming import TakePaths
+from metadata.take.record import TakeRecord
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from capture.finalize import TakeResult
     from metadata.take.log import TakeLog
-    from metadata.take.naming import TakePaths
 
 EventFn = Callable[[str, dict], None]  # a take's listener, called from engine threads
 
@@ -41,6 +41,26 @@ class TakeStatus:
     disk_time_left_s: float | None = None
     queue_fill: float = 0.0  # 0..1 of the buffer between the input and the writer
     closing: float | None = None  # share of the read-back after the master closed, while it runs
+
+
+@dataclass
+class TakeResult:
+    """What a finished take left on disk and what QC said of it."""
+
+    paths: TakePaths
+    record: TakeRecord
+    reason: str = ""  # why the take stopped
+    fixity_ok: bool = True
+    qc_verdict: str | None = None  # "pass" | "warn" | "fail" | None when QC did not run
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def exit_status(self) -> int:
+        """The command line's: 0 for a QC pass or warn (or no QC), 1 for a QC fail or failed
+        fixity."""
+        if not self.fixity_ok or self.qc_verdict == "fail":
+            return 1
+        return 0
 
 
 @runtime_checkable

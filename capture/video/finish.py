@@ -4,15 +4,12 @@ against the MD5s taken as they were muxed), then the shared end of every take.""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from capture.finalize import TakeResult, finalize_take
+from capture.finalize import finalize_take
 from capture.mkv_writer import essence_md5_of
+from capture.take import TakeResult
 from metadata.errors import HeadblockError
 from metadata.take.record import TakeRecord
-
-if TYPE_CHECKING:
-    from capture.video.take import VideoTake
 
 ESSENCE_DETAIL = (
     "the packets of every stream: MD5 taken as they were muxed, compared with the file read back"
@@ -38,9 +35,10 @@ def verify_essence(master: Path, written: dict[str, str], progress=None) -> tupl
     return True, ", ".join(f"{k} packets {written[k]}" for k in written) + " read back alike"
 
 
-def finish_video_take(take: VideoTake, record: TakeRecord, reason: str) -> TakeResult:
-    """The shared end of a take (md5, PBCore, PREMIS, QC, catalogue) via capture.finalize;
-    the essence check compares the packets stored with those muxed (``verify_essence``)."""
+def finish_video_take(take, record: TakeRecord, reason: str) -> TakeResult:
+    """The shared end of ``take`` (a ``capture.video.take.VideoTake`` whose master is closed):
+    md5, PBCore, PREMIS, QC, catalogue via capture.finalize; the essence check compares the
+    packets stored with those muxed (``verify_essence``)."""
 
     def closing(start: float):  # the packets, then the whole file: half the read-back each
         def report(fraction: float, _message: str = "") -> None:

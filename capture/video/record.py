@@ -1,11 +1,11 @@
 """What a video take says of itself: the settings logged at its start, the Matroska tags of
-its master, and its ``TakeRecord`` (the source of PBCore and PREMIS)."""
+its master, and its ``TakeRecord`` (the source of PBCore and PREMIS). ``take`` is the
+``capture.video.take.VideoTake`` once started."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from fractions import Fraction
-from typing import TYPE_CHECKING
 
 import av
 
@@ -14,9 +14,6 @@ from capture.mkv_writer import slices_for
 from metadata.formats.pixfmt import pixel_format
 from metadata.take.log import utc_now
 from metadata.take.record import AudioEssence, TakeRecord, VideoEssence
-
-if TYPE_CHECKING:
-    from capture.video.take import VideoTake
 
 COMPLETE_REASONS = ("user", "duration", "signal", "end of input")
 
@@ -34,11 +31,11 @@ def chroma_subsampling(pix_fmt: str) -> str:
     return "4:4:4" if av.VideoFormat(pix_fmt).is_rgb else ""
 
 
-def writer_slices(take: VideoTake) -> int:
+def writer_slices(take) -> int:
     return slices_for(take.vparams.width, take.vparams.height)
 
 
-def settings_for_log(take: VideoTake) -> dict:
+def settings_for_log(take) -> dict:
     """The ``settings`` of the ``take_start`` log line (enough to rebuild the record)."""
     settings, video = take.settings, take.vparams
     return {
@@ -64,7 +61,7 @@ def settings_for_log(take: VideoTake) -> dict:
     }
 
 
-def matroska_tags(take: VideoTake) -> dict[str, str]:
+def matroska_tags(take) -> dict[str, str]:
     meta = take.settings.meta
     return {
         "TITLE": meta.title or take.paths.stem,
@@ -83,7 +80,7 @@ def matroska_tags(take: VideoTake) -> dict[str, str]:
     }
 
 
-def take_record(take: VideoTake, reason: str) -> TakeRecord:
+def take_record(take, reason: str) -> TakeRecord:
     """The record of a closed master (its MD5 and size are filled in by the finish)."""
     video_params = take.vparams
     stats = take.writer.stats

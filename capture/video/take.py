@@ -31,11 +31,11 @@ import av
 import numpy as np
 
 from capture import backends
-from capture.finalize import TakeResult, run_until_done
+from capture.finalize import run_until_done
 from capture.mkv_writer import AudioParams, MkvWriter, VideoParams, master_pix_fmt
 from capture.priority import AFTER_TAKE_NICE, lower_this_thread
 from capture.ring import RingBuffer
-from capture.take import EventFn, TakeStatus, log_event, meta_from_args, notify
+from capture.take import EventFn, TakeResult, TakeStatus, log_event, meta_from_args, notify
 from capture.video.audio_feeds import AudioConverter
 from capture.video.finish import finish_video_take
 from capture.video.preview import PreviewPlanes, preview_of

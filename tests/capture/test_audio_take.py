@@ -254,7 +254,7 @@ def test_writer_stalled_past_the_ring_loses_audio_and_says_so(tmp_path, monkeypa
     [("pass", True, 0), ("warn", True, 0), (None, True, 0), ("fail", True, 1), ("pass", False, 1)],
 )
 def test_exit_status_follows_qc_and_fixity(verdict, fixity_ok, status):
-    from capture.finalize import TakeResult
+    from capture.take import TakeResult
 
     result = TakeResult(paths=None, record=None, fixity_ok=fixity_ok, qc_verdict=verdict)
     assert result.exit_status == status
