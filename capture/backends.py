@@ -11,9 +11,16 @@ Prefix: one ending in ``:`` names a family of devices (``lavfi:GRAPH``, ``v4l2:/
 one without names a single device (``demo``); the empty prefix takes every other name
 (PortAudio, by name substring or index).
 
-A new backend (the external FFmpeg device, say) is one module that opens its input and one
-``register(Backend(...))`` call at the end of this file; the test that every backend opens
-by its prefix (``tests/capture/test_backends.py``) then covers it.
+A new backend is one module and one registration. The external FFmpeg device, say: a module
+``capture/ffmpeg_input.py`` whose ``FFmpegSource(spec, want_audio=)`` is a ``VideoSource``
+(``info``, ``frames()``, ``stop()``, ``close()``), and at the end of this file::
+
+    register(Backend("ffmpeg", "video", "ffmpeg:", ffmpeg_input.FFmpegSource,
+                     "an input read by an external ffmpeg", ffmpeg_input.inputs,
+                     ffmpeg_input.available))
+
+``--device ffmpeg:...`` then opens it, ``headblock devices`` lists it, and
+``tests/capture/test_backends.py`` asks for an example device text naming it.
 """
 
 from __future__ import annotations
@@ -41,10 +48,10 @@ class Backend:
     name: str
     media: str  # one of MEDIA
     prefix: str  # "lavfi:" (a family), "demo" (one device), "" (any other name)
-    open: (
-        Callable  # audio: (device, rate_hz, channels, bits, **options); video: (spec, want_audio);
-    )
-    # video-audio: (device, converter)
+    # audio: (device, rate_hz=, channels=, bits=, **options) -> AudioInput
+    # video: (spec: VideoDeviceSpec, want_audio=) -> VideoSource
+    # video-audio: (device, converter: AudioConverter) -> a feed with start/blocks/losses/close
+    open: Callable
     description: str = ""
     inputs: Callable[[], list[dict]] = _nothing  # the devices ``headblock devices`` lists
     available: Callable[[], bool] = _always  # this machine can open it
