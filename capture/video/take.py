@@ -819,8 +819,9 @@ def cmd_capture_video(args) -> int:
             file=sys.stderr,
         )
         return 2
+    record = result.record
     print(
-        f"{result.record.master}: {status.frames_written} frames, {result.record.duration_s:.2f} s, "
+        f"{record.master}: {status.frames_written} frames, {record.duration_s:.2f} s, "
         f"{status.frames_lost} lost" + (f", QC {result.qc_verdict}" if result.qc_verdict else ""),
         file=sys.stderr,
     )
