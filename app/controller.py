@@ -78,10 +78,10 @@ class TakeOutcome:
     error: str | None = None
 
 
-def _engine_audio_input():
-    from capture import audio_input
+def _engine_backends():
+    from capture import backends
 
-    return audio_input
+    return backends
 
 
 def _engine_audio_take():
@@ -91,9 +91,9 @@ def _engine_audio_take():
 
 
 def _engine_video():
-    from capture import video_take
+    from capture.video import take
 
-    return video_take
+    return take
 
 
 class BenchController(QObject):
@@ -167,9 +167,9 @@ class BenchController(QObject):
         if self.state != "idle":
             return
         a = self.settings.audio
-        audio_input = _engine_audio_input()
+        engine_backends = _engine_backends()
         try:
-            self.monitor = on_engine_thread(_open_started, audio_input, a)
+            self.monitor = on_engine_thread(_open_started, engine_backends, a)
         except HeadblockError as exc:
             self.monitor = None
             self.error.emit(str(exc))
@@ -516,16 +516,16 @@ class BenchController(QObject):
                 status = self.take.status()
             except Exception:
                 status = None
-        if status is not None:
-            if getattr(status, "state", "recording") in ("finishing", "done", "failed"):
+        if status is not None:  # a capture.take.TakeStatus, of either kind of take
+            if status.state in ("finishing", "done", "failed"):
                 self._take_ended_itself = True  # --seconds, a full disk, an error
-            f.samples_lost = int(getattr(status, "frames_lost", 0) or 0)
-            f.last_sample_loss_at_s = getattr(status, "last_loss_at_s", None)
-            f.disk_free_bytes = getattr(status, "disk_free_bytes", None)
-            f.disk_time_left_s = getattr(status, "disk_time_left_s", None)
-            f.queue_fill = getattr(status, "queue_fill", None)
+            f.samples_lost = int(status.frames_lost)
+            f.last_sample_loss_at_s = status.last_loss_at_s
+            f.disk_free_bytes = status.disk_free_bytes
+            f.disk_time_left_s = status.disk_time_left_s
+            f.queue_fill = status.queue_fill
             self._queue_fill = float(f.queue_fill or 0.0)
-            if self.take_kind == "video":
+            if self.take_kind == "video":  # the video take's own counters
                 f.frames_dropped = int(getattr(status, "frames_dropped", 0) or 0)
                 f.queue_depth = getattr(status, "encoder_queue_depth", None)
                 f.last_frame_drop_at_s = getattr(status, "last_loss_at_s", None)
@@ -580,16 +580,14 @@ def _close_take(take, reason: str, progress=None) -> TakeOutcome:
             progress(min(status.closing, 1.0), f"Closing: {step}")  # the bar shows the verb
     paths = take.paths
     status = take.status()
-    kind = "video" if hasattr(take, "latest_frame") else "audio"
-    error = getattr(take, "error", None)
     outcome = TakeOutcome(
         take_dir=paths.directory if paths is not None else None,
-        master=paths.master(kind) if paths is not None else None,
-        frames_lost=int(getattr(status, "frames_lost", 0) or 0),
-        duration_s=float(getattr(status, "elapsed_s", 0.0) or 0.0),
+        master=paths.master(take.kind) if paths is not None else None,
+        frames_lost=int(status.frames_lost),
+        duration_s=float(status.elapsed_s),
     )
-    if error:
-        outcome.error = f"the take ended with an error: {error}"
+    if take.error:
+        outcome.error = f"the take ended with an error: {take.error}"
     return outcome
 
 
@@ -606,8 +604,8 @@ def _run_qc(outcome: TakeOutcome, progress=None) -> TakeOutcome:
     return outcome
 
 
-def _open_started(audio_input, a):
-    monitor = audio_input.open_audio_input(a.device, a.rate_hz, a.channels, a.bits)
+def _open_started(engine_backends, a):
+    monitor = engine_backends.open_audio_input(a.device, a.rate_hz, a.channels, a.bits)
     monitor.start()
     return monitor
 

@@ -34,7 +34,7 @@ class VideoImages:
 
 
 def images_of(frame) -> VideoImages:
-    """Display images of one ``VideoPreview`` (pure; also used by tests)."""
+    """Display images of one ``capture.video.preview.PreviewPlanes`` (pure; also used by tests)."""
     total, oor = luma_waveform(frame.y, frame.bit_depth)
     return VideoImages(
         picture=preview_rgb(frame.y, frame.u, frame.v, frame.bit_depth, field_only=True),

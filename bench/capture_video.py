@@ -163,7 +163,7 @@ def encoder_only(source: str = SOURCES["tape"], n_frames: int = 300) -> dict:
 def run(seconds: float, library: Path, source: str = SOURCES["tape"]) -> dict:
     import psutil
 
-    from capture.video_take import VideoTake, VideoTakeSettings
+    from capture.video.take import VideoTake, VideoTakeSettings
 
     proc = psutil.Process()
     settings = VideoTakeSettings(

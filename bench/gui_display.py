@@ -231,7 +231,7 @@ def _wav_frames(take_dir: Path) -> int | None:
 
 
 def run_headless(args, library: Path) -> dict:
-    from capture.video_take import VideoTake, VideoTakeSettings
+    from capture.video.take import VideoTake, VideoTakeSettings
 
     s = VideoTakeSettings(
         device=args.video, library=library, item="BENCH-HEADLESS", seconds=args.seconds,

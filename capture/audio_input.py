@@ -7,15 +7,14 @@ no allocation of buffers, no logging, no locks, no Qt. The writer thread calls
 PulseAudio never reports an input overflow, so frames received are compared with the
 monotonic clock, and a lasting step in the deficit is a loss.
 
-``open_audio_input(device, ...)`` picks the backend from the registry ``BACKENDS``: the demo
-deck for ``"demo"``, PortAudio for a device name substring or index.
+``capture.backends.open_audio_input(device, ...)`` picks the input by its name: the demo deck
+for ``"demo"``, PortAudio for a device name substring or index.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,10 +109,10 @@ class AudioInput:
 
     # -- real-time side -----------------------------------------------------------------------
     def _note(self, kind: int, pos: int, amount: int) -> None:
-        i = self._ev_written % _EV_CAPACITY
-        self._ev_pos[i] = pos
-        self._ev_kind[i] = kind
-        self._ev_amount[i] = amount
+        slot = self._ev_written % _EV_CAPACITY
+        self._ev_pos[slot] = pos
+        self._ev_kind[slot] = kind
+        self._ev_amount[slot] = amount
         self._ev_written += 1
 
     def _deliver(self, block: np.ndarray, overflow: bool = False) -> None:
@@ -244,9 +243,10 @@ class AudioInput:
         written = self._ev_written
         if written - self._ev_read > _EV_CAPACITY:
             self._ev_read = written - _EV_CAPACITY
-        for k in range(self._ev_read, written):
-            i = k % _EV_CAPACITY
-            kind, pos, amount = int(self._ev_kind[i]), int(self._ev_pos[i]), int(self._ev_amount[i])
+        for number in range(self._ev_read, written):
+            slot = number % _EV_CAPACITY
+            kind, pos = int(self._ev_kind[slot]), int(self._ev_pos[slot])
+            amount = int(self._ev_amount[slot])
             if kind == _EV_PORTAUDIO:
                 self._overflows += 1
                 out.append(LossEvent(self._at_s(pos), 0, "portaudio", "input overflow flagged"))
@@ -260,8 +260,8 @@ class AudioInput:
                 self._unsettled = True
         self._ev_read = written
         out.extend(self._clock_check())
-        for ev in out:
-            self._last_loss_at_s = ev.at_s
+        for loss in out:
+            self._last_loss_at_s = loss.at_s
         return out
 
     def _clock_check(self) -> list[LossEvent]:
@@ -313,25 +313,29 @@ class AudioInput:
         )
 
 
-BACKENDS: dict[str, type[AudioInput]] = {}
-
-
-def register_backend(name: str) -> Callable[[type[AudioInput]], type[AudioInput]]:
-    def deco(cls: type[AudioInput]) -> type[AudioInput]:
-        cls.backend = name
-        BACKENDS[name] = cls
-        return cls
-
-    return deco
-
-
 # --------------------------------------------------------------------------- demo deck
 
 
-@register_backend("demo")
+DEMO_DEVICE = {
+    "index": None,
+    "name": "demo",
+    "description": "Headblock demo deck (simulated tape playback with faults)",
+    "hostapi": "Headblock",
+    "channels": 8,
+    "default_rate_hz": 96000,
+    "rates_hz": list(STANDARD_RATES_HZ),
+}
+
+
+def demo_audio_inputs() -> list[dict]:
+    """What ``headblock devices`` lists for the demo deck's audio."""
+    return [dict(DEMO_DEVICE)]
+
+
 class DemoInput(AudioInput):
     """The demo deck (``capture.demo``) paced in real time by its own thread."""
 
+    backend = "demo"
     BLOCK_S = 0.01
 
     def __init__(
@@ -372,12 +376,13 @@ class DemoInput(AudioInput):
         self._thread = None
         self.running = False
 
-    def _to_pcm(self, x: np.ndarray) -> np.ndarray:
+    def _to_pcm(self, samples: np.ndarray) -> np.ndarray:
         if self.bits == 16:
-            return np.clip(np.rint(x * 32768.0), -32768, 32767).astype(np.int16)
+            return np.clip(np.rint(samples * 32768.0), -32768, 32767).astype(np.int16)
         top = 2 ** (self.bits - 1)
-        q = np.clip(np.rint(x.astype(np.float64) * top), -top, top - 1).astype(np.int32)
-        return q << (32 - self.bits) if self.bits < 32 else q
+        scaled = np.rint(samples.astype(np.float64) * top)
+        quantised = np.clip(scaled, -top, top - 1).astype(np.int32)
+        return quantised << (32 - self.bits) if self.bits < 32 else quantised
 
     def begin_take(self) -> None:
         """Like a deck rewound to the head of the tape: the take starts at program time 0, so
@@ -393,16 +398,16 @@ class DemoInput(AudioInput):
         program = program_loop(self.rate_hz, self.channels, self.seed)
         block = max(int(self.rate_hz * self.BLOCK_S), 1)
         delivered = 0
-        t0 = time.monotonic()
+        started_at = time.monotonic()
         while not self._stop.is_set():
             # deliver each block when the clock says it has been "played"
-            due = t0 + (delivered + block) / self.rate_hz
+            due = started_at + (delivered + block) / self.rate_hz
             delay = due - time.monotonic()
             if delay > 0 and self._stop.wait(delay):
                 break
             with self._gen_lock:
-                x = program.block(self._pos, block)
-                self._deliver(self._to_pcm(x))
+                samples = program.block(self._pos, block)
+                self._deliver(self._to_pcm(samples))
                 self._pos += block
             delivered += block
 
@@ -423,24 +428,24 @@ def input_devices() -> list[dict]:
     sd = _sd()
     out = []
     hostapis = sd.query_hostapis()
-    for index, dev in enumerate(sd.query_devices()):
-        if dev["max_input_channels"] > 0:
+    for index, device in enumerate(sd.query_devices()):
+        if device["max_input_channels"] > 0:
             out.append(
                 {
                     "index": index,
-                    "name": dev["name"],
-                    "hostapi": hostapis[dev["hostapi"]]["name"],
-                    "channels": int(dev["max_input_channels"]),
-                    "default_rate_hz": int(dev["default_samplerate"]),
+                    "name": device["name"],
+                    "hostapi": hostapis[device["hostapi"]]["name"],
+                    "channels": int(device["max_input_channels"]),
+                    "default_rate_hz": int(device["default_samplerate"]),
                 }
             )
     return out
 
 
-def _inputs_line() -> str:
-    devs = input_devices()
-    listed = "; ".join(f"{d['index']}: {d['name']} ({d['channels']} ch)" for d in devs)
-    return f"inputs: {listed}; or 'demo'" if devs else "no PortAudio inputs; use 'demo'"
+def inputs_line() -> str:
+    devices = input_devices()
+    listed = "; ".join(f"{dev['index']}: {dev['name']} ({dev['channels']} ch)" for dev in devices)
+    return f"inputs: {listed}; or 'demo'" if devices else "no PortAudio inputs; use 'demo'"
 
 
 def supported_rates(index: int, channels: int, bits: int = 24) -> list[int]:
@@ -467,15 +472,28 @@ def resolve_device(device) -> int:
         info = sd.query_devices(spec, "input")
     except (ValueError, sd.PortAudioError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else "no such input"
-        raise HeadblockError(f"no audio input {device!r} ({reason}); {_inputs_line()}") from exc
+        raise HeadblockError(f"no audio input {device!r} ({reason}); {inputs_line()}") from exc
     if info["max_input_channels"] <= 0:
-        raise HeadblockError(f"device {device!r} has no inputs; {_inputs_line()}")
+        raise HeadblockError(f"device {device!r} has no inputs; {inputs_line()}")
     return int(info["index"])
 
 
-@register_backend("portaudio")
+def portaudio_inputs() -> list[dict]:
+    """PortAudio inputs with the standard rates each accepts (none without PortAudio)."""
+    try:
+        devices = input_devices()
+    except HeadblockError:
+        return []
+    return [
+        {**dev, "rates_hz": supported_rates(dev["index"], min(dev["channels"], 2))}
+        for dev in devices
+    ]
+
+
 class PortAudioInput(AudioInput):
     """A PortAudio input through sounddevice, with a callback that only copies."""
+
+    backend = "portaudio"
 
     def __init__(
         self,
@@ -517,9 +535,9 @@ class PortAudioInput(AudioInput):
         self._stream = None
 
     def describe(self) -> dict:
-        d = super().describe()
-        d.update(index=self.index, hostapi=self.hostapi)
-        return d
+        facts = super().describe()
+        facts.update(index=self.index, hostapi=self.hostapi)
+        return facts
 
     def _callback(self, indata, frames, time_info, status) -> None:
         self._deliver(indata, status.input_overflow)
@@ -551,14 +569,3 @@ class PortAudioInput(AudioInput):
                 self._stream.close()
         self._stream = None
         self.running = False
-
-
-def open_audio_input(
-    device, rate_hz: int = 96000, channels: int | None = None, bits: int = 24, **kwargs
-) -> AudioInput:
-    """The input for ``device``: ``"demo"`` (the demo deck) or a PortAudio name/index."""
-    if device is None or str(device).strip() == "":
-        raise HeadblockError(f"no audio device given; {_inputs_line()}")
-    if isinstance(device, str) and device.strip().lower() == "demo":
-        return BACKENDS["demo"](rate_hz=rate_hz, channels=channels, bits=bits, **kwargs)
-    return BACKENDS["portaudio"](device, rate_hz=rate_hz, channels=channels, bits=bits, **kwargs)

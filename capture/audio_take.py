@@ -18,15 +18,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from capture.audio_input import AudioInput, open_audio_input
-from capture.finalize import TakeResult, finalize_take, run_until_done
-from capture.watchdog import DEFAULT_RESERVE_BYTES, DiskWatchdog
+import numpy as np
+
+from capture.audio_input import AudioInput
+from capture.backends import open_audio_input
+from capture.finalize import finalize_take, record_for, run_until_done
+from capture.take import EventFn, TakeResult, TakeStatus, log_event, meta_from_args
+from capture.watchdog import DEFAULT_RESERVE_BYTES, DiskWatchdog, log_disk_check, log_disk_event
 from metadata.clock import utc_stamp
 from metadata.errors import HeadblockError
 from metadata.take.log import TakeLog, utc_now
 from metadata.take.meta import TakeMeta, coding_history_lines
 from metadata.take.naming import TakePaths, new_take_dir, validate_item_id
-from metadata.take.record import AudioEssence, TakeRecord, software_string
+from metadata.take.record import AudioEssence, software_string
 
 RESERVE_FILE = ".headblock-reserve"  # freed on ENOSPC so the take can still be finished
 RESERVE_FILE_BYTES = 1 << 20
@@ -51,7 +55,7 @@ class AudioTakeSettings:
     disk_warn_s: tuple[float, ...] = (600.0, 120.0)
     disk_stop_margin_s: float = 2.0  # stop while this much audio would still fit
     free_space: Callable[[Path], int] | None = None  # injectable for tests
-    on_event: Callable[[str, dict], None] | None = None  # called from engine threads
+    on_event: EventFn | None = None  # called from engine threads
 
     def to_log(self) -> dict:
         return {
@@ -66,23 +70,12 @@ class AudioTakeSettings:
         }
 
 
-@dataclass
-class TakeStatus:
-    elapsed_s: float
-    frames_written: int
-    frames_lost: int
-    overflows: int
-    last_loss_at_s: float | None
-    disk_free_bytes: int | None
-    disk_time_left_s: float | None
-    queue_fill: float
-    state: str  # "idle" | "recording" | "finishing" | "done" | "failed"
-    closing: float | None = None  # share of the read-back after the master closed, while it runs
-
-
 class AudioTake:
-    """One take; see the module docstring. ``input`` may be an armed ``AudioInput`` (the
-    window's monitoring input): the take then leaves it running when it ends."""
+    """One take (``capture.take.Take``); see the module docstring. ``input`` may be an armed
+    ``AudioInput`` (the window's monitoring input): the take then leaves it running when it
+    ends. ``error`` is a message."""
+
+    kind = "audio"
 
     def __init__(self, settings: AudioTakeSettings, input: AudioInput | None = None):
         self.settings = settings
@@ -110,32 +103,34 @@ class AudioTake:
 
         Bad input (identifier, device, rate, library) raises HeadblockError before any file
         of the take exists, except an unwritable library found while creating the folder."""
-        s = self.settings
-        validate_item_id(s.item)
-        if s.seconds is not None and not s.seconds > 0:
-            raise HeadblockError(f"--seconds must be positive, got {s.seconds:g}")
-        if s.bits not in (16, 24, 32):
-            raise HeadblockError(f"unsupported bit depth {s.bits} (16, 24 or 32)")
+        settings = self.settings
+        validate_item_id(settings.item)
+        if settings.seconds is not None and not settings.seconds > 0:
+            raise HeadblockError(f"--seconds must be positive, got {settings.seconds:g}")
+        if settings.bits not in (16, 24, 32):
+            raise HeadblockError(f"unsupported bit depth {settings.bits} (16, 24 or 32)")
         if self.input is None:
-            self.input = open_audio_input(s.device, s.rate_hz, s.channels, s.bits)
-        inp = self.input
-        if inp.rate_hz != s.rate_hz or inp.bits != s.bits:
+            self.input = open_audio_input(
+                settings.device, settings.rate_hz, settings.channels, settings.bits
+            )
+        audio_input = self.input
+        if audio_input.rate_hz != settings.rate_hz or audio_input.bits != settings.bits:
             raise HeadblockError(
-                f"the armed input runs at {inp.rate_hz} Hz/{inp.bits}-bit, "
-                f"the take asks {s.rate_hz} Hz/{s.bits}-bit"
+                f"the armed input runs at {audio_input.rate_hz} Hz/{audio_input.bits}-bit, "
+                f"the take asks {settings.rate_hz} Hz/{settings.bits}-bit"
             )
         try:
-            if not inp.running:
-                inp.start()
-            if not inp.wait_first_block(10.0):
-                raise HeadblockError(f"no audio from {inp.device_name} within 10 s")
-            self.paths = new_take_dir(Path(s.library), s.item)
+            if not audio_input.running:
+                audio_input.start()
+            if not audio_input.wait_first_block(10.0):
+                raise HeadblockError(f"no audio from {audio_input.device_name} within 10 s")
+            self.paths = new_take_dir(Path(settings.library), settings.item)
             self._open_master()
         except BaseException:
             if self._own_input:
-                inp.stop()
+                audio_input.stop()
             raise
-        inp.begin_take()
+        audio_input.begin_take()
         self._state = "recording"
         self._thread = threading.Thread(target=self._run, name="audio-take-writer", daemon=True)
         self._thread.start()
@@ -152,52 +147,50 @@ class AudioTake:
         return self._done.wait(timeout)
 
     def status(self) -> TakeStatus:
-        inp = self.input
-        st = inp.stats() if inp is not None else None
+        audio_input = self.input
+        input_stats = audio_input.stats() if audio_input is not None else None
         rate = self.settings.rate_hz
         return TakeStatus(
             elapsed_s=self._frames_written / rate,
             frames_written=self._frames_written,
-            frames_lost=st.frames_lost if st else 0,
-            overflows=st.overflows if st else 0,
-            last_loss_at_s=st.last_loss_at_s if st else None,
+            frames_lost=input_stats.frames_lost if input_stats else 0,
+            overflows=input_stats.overflows if input_stats else 0,
+            last_loss_at_s=input_stats.last_loss_at_s if input_stats else None,
             disk_free_bytes=self._disk_free,
             disk_time_left_s=self._disk_left,
-            queue_fill=inp.ring.fill if inp is not None else 0.0,
+            queue_fill=audio_input.ring.fill if audio_input is not None else 0.0,
             state=self._state,
             closing=self._closing,
         )
+
+    def latest_audio(self, n_frames: int) -> np.ndarray | None:
+        """The newest ``n_frames`` of the input, float32 (n, channels), for meters."""
+        return None if self.input is None else self.input.latest(n_frames)
 
     # -- internals ----------------------------------------------------------------------------
     def _closing_progress(self, fraction: float, _message: str = "") -> None:
         self._closing = fraction
 
     def _event(self, name: str, level: str = "INFO", **fields) -> None:
-        if self._log is not None:
-            try:
-                self._log.write(name, level, **fields)
-            except OSError:  # a full disk must not stop the take from closing its master
-                pass
-        cb = self.settings.on_event
-        if cb is not None:
-            try:
-                cb(name, fields)
-            except Exception:
-                pass
+        log_event(self._log, self.settings.on_event, name, level, **fields)
 
     def _open_master(self) -> None:
         from metadata.formats import bwf
 
-        s, paths, inp = self.settings, self.paths, self.input
-        meta = s.meta
+        settings, paths, audio_input = self.settings, self.paths, self.input
+        meta = settings.meta
         self._started_utc = utc_now()
         software = software_string()
         history = coding_history_lines(
-            meta, rate_hz=inp.rate_hz, bits=inp.bits, channels=inp.channels, software=software
+            meta,
+            rate_hz=audio_input.rate_hz,
+            bits=audio_input.bits,
+            channels=audio_input.channels,
+            software=software,
         )
         bext = bwf.BextInfo.for_take(
             started=self._started_utc,
-            rate_hz=inp.rate_hz,
+            rate_hz=audio_input.rate_hz,
             description=meta.description or meta.title or f"{paths.stem} transfer",
             originator=meta.originator or "Headblock",
             originator_reference=meta.originator_reference or paths.stem,
@@ -207,32 +200,39 @@ class AudioTake:
             meta, title=paths.stem, created=self._started_utc, software=software
         )
         ixml = bwf.build_ixml(
-            project=s.item,
+            project=settings.item,
             scene=meta.carrier_label,
             take=str(paths.take_number),
             note=meta.notes,
             file_uid=paths.stem,
-            rate_hz=inp.rate_hz,
-            bits=inp.bits,
+            rate_hz=audio_input.rate_hz,
+            bits=audio_input.bits,
         )
         self._log = TakeLog(paths.log)
         kwargs = {}
-        if s.rf64_threshold_bytes is not None:
-            kwargs["rf64_threshold_bytes"] = s.rf64_threshold_bytes
+        if settings.rf64_threshold_bytes is not None:
+            kwargs["rf64_threshold_bytes"] = settings.rf64_threshold_bytes
         master = paths.master("audio")
         self._writer = bwf.BWFWriter(
-            master, inp.rate_hz, inp.channels, inp.bits, bext, info=info, ixml=ixml, **kwargs
+            master,
+            audio_input.rate_hz,
+            audio_input.channels,
+            audio_input.bits,
+            bext,
+            info=info,
+            ixml=ixml,
+            **kwargs,
         )
         try:  # room to finish the take should the disk fill up anyway
-            with open(paths.directory / RESERVE_FILE, "wb") as f:
-                f.write(b"\0" * RESERVE_FILE_BYTES)
+            with open(paths.directory / RESERVE_FILE, "wb") as reserve:
+                reserve.write(b"\0" * RESERVE_FILE_BYTES)
         except OSError:
             pass
         self._event(
             "take_start",
             kind="audio",
-            device=inp.describe(),
-            settings={**s.to_log(), "channels": inp.channels},
+            device=audio_input.describe(),
+            settings={**settings.to_log(), "channels": audio_input.channels},
             meta=meta.to_dict(),
             master=master.name,
             started_utc=utc_stamp(self._started_utc),
@@ -275,29 +275,29 @@ class AudioTake:
             )
 
     def _record(self) -> tuple[str, str]:
-        s, inp, writer = self.settings, self.input, self._writer
-        ring = inp.ring
-        rate = inp.rate_hz
-        target = int(round(s.seconds * rate)) if s.seconds else None
+        settings, audio_input, writer = self.settings, self.input, self._writer
+        ring = audio_input.ring
+        rate = audio_input.rate_hz
+        target = int(round(settings.seconds * rate)) if settings.seconds else None
         watchdog = DiskWatchdog(
             self.paths.directory,
-            bytes_per_s=rate * inp.channels * inp.bits / 8,
-            reserve_bytes=s.disk_reserve_bytes,
-            warn_s=s.disk_warn_s,
-            stop_margin_s=s.disk_stop_margin_s,
-            **({"free_space": s.free_space} if s.free_space else {}),
+            bytes_per_s=rate * audio_input.channels * audio_input.bits / 8,
+            reserve_bytes=settings.disk_reserve_bytes,
+            warn_s=settings.disk_warn_s,
+            stop_margin_s=settings.disk_stop_margin_s,
+            **({"free_space": settings.free_space} if settings.free_space else {}),
         )
         # whole blocks of one size: the same allocations every time keep the memory flat
         block = max(rate // 20, 1024)
-        next_header = time.monotonic() + s.header_interval_s
+        next_header = time.monotonic() + settings.header_interval_s
         next_poll = time.monotonic() + 0.2
         last_frames_at = time.monotonic()
-        last_received = inp.stats().frames_received
+        last_received = audio_input.stats().frames_received
         self._check_disk(watchdog)
         fill_logged = 0.0  # the highest ring fill level already logged
         while True:
             stopping = self._stop.is_set()
-            n = ring.available
+            ready = ring.available
             fill = ring.fill
             level = max((x for x in (0.25, 0.5, 0.75) if fill >= x), default=0.0)
             if level > fill_logged:  # the writer is falling behind: say so before it costs audio
@@ -305,7 +305,7 @@ class AudioTake:
                     "queue_depth",
                     "WARN",
                     fill=round(fill, 3),
-                    frames=n,
+                    frames=ready,
                     at_s=round(self._frames_written / rate, 4),
                 )
                 fill_logged = level
@@ -313,33 +313,33 @@ class AudioTake:
                 fill_logged = 0.0
             final = stopping
             if target is not None:
-                n = min(n, target - self._frames_written)
-                final = final or n == target - self._frames_written
+                ready = min(ready, target - self._frames_written)
+                final = final or ready == target - self._frames_written
             wrote = 0
             try:
-                while n >= block or (final and n > 0):  # views straight from the ring
-                    a, b = ring.peek_views(min(n, block))
-                    for part in (a, b):
+                while ready >= block or (final and ready > 0):  # views straight from the ring
+                    head, wrapped = ring.peek_views(min(ready, block))
+                    for part in (head, wrapped):
                         if len(part):
                             writer.write(part)
-                    k = len(a) + len(b)
-                    ring.advance(k)
-                    self._frames_written += k
-                    wrote += k
-                    n -= k
+                    taken = len(head) + len(wrapped)
+                    ring.advance(taken)
+                    self._frames_written += taken
+                    wrote += taken
+                    ready -= taken
                 now = time.monotonic()
                 if now >= next_header:
                     writer.flush_header()
-                    next_header = now + s.header_interval_s
+                    next_header = now + settings.header_interval_s
                     if self._check_disk(watchdog) == "stop":
                         return "disk full", "stopped: disk nearly full"
             except OSError as exc:
                 if exc.errno == errno.ENOSPC:
-                    self._event(
-                        "disk_stop",
-                        "ERROR",
-                        reason="the disk is full (ENOSPC)",
-                        at_s=round(self._frames_written / rate, 4),
+                    log_disk_event(
+                        self._event,
+                        "stop",
+                        message="the disk is full (ENOSPC)",
+                        at_s=self._frames_written / rate,
                     )
                     return "disk full", "stopped: disk full"
                 raise
@@ -350,7 +350,7 @@ class AudioTake:
             if now >= next_poll:
                 self._log_losses()
                 next_poll = now + 0.2
-                received = inp.stats().frames_received
+                received = audio_input.stats().frames_received
                 if received != last_received:
                     last_received, last_frames_at = received, now
                 elif now - last_frames_at > NO_AUDIO_TIMEOUT_S:
@@ -365,22 +365,7 @@ class AudioTake:
     def _check_disk(self, watchdog: DiskWatchdog) -> str:
         check = watchdog.check()
         self._disk_free, self._disk_left = check.free_bytes, check.time_left_s
-        if check.action == "warn":
-            self._event(
-                "disk_warning",
-                "WARN",
-                message=check.message,
-                free_bytes=check.free_bytes,
-                time_left_s=round(check.time_left_s, 1),
-            )
-        elif check.action == "stop":
-            self._event(
-                "disk_stop",
-                "ERROR",
-                reason=check.message,
-                free_bytes=check.free_bytes,
-                at_s=round(self._frames_written / self.input.rate_hz, 4),
-            )
+        log_disk_check(self._event, check, at_s=self._frames_written / self.input.rate_hz)
         return check.action
 
     def _close_master(self) -> str | None:
@@ -397,43 +382,39 @@ class AudioTake:
             reserve.unlink(missing_ok=True)
             self._event("error", "WARN", error=f"closing the master: {exc.strerror or exc}")
             writer.abort()
-            rep = bwf.repair(master)
-            self._frames_written = rep.frames_kept
+            repaired = bwf.repair(master)
+            self._frames_written = repaired.frames_kept
             self._event(
                 "recovery",
                 "WARN",
                 action="repaired after a write error",
-                frames_kept=rep.frames_kept,
-                notes=rep.notes,
+                frames_kept=repaired.frames_kept,
+                notes=repaired.notes,
             )
-            return rep.data_md5 or bwf.data_md5(master)
+            return repaired.data_md5 or bwf.data_md5(master)
         finally:
             reserve.unlink(missing_ok=True)
 
     def _finish(self, reason: str, outcome: str) -> None:
-        inp = self.input
+        audio_input = self.input
         essence_md5 = self._close_master()
-        inp.end_take()
-        stats = inp.stats()
+        audio_input.end_take()
+        stats = audio_input.stats()
         if self._own_input:
-            inp.stop()
-        s = self.settings
-        record = TakeRecord(
-            item=self.paths.item,
-            take_number=self.paths.take_number,
-            kind="audio",
-            master=self.paths.master("audio"),
-            size_bytes=0,
-            md5="",
-            duration_s=self._frames_written / inp.rate_hz,
+            audio_input.stop()
+        settings = self.settings
+        record = record_for(
+            self.paths,
+            "audio",
+            duration_s=self._frames_written / audio_input.rate_hz,
             started_utc=self._started_utc,
             ended_utc=utc_now(),
-            device=inp.device_name,
-            meta=s.meta,
+            device=audio_input.device_name,
+            meta=settings.meta,
             audio=AudioEssence(
-                rate_hz=inp.rate_hz,
-                bits=inp.bits,
-                channels=inp.channels,
+                rate_hz=audio_input.rate_hz,
+                bits=audio_input.bits,
+                channels=audio_input.channels,
                 container="RF64" if self._writer.rf64 else "BWF",
             ),
             frames_lost=stats.frames_lost,
@@ -446,9 +427,9 @@ class AudioTake:
             log=self._log,
             essence_md5=essence_md5,
             reason=reason,
-            run_qc=s.qc,
-            profile=s.profile,
-            on_event=s.on_event,
+            run_qc=settings.qc,
+            profile=settings.profile,
+            on_event=settings.on_event,
             readback_progress=self._closing_progress,
         )
         self._state = "done" if self.result.fixity_ok else "failed"
@@ -458,8 +439,7 @@ class AudioTake:
 
 
 def settings_from_args(args) -> AudioTakeSettings:
-    meta = TakeMeta.from_toml(Path(args.meta_file)) if args.meta_file else TakeMeta()
-    meta.update_from_pairs(args.meta)
+    meta = meta_from_args(args)
     validate_item_id(args.item)
     if args.rate <= 0:
         raise HeadblockError(f"--rate must be positive, got {args.rate}")
@@ -487,19 +467,22 @@ def cmd_capture_audio(args) -> int:
     master = paths.master("audio")
     print(f"headblock: recording {master}", file=sys.stderr, flush=True)
 
-    def line(st) -> str:
-        left = f"{st.disk_time_left_s / 60:.0f} min" if st.disk_time_left_s else "?"
-        return f"{st.elapsed_s:8.1f} s  lost {st.frames_lost} frames  disk left {left}  [{st.state}]   "
+    def line(status) -> str:
+        left = f"{status.disk_time_left_s / 60:.0f} min" if status.disk_time_left_s else "?"
+        return (
+            f"{status.elapsed_s:8.1f} s  lost {status.frames_lost} frames  disk left {left}"
+            f"  [{status.state}]   "
+        )
 
     run_until_done(take, line)
     result = take.result
     if result is None:
         raise HeadblockError(f"the take in {paths.directory} failed: {take.error}")
-    rec = result.record
+    record = result.record
     verdict = result.qc_verdict or "not run"
     print(
-        f"headblock: {master.name}: {rec.duration_s:.2f} s, {rec.outcome}, "
-        f"{rec.frames_lost} frames lost, fixity {'ok' if result.fixity_ok else 'FAILED'}, "
+        f"headblock: {master.name}: {record.duration_s:.2f} s, {record.outcome}, "
+        f"{record.frames_lost} frames lost, fixity {'ok' if result.fixity_ok else 'FAILED'}, "
         f"QC {verdict}",
         file=sys.stderr,
     )

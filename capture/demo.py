@@ -24,7 +24,7 @@ LOOP_CACHE_MAX_BYTES = 64 << 20  # a cycle larger than this (many channels) is n
 
 @dataclass(frozen=True)
 class DemoFault:
-    kind: str  # "dropout" | "click" | "clipping"
+    kind: str  # audio: "dropout" | "click" | "clipping"; video: "dropout" | "black" | "freeze"
     start_s: float  # within each cycle
     end_s: float
     detail: str
@@ -69,14 +69,14 @@ _FORMANTS = {  # (F1, F2, F3) Hz
 }
 
 
-def _wow_phase(t: np.ndarray) -> np.ndarray:
+def _wow_phase(t_s: np.ndarray) -> np.ndarray:
     """Time warp of a slightly uneven transport: 0.08 % wow at 0.5 Hz, 0.03 % flutter at 7 Hz
     (whole numbers of periods in a cycle, so the cycle joins without a step).
 
     Returns the warped time (the integral of 1 + depth * sin)."""
-    wow = 0.0008 / (2 * np.pi * 0.5) * (1 - np.cos(2 * np.pi * 0.5 * t))
-    flutter = 0.0003 / (2 * np.pi * 7.0) * (1 - np.cos(2 * np.pi * 7.0 * t))
-    return t + wow + flutter
+    wow = 0.0008 / (2 * np.pi * 0.5) * (1 - np.cos(2 * np.pi * 0.5 * t_s))
+    flutter = 0.0003 / (2 * np.pi * 7.0) * (1 - np.cos(2 * np.pi * 7.0 * t_s))
+    return t_s + wow + flutter
 
 
 _NOTE_HARMONICS = {1: 1.0, 2: 0.35, 3: 0.18, 5: 0.06}
@@ -85,69 +85,75 @@ _NOTE_HARMONICS = {1: 1.0, 2: 0.35, 3: 0.18, 5: 0.06}
 def _harmonics(x: np.ndarray, amps: dict[int, float]) -> np.ndarray:
     """sum amp * sin(h * x), the multiples by the recurrence sin((h+1)x) = 2 cos x sin(hx) -
     sin((h-1)x): two transcendental calls per note instead of one per harmonic."""
-    acc = np.zeros_like(x)
-    s_prev, s_h, twice_cos = np.zeros_like(x), np.sin(x), 2 * np.cos(x)
+    summed = np.zeros_like(x)
+    sin_prev, sin_h, twice_cos = np.zeros_like(x), np.sin(x), 2 * np.cos(x)
     for h in range(1, max(amps) + 1):
         if h in amps:
-            acc += amps[h] * s_h
-        s_prev, s_h = s_h, twice_cos * s_h - s_prev
-    return acc
+            summed += amps[h] * sin_h
+        sin_prev, sin_h = sin_h, twice_cos * sin_h - sin_prev
+    return summed
 
 
-def _music(tc: np.ndarray, tw: np.ndarray) -> np.ndarray:
-    out = np.zeros_like(tc)
-    starts = [c[0] for c in _CHORDS] + [DEMO_CYCLE_S]
+def _music(t_cycle: np.ndarray, t_warped: np.ndarray) -> np.ndarray:
+    out = np.zeros_like(t_cycle)
+    starts = [chord[0] for chord in _CHORDS] + [DEMO_CYCLE_S]
     for i, (start, notes) in enumerate(_CHORDS):
         end = starts[i + 1]
-        m = (tc >= start) & (tc < end)
-        if not m.any():
+        inside = (t_cycle >= start) & (t_cycle < end)
+        if not inside.any():
             continue
-        local = tc[m] - start
+        local = t_cycle[inside] - start
         # attack 40 ms, exponential decay, release over the last 150 ms
-        env = np.minimum(local / 0.04, 1.0) * np.exp(-local * 0.6)
-        env *= np.clip((end - tc[m]) / 0.15, 0.0, 1.0)
-        tw_m = tw[m]
-        acc = np.zeros_like(local)
+        envelope = np.minimum(local / 0.04, 1.0) * np.exp(-local * 0.6)
+        envelope *= np.clip((end - t_cycle[inside]) / 0.15, 0.0, 1.0)
+        t_warped_inside = t_warped[inside]
+        summed = np.zeros_like(local)
         for note in notes:
-            f = 440.0 * 2 ** ((note - 69) / 12)
-            acc += _harmonics(2 * np.pi * f * tw_m, _NOTE_HARMONICS)
-        out[m] = 0.11 * env * acc / len(notes)
+            freq_hz = 440.0 * 2 ** ((note - 69) / 12)
+            summed += _harmonics(2 * np.pi * freq_hz * t_warped_inside, _NOTE_HARMONICS)
+        out[inside] = 0.11 * envelope * summed / len(notes)
     return out
 
 
-def _speech(tc: np.ndarray) -> np.ndarray:
-    out = np.zeros_like(tc)
+def _speech(t_cycle: np.ndarray) -> np.ndarray:
+    out = np.zeros_like(t_cycle)
     for start, end, f0, vowels in _SPEECH:
-        m = (tc >= start) & (tc < end)
-        if not m.any():
+        inside = (t_cycle >= start) & (t_cycle < end)
+        if not inside.any():
             continue
-        local = tc[m] - start
-        dur = end - start
-        seg = dur / len(vowels)
+        local = t_cycle[inside] - start
+        duration_s = end - start
+        syllable_s = duration_s / len(vowels)
         # syllable envelope: each vowel rises and falls
-        phase = (local % seg) / seg
-        env = np.sin(np.pi * phase) ** 2
+        phase = (local % syllable_s) / syllable_s
+        envelope = np.sin(np.pi * phase) ** 2
         # slow pitch contour f0 * (1 + 0.08 sin(2 pi 0.7 t)), integrated in closed form
-        ph = (
+        phase_rad = (
             2
             * np.pi
             * f0
             * (local + 0.08 * (1 - np.cos(2 * np.pi * 0.7 * local)) / (2 * np.pi * 0.7))
         )
-        idx = np.minimum((local // seg).astype(int), len(vowels) - 1)
-        acc = np.zeros_like(local)
-        s_prev, s_k, twice_cos = np.zeros_like(ph), np.sin(ph), 2 * np.cos(ph)
+        vowel_at = np.minimum((local // syllable_s).astype(int), len(vowels) - 1)
+        summed = np.zeros_like(local)
+        sin_prev, sin_k, twice_cos = (
+            np.zeros_like(phase_rad),
+            np.sin(phase_rad),
+            2 * np.cos(phase_rad),
+        )
         for k in range(1, int(3600 / f0)):
-            fk = k * f0
+            harmonic_hz = k * f0
             gains = np.zeros(len(vowels))
-            for vi, v in enumerate(vowels):
-                g = 0.0
-                for fm, bw in zip(_FORMANTS[v], (90.0, 110.0, 170.0), strict=True):
-                    g += 1.0 / (1.0 + ((fk - fm) / bw) ** 2)
-                gains[vi] = g / k**0.3
-            acc += gains[idx] * s_k
-            s_prev, s_k = s_k, twice_cos * s_k - s_prev  # sin((k+1) ph)
-        out[m] = 0.05 * env * acc
+            for vowel_index, vowel in enumerate(vowels):
+                gain = 0.0
+                for formant_hz, bandwidth_hz in zip(
+                    _FORMANTS[vowel], (90.0, 110.0, 170.0), strict=True
+                ):
+                    gain += 1.0 / (1.0 + ((harmonic_hz - formant_hz) / bandwidth_hz) ** 2)
+                gains[vowel_index] = gain / k**0.3
+            summed += gains[vowel_at] * sin_k
+            sin_prev, sin_k = sin_k, twice_cos * sin_k - sin_prev  # sin((k+1) phase_rad)
+        out[inside] = 0.05 * envelope * summed
     return out
 
 
@@ -159,8 +165,8 @@ def _hiss(seed: int, channel: int, start_frame: int, n_frames: int) -> np.ndarra
         rng = np.random.default_rng((seed, channel, chunk))
         parts.append(rng.standard_normal(_NOISE_CHUNK))
     noise = np.concatenate(parts)
-    off = start_frame - first * _NOISE_CHUNK
-    white = noise[off : off + n_frames]
+    offset = start_frame - first * _NOISE_CHUNK
+    white = noise[offset : offset + n_frames]
     return white * 10 ** (HISS_DBFS / 20)
 
 
@@ -178,10 +184,10 @@ def demo_program(
     if pos + n_frames > cycle:  # across the end of the cycle: both sides
         parts, done = [], 0
         while done < n_frames:
-            p = (start_frame + done) % cycle
-            n = min(n_frames - done, cycle - p)
-            parts.append(_cycle_part(rate_hz, channels, p, n, seed))
-            done += n
+            offset = (start_frame + done) % cycle
+            count = min(n_frames - done, cycle - offset)
+            parts.append(_cycle_part(rate_hz, channels, offset, count, seed))
+            done += count
         return np.concatenate(parts)
     return _cycle_part(rate_hz, channels, pos, n_frames, seed)
 
@@ -191,17 +197,17 @@ def cycle_frames(rate_hz: int) -> int:
 
 
 def _cycle_part(rate_hz: int, channels: int, pos: int, n_frames: int, seed: int) -> np.ndarray:
-    t = (pos + np.arange(n_frames, dtype=np.float64)) / rate_hz
-    tc = t
-    tw = _wow_phase(t)
-    music = _music(tc, tw)
-    speech = _speech(tc)
+    t_s = (pos + np.arange(n_frames, dtype=np.float64)) / rate_hz
+    t_cycle = t_s
+    t_warped = _wow_phase(t_s)
+    music = _music(t_cycle, t_warped)
+    speech = _speech(t_cycle)
     out = np.empty((n_frames, channels), np.float64)
-    for ch in range(channels):
+    for channel in range(channels):
         # a little stereo spread: music panned slightly, speech centred
-        pan = 1.0 + (0.12 if ch % 2 == 0 else -0.12)
-        out[:, ch] = pan * music + speech + _hiss(seed, ch, pos, n_frames)
-    _apply_faults(out, tc, rate_hz)
+        pan = 1.0 + (0.12 if channel % 2 == 0 else -0.12)
+        out[:, channel] = pan * music + speech + _hiss(seed, channel, pos, n_frames)
+    _apply_faults(out, t_cycle, rate_hz)
     return out.astype(np.float32)
 
 
@@ -229,42 +235,44 @@ class ProgramLoop:
         out = np.empty((max(n_frames, 0), self.channels), np.float32)
         done = 0
         while done < n_frames:
-            p = (start_frame + done) % self.cycle
-            n = min(n_frames - done, self.cycle - p)
-            self._make(p, p + n)
-            out[done : done + n] = self._data[p : p + n]
-            done += n
+            offset = (start_frame + done) % self.cycle
+            count = min(n_frames - done, self.cycle - offset)
+            self._make(offset, offset + count)
+            out[done : done + count] = self._data[offset : offset + count]
+            done += count
         return out
 
-    def _make(self, a: int, b: int) -> None:
-        r = self.rate_hz
-        for sec in range(a // r, (b - 1) // r + 1):
+    def _make(self, start: int, end: int) -> None:
+        rate = self.rate_hz
+        for sec in range(start // rate, (end - 1) // rate + 1):
             if self._made[sec]:
                 continue
             with self._lock:
                 if not self._made[sec]:
-                    lo, hi = sec * r, min((sec + 1) * r, self.cycle)
-                    self._data[lo:hi] = _cycle_part(r, self.channels, lo, hi - lo, self.seed)
+                    first, stop = sec * rate, min((sec + 1) * rate, self.cycle)
+                    self._data[first:stop] = _cycle_part(
+                        rate, self.channels, first, stop - first, self.seed
+                    )
                     self._made[sec] = True
 
 
-def _apply_faults(out: np.ndarray, tc: np.ndarray, rate_hz: int) -> None:
+def _apply_faults(out: np.ndarray, t_cycle: np.ndarray, rate_hz: int) -> None:
     for fault in DEMO_FAULTS:
         if fault.kind == "dropout":
             # 5 ms ramps into and out of the dropout, as the tape leaves and meets the head
             ramp = 0.005
             depth = 1 - 10 ** (-40 / 20)
-            x = np.minimum((tc - fault.start_s) / ramp, (fault.end_s - tc) / ramp)
-            w = np.clip(x, 0.0, 1.0)
-            if w.any():
-                out *= (1 - depth * w)[:, None]
+            ramp_pos = np.minimum((t_cycle - fault.start_s) / ramp, (fault.end_s - t_cycle) / ramp)
+            weight = np.clip(ramp_pos, 0.0, 1.0)
+            if weight.any():
+                out *= (1 - depth * weight)[:, None]
         elif fault.kind == "click":
-            k = int(round(fault.start_s * rate_hz))
-            pos = np.rint(tc * rate_hz).astype(np.int64)
-            hit = pos == k
+            click_frame = int(round(fault.start_s * rate_hz))
+            pos = np.rint(t_cycle * rate_hz).astype(np.int64)
+            hit = pos == click_frame
             if hit.any():
                 out[hit, 0] = 0.9
         elif fault.kind == "clipping":
-            m = (tc >= fault.start_s) & (tc < fault.end_s)
-            if m.any():
-                out[m] = np.clip(out[m] * 30.0, -1.0, 1.0)  # +30 dB overload
+            inside = (t_cycle >= fault.start_s) & (t_cycle < fault.end_s)
+            if inside.any():
+                out[inside] = np.clip(out[inside] * 30.0, -1.0, 1.0)  # +30 dB overload

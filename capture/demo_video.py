@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 from fractions import Fraction
 
 import av
 import numpy as np
 
-from capture.demo import DEMO_CYCLE_S, program_loop
+from capture.demo import DEMO_CYCLE_S, DemoFault, program_loop
 from capture.video_input import STANDARDS, SourceInfo, VideoDeviceSpec, VideoSource
 from metadata.errors import HeadblockError
 
@@ -26,27 +25,19 @@ AUDIO_CHANNELS = 2
 PIX_FMTS = ("yuv422p10le", "yuv422p")
 
 
-@dataclass(frozen=True)
-class DemoVideoFault:
-    kind: str  # "dropout" | "black" | "freeze"
-    start_s: float  # within each cycle
-    end_s: float
-    detail: str
-
-
 # Black and freeze last 2.5 s: longer than the 2 s the default QC profile reports.
 DEMO_VIDEO_FAULTS = (
-    DemoVideoFault("dropout", 6.0, 6.2, "white dropout streaks on a few lines of each frame"),
-    DemoVideoFault("black", 11.0, 13.5, "black picture (luma at code 64, tape noise only)"),
-    DemoVideoFault("freeze", 17.0, 19.5, "the picture holds still (a repeated frame)"),
+    DemoFault("dropout", 6.0, 6.2, "white dropout streaks on a few lines of each frame"),
+    DemoFault("black", 11.0, 13.5, "black picture (luma at code 64, tape noise only)"),
+    DemoFault("freeze", 17.0, 19.5, "the picture holds still (a repeated frame)"),
 )
 
 
-def _fault_at(t_s: float) -> DemoVideoFault | None:
-    tc = t_s % DEMO_CYCLE_S
-    for f in DEMO_VIDEO_FAULTS:
-        if f.start_s <= tc < f.end_s:
-            return f
+def _fault_at(t_s: float) -> DemoFault | None:
+    t_cycle = t_s % DEMO_CYCLE_S
+    for fault in DEMO_VIDEO_FAULTS:
+        if fault.start_s <= t_cycle < fault.end_s:
+            return fault
     return None
 
 
@@ -102,21 +93,21 @@ class DemoPicture:
         if fault and fault.kind == "freeze" and self._frozen is not None:
             return self._frozen
         w, h, cw = self.w, self.h, self.w // 2
-        x0 = int((np.sin(t_s * 0.21) * 0.5 + 0.5) * (self.pad - 2)) & ~1
-        y = self.canvas_y[:, x0 : x0 + w].copy()
-        u = self.canvas_u[:, x0 // 2 : x0 // 2 + cw].copy()
-        v = self.canvas_v[:, x0 // 2 : x0 // 2 + cw].copy()
+        pan_x = int((np.sin(t_s * 0.21) * 0.5 + 0.5) * (self.pad - 2)) & ~1
+        y = self.canvas_y[:, pan_x : pan_x + w].copy()
+        u = self.canvas_u[:, pan_x // 2 : pan_x // 2 + cw].copy()
+        v = self.canvas_v[:, pan_x // 2 : pan_x // 2 + cw].copy()
         # a moving object (a red ball's bounding box, roughly)
-        bx = int((t_s * 120) % (w - 80))
-        by = int(h * 0.5 + h * 0.12 * np.sin(t_s * 2.0))
-        y[by : by + 60, bx : bx + 80] = 420
-        u[by : by + 60, bx // 2 : bx // 2 + 40] = 400
-        v[by : by + 60, bx // 2 : bx // 2 + 40] = 760
-        k = index % 4
+        ball_x = int((t_s * 120) % (w - 80))
+        ball_y = int(h * 0.5 + h * 0.12 * np.sin(t_s * 2.0))
+        y[ball_y : ball_y + 60, ball_x : ball_x + 80] = 420
+        u[ball_y : ball_y + 60, ball_x // 2 : ball_x // 2 + 40] = 400
+        v[ball_y : ball_y + 60, ball_x // 2 : ball_x // 2 + 40] = 760
+        bank = index % 4  # which of the noise fields
         shift = int(self.rng.integers(0, h))
-        y += np.roll(self.noise_y[k], shift, axis=0)
-        u += np.roll(self.noise_c[k], shift, axis=0)
-        v += np.roll(self.noise_c[(k + 1) % 4], shift, axis=0)
+        y += np.roll(self.noise_y[bank], shift, axis=0)
+        u += np.roll(self.noise_c[bank], shift, axis=0)
+        v += np.roll(self.noise_c[(bank + 1) % 4], shift, axis=0)
         if fault and fault.kind == "dropout":
             for _ in range(6):
                 row = int(self.rng.integers(0, h))
@@ -129,7 +120,7 @@ class DemoPicture:
             y[:] = 64
             u[:] = 512
             v[:] = 512
-            y += self.noise_y[k] // 3
+            y += self.noise_y[bank] // 3
         np.clip(y, 4, 1019, out=y)
         np.clip(u, 4, 1019, out=u)
         np.clip(v, 4, 1019, out=v)
@@ -145,6 +136,19 @@ def _fill(frame: av.VideoFrame, planes, eight_bit: bool) -> None:
         h, w = data.shape
         dst = np.frombuffer(plane, dtype).reshape(-1, plane.line_size // np.dtype(dtype).itemsize)
         dst[:h, :w] = (data >> 2) if eight_bit else data
+
+
+def demo_video_inputs() -> list[dict]:
+    """What ``headblock devices`` lists for the demo deck's video: one tape per standard."""
+    return [
+        {
+            "kind": "video",
+            "device": f"demo:{std.name}",
+            "name": f"Demo deck ({std.label} VHS-like tape)",
+            "format": "demo",
+        }
+        for std in STANDARDS.values()
+    ]
 
 
 class DemoVideoSource(VideoSource):
@@ -175,14 +179,14 @@ class DemoVideoSource(VideoSource):
 
     def frames(self):
         rate = Fraction(self.std.rate)
-        eight = self.pix_fmt == "yuv422p"
-        t0 = time.monotonic()
+        eight_bit = self.pix_fmt == "yuv422p"
+        started_at = time.monotonic()
         index = 0
         audio_done = 0
         program = program_loop(AUDIO_RATE_HZ, AUDIO_CHANNELS) if self.want_audio else None
         while not self._stop.is_set():
             t_s = float(index / rate)
-            delay = t0 + t_s - time.monotonic()
+            delay = started_at + t_s - time.monotonic()
             if delay > 0 and self._stop.wait(delay):
                 return
             if self.want_audio:
@@ -200,7 +204,7 @@ class DemoVideoSource(VideoSource):
                 yield "audio", aframe, audio_done / AUDIO_RATE_HZ
                 audio_done = end
             frame = av.VideoFrame(self.std.width, self.std.height, self.pix_fmt)
-            _fill(frame, self.picture.planes(index, t_s), eight)
+            _fill(frame, self.picture.planes(index, t_s), eight_bit)
             frame.pts = index
             frame.time_base = 1 / rate
             yield "video", frame, t_s

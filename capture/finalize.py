@@ -10,34 +10,27 @@ modules are absent the step is logged and skipped; neither can fail a take that 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from capture.take import EventFn, TakeResult, log_event
 from metadata.take.log import TakeLog, utc_now
 from metadata.take.naming import TakePaths
 from metadata.take.record import TakeRecord
 
-EventFn = Callable[[str, dict], None]
 
-
-@dataclass
-class TakeResult:
-    """What a finished take left on disk and what QC said of it."""
-
-    paths: TakePaths
-    record: TakeRecord
-    reason: str = ""  # why the take stopped
-    fixity_ok: bool = True
-    qc_verdict: str | None = None  # "pass" | "warn" | "fail" | None when QC did not run
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def exit_status(self) -> int:
-        """PRODUCT.md: 0 for a QC pass or warn (or no QC), 1 for a QC fail or failed fixity."""
-        if not self.fixity_ok or self.qc_verdict == "fail":
-            return 1
-        return 0
+def record_for(paths: TakePaths, kind: str, **fields) -> TakeRecord:
+    """The record of a take's closed master, named by ``paths``; its size and MD5 are filled
+    in by ``finalize_take``. ``fields``: the rest of ``TakeRecord`` (duration, times, device,
+    meta, essence, losses, outcome)."""
+    return TakeRecord(
+        item=paths.item,
+        take_number=paths.take_number,
+        kind=kind,
+        master=paths.master(kind),
+        size_bytes=0,
+        md5="",
+        **fields,
+    )
 
 
 def _write_md5(master: Path, digest: str) -> Path:
@@ -112,15 +105,7 @@ def finalize_take(
     """
 
     def event(name: str, level: str = "INFO", **fields) -> None:
-        try:
-            log.write(name, level, **fields)
-        except OSError:  # the disk is full: the master and its .md5 matter more
-            pass
-        if on_event is not None:
-            try:
-                on_event(name, fields)
-            except Exception:  # a listener's bug never breaks the take
-                pass
+        log_event(log, on_event, name, level, **fields)
 
     master = Path(record.master)
     result = TakeResult(paths=paths, record=record, reason=reason)

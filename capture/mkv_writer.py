@@ -27,6 +27,7 @@ import av.filter
 
 from metadata.errors import HeadblockError
 from metadata.formats.framemd5 import FrameMD5Writer
+from metadata.formats.pixfmt import pixel_format
 
 # FFmpeg's AVFieldOrder. NTSC (bottom field first) is written as AV_FIELD_BT and PAL (top
 # field first) as AV_FIELD_TB: what `ffmpeg -field_order bt|tb` / `setfield=bff|tff` give in
@@ -68,7 +69,7 @@ def slices_for(width: int, height: int) -> int:
 
 
 def ffv1_pix_fmts() -> set[str]:
-    return {f.name for f in av.codec.Codec("ffv1", "w").video_formats}
+    return {fmt.name for fmt in av.codec.Codec("ffv1", "w").video_formats}
 
 
 def master_pix_fmt(source_pix_fmt: str) -> str:
@@ -124,12 +125,12 @@ class VideoParams:
 
     @property
     def sample_aspect(self) -> Fraction:
-        dw, dh = self.display_size
-        return Fraction(dw * self.height, dh * self.width)
+        display_width, display_height = self.display_size
+        return Fraction(display_width * self.height, display_height * self.width)
 
     @property
     def bit_depth(self) -> int:
-        return max(c.bits for c in av.VideoFormat(self.pix_fmt).components)
+        return pixel_format(self.pix_fmt).bit_depth
 
 
 @dataclass
@@ -214,33 +215,33 @@ class MkvWriter:
         for key, value in (tags or {}).items():
             if value:
                 self._out.metadata[key] = str(value)
-        vs = self._out.add_stream(
+        video_stream = self._out.add_stream(
             "ffv1", rate=Fraction(video.rate), options=ffv1_options(video.width, video.height)
         )
-        vs.width = video.width
-        vs.height = video.height
-        vs.pix_fmt = video.pix_fmt
-        cc = vs.codec_context
-        cc.time_base = video.time_base
-        cc.thread_type = "SLICE"
-        cc.thread_count = threads
-        cc.field_order = FIELD_ORDER_AV.get(video.field_order, 0)
-        cc.color_range = COLOR_RANGE_TV
+        video_stream.width = video.width
+        video_stream.height = video.height
+        video_stream.pix_fmt = video.pix_fmt
+        codec = video_stream.codec_context
+        codec.time_base = video.time_base
+        codec.thread_type = "SLICE"
+        codec.thread_count = threads
+        codec.field_order = FIELD_ORDER_AV.get(video.field_order, 0)
+        codec.color_range = COLOR_RANGE_TV
         if video.color_primaries:
-            cc.color_primaries = COLOR_PRIMARIES[video.color_primaries]
+            codec.color_primaries = COLOR_PRIMARIES[video.color_primaries]
         if video.color_trc:
-            cc.color_trc = COLOR_TRC[video.color_trc]
+            codec.color_trc = COLOR_TRC[video.color_trc]
         if video.colorspace:
-            cc.colorspace = COLOR_SPACE[video.colorspace]
-        self._vs = vs
-        self._as = None
+            codec.colorspace = COLOR_SPACE[video.colorspace]
+        self._video_stream = video_stream
+        self._audio_stream = None
         if audio:
-            a = self._out.add_stream(
+            audio_stream = self._out.add_stream(
                 audio.codec,
                 rate=audio.rate_hz,
                 layout=audio.layout_name or _av_layout(audio.channels),
             )
-            self._as = a
+            self._audio_stream = audio_stream
         self._field_graph = (
             self._make_field_graph() if video.field_order in ("tff", "bff") else None
         )
@@ -256,19 +257,19 @@ class MkvWriter:
             )
 
     def _make_field_graph(self):
-        g = av.filter.Graph()
-        src = g.add_buffer(
+        graph = av.filter.Graph()
+        source = graph.add_buffer(
             width=self.video.width,
             height=self.video.height,
             format=self.video.pix_fmt,
             time_base=self.video.time_base,
         )
-        setfield = g.add("setfield", self.video.field_order)
-        sink = g.add("buffersink")
-        src.link_to(setfield)
+        setfield = graph.add("setfield", self.video.field_order)
+        sink = graph.add("buffersink")
+        source.link_to(setfield)
         setfield.link_to(sink)
-        g.configure()
-        return g
+        graph.configure()
+        return graph
 
     def write_video(self, frame: av.VideoFrame, index: int) -> int:
         """Encode and mux one frame at slot ``index``; returns the bytes written."""
@@ -296,7 +297,7 @@ class MkvWriter:
             frame.pts = index
             frame.time_base = self.video.time_base
         size = 0
-        for packet in self._vs.encode(frame):
+        for packet in self._video_stream.encode(frame):
             size += packet.size
             self._mux(packet, "video")
         if self.framemd5 is not None:
@@ -310,11 +311,11 @@ class MkvWriter:
         return size
 
     def write_audio(self, frame: av.AudioFrame, pts_samples: int) -> None:
-        if self._as is None:
+        if self._audio_stream is None:
             return
         frame.pts = pts_samples
         frame.time_base = Fraction(1, self.audio.rate_hz)
-        for packet in self._as.encode(frame):
+        for packet in self._audio_stream.encode(frame):
             self._mux(packet, "audio")
         self.stats.audio_samples += frame.samples
         self.stats.audio_end_samples = pts_samples + frame.samples
@@ -334,16 +335,18 @@ class MkvWriter:
             return self.stats
         self._closed = True
         try:
-            for packet in self._vs.encode(None):
+            for packet in self._video_stream.encode(None):
                 self._mux(packet, "video")
-            if self._as is not None:
-                for packet in self._as.encode(None):
+            if self._audio_stream is not None:
+                for packet in self._audio_stream.encode(None):
                     self._mux(packet, "audio")
         finally:
             self._out.close()
             if self.framemd5 is not None:
                 self.framemd5.close()
-        self.stats.essence_md5 = {k: h.hexdigest() for k, h in self._essence.items()}
+        self.stats.essence_md5 = {
+            kind: digest.hexdigest() for kind, digest in self._essence.items()
+        }
         self.stats.mkvpropedit = set_display_size(self.path, *self.video.display_size)
         return self.stats
 
@@ -378,14 +381,15 @@ def essence_md5_of(path: Path, progress=None) -> dict[str, str]:
             streams[container.streams.audio[0].index] = "audio"
         digests = {kind: hashlib.md5() for kind in streams.values()}
         try:
-            for n, packet in enumerate(container.demux(*[container.streams[i] for i in streams])):
+            wanted = [container.streams[index] for index in streams]
+            for count, packet in enumerate(container.demux(*wanted)):
                 if packet.size:
                     digests[streams[packet.stream.index]].update(memoryview(packet))
-                if progress and n % 256 == 0 and packet.pos is not None and packet.pos >= 0:
+                if progress and count % 256 == 0 and packet.pos is not None and packet.pos >= 0:
                     progress(min(1.0, packet.pos / size), "packets")
         except av.error.FFmpegError as exc:
             raise HeadblockError(f"cannot read {Path(path).name} back: {exc}") from exc
-    return {k: h.hexdigest() for k, h in digests.items()}
+    return {kind: digest.hexdigest() for kind, digest in digests.items()}
 
 
 def set_display_size(path: Path, display_width: int, display_height: int) -> str:
@@ -409,9 +413,9 @@ def set_display_size(path: Path, display_width: int, display_height: int) -> str
         "display-unit=0",
     ]
     try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        run = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"mkvpropedit failed: {exc}"
-    if r.returncode not in (0, 1):  # 1: warnings only
-        return f"mkvpropedit failed: {(r.stdout + r.stderr).strip()[:200]}"
+    if run.returncode not in (0, 1):  # 1: warnings only
+        return f"mkvpropedit failed: {(run.stdout + run.stderr).strip()[:200]}"
     return "ok"

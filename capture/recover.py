@@ -16,9 +16,10 @@ from fractions import Fraction
 from pathlib import Path
 
 from capture.audio_take import RESERVE_FILE
-from capture.finalize import finalize_take
+from capture.finalize import finalize_take, record_for
 from metadata.errors import HeadblockError
 from metadata.formats.checksums import md5_path_for
+from metadata.formats.pixfmt import pixel_format
 from metadata.take.log import TakeLog, read_log, utc_now
 from metadata.take.meta import TakeMeta
 from metadata.take.naming import TakePaths, iter_take_dirs, paths_for_take_dir
@@ -46,7 +47,7 @@ def _parse_time(text: str | None) -> datetime | None:
 def take_is_open(paths: TakePaths) -> bool:
     master = paths.master_if_present()
     events = read_log(paths.log)
-    names = [e.event for e in events]
+    names = [event.event for event in events]
     if "take_start" in names:
         last_start = len(names) - 1 - names[::-1].index("take_start")
         after = names[last_start + 1 :]
@@ -56,21 +57,22 @@ def take_is_open(paths: TakePaths) -> bool:
 
 
 def find_open_takes(library: Path) -> list[TakePaths]:
-    return [p for p in (paths_for_take_dir(d) for d in iter_take_dirs(library)) if take_is_open(p)]
+    candidates = (paths_for_take_dir(take_dir) for take_dir in iter_take_dirs(library))
+    return [paths for paths in candidates if take_is_open(paths)]
 
 
 def _start_fields(paths: TakePaths) -> tuple[dict, list]:
     events = read_log(paths.log)
-    starts = [e for e in events if e.event == "take_start"]
+    starts = [event for event in events if event.event == "take_start"]
     return (starts[-1].fields if starts else {}), events
 
 
 def _losses(events) -> tuple[int, int]:
     overflows = frames = 0
-    for e in events:
-        if e.event in ("overflow", "gap", "frame_drop"):
+    for event in events:
+        if event.event in ("overflow", "gap", "frame_drop"):
             overflows += 1
-            frames += int(e.fields.get("frames_lost") or 0)
+            frames += int(event.fields.get("frames_lost") or 0)
     return overflows, frames
 
 
@@ -141,15 +143,11 @@ def recover_take(paths: TakePaths, log_progress=None) -> Recovered:
     return Recovered(paths.directory, master, result.fixity_ok, summary, notes + result.notes)
 
 
-def _recovered_record(paths, kind, master, duration_s, started, ended, meta, **essence):
+def _recovered_record(paths, kind, duration_s, started, ended, meta, **essence):
     """The TakeRecord of a master kept by recovery; device, size and MD5 are filled in later."""
-    return TakeRecord(
-        item=paths.item,
-        take_number=paths.take_number,
-        kind=kind,
-        master=master,
-        size_bytes=0,
-        md5="",
+    return record_for(
+        paths,
+        kind,
         duration_s=duration_s,
         started_utc=started,
         ended_utc=ended,
@@ -163,24 +161,30 @@ def _recovered_record(paths, kind, master, duration_s, started, ended, meta, **e
 def _repair_wav(master, paths, settings, meta, started, ended):
     from metadata.formats import bwf
 
-    rep = bwf.repair(master)
-    fmt = bwf.read_fmt(master)
-    rate = int(fmt.get("rate_hz") or fmt.get("sample_rate") or settings.get("rate_hz") or 96000)
-    channels = int(fmt.get("channels") or settings.get("channels") or 2)
-    bits = int(fmt.get("bits") or fmt.get("bits_per_sample") or settings.get("bits") or 24)
+    repaired = bwf.repair(master)
+    wave_format = bwf.read_fmt(master)
+    rate = int(
+        wave_format.get("rate_hz")
+        or wave_format.get("sample_rate")
+        or settings.get("rate_hz")
+        or 96000
+    )
+    channels = int(wave_format.get("channels") or settings.get("channels") or 2)
+    bits = int(
+        wave_format.get("bits") or wave_format.get("bits_per_sample") or settings.get("bits") or 24
+    )
     record = _recovered_record(
         paths,
         "audio",
-        master,
-        rep.frames_kept / rate,
+        repaired.frames_kept / rate,
         started,
         ended,
         meta,
-        audio=AudioEssence(rate, bits, channels, container="RF64" if rep.rf64 else "BWF"),
+        audio=AudioEssence(rate, bits, channels, container="RF64" if repaired.rf64 else "BWF"),
     )
-    notes = list(rep.notes) or ["sizes already current"]
-    notes.append(f"{rep.frames_kept} sample frames kept")
-    return record, notes, rep.data_md5 or bwf.data_md5(master)
+    notes = list(repaired.notes) or ["sizes already current"]
+    notes.append(f"{repaired.frames_kept} sample frames kept")
+    return record, notes, repaired.data_md5 or bwf.data_md5(master)
 
 
 def _repair_mkv(master, paths, settings, meta, started, ended):
@@ -191,14 +195,15 @@ def _repair_mkv(master, paths, settings, meta, started, ended):
     info = repair_mkv(master)
     pix_fmt = str(info.get("pix_fmt") or settings.get("pix_fmt") or "")
     rate = str(info.get("frame_rate") or settings.get("frame_rate") or "30000/1001")
+    bit_depth, chroma_subsampling = _pixel_facts(pix_fmt)
     video = VideoEssence(
         codec="FFV1",
         codec_version="3.4",
         width=int(info.get("width") or settings.get("width") or 0),
         height=int(info.get("height") or settings.get("height") or 0),
         pix_fmt=pix_fmt,
-        bit_depth=_bit_depth(pix_fmt),
-        chroma_subsampling=_chroma(pix_fmt),
+        bit_depth=bit_depth,
+        chroma_subsampling=chroma_subsampling,
         frame_rate=rate,
         frames=int(info.get("frames") or 0),
         field_order=str(settings.get("field_order") or "progressive"),
@@ -209,19 +214,19 @@ def _repair_mkv(master, paths, settings, meta, started, ended):
         color_matrix=str(settings.get("colorspace") or ""),
     )
     audio = None
-    a = info.get("audio") or settings.get("audio")
-    if a:
+    audio_facts = info.get("audio") or settings.get("audio")
+    if audio_facts:
         bits = int((settings.get("audio") or {}).get("bits") or 24)
         audio = AudioEssence(
-            int(a.get("rate_hz") or 48000),
+            int(audio_facts.get("rate_hz") or 48000),
             bits,
-            int(a.get("channels") or 2),
+            int(audio_facts.get("channels") or 2),
             codec=f"pcm_s{bits}le",
             container="Matroska",
         )
     duration = float(info.get("duration_s") or video.frames / float(Fraction(rate)))
     record = _recovered_record(
-        paths, "video", master, duration, started, ended, meta, video=video, audio=audio
+        paths, "video", duration, started, ended, meta, video=video, audio=audio
     )
     notes = [f"{video.frames} frames kept"]
     if info.get("frames_torn"):
@@ -229,18 +234,14 @@ def _repair_mkv(master, paths, settings, meta, started, ended):
     return record, notes, None
 
 
-def _bit_depth(pix_fmt: str) -> int:
-    for depth in (16, 12, 10, 9):
-        if f"p{depth}" in pix_fmt:
-            return depth
-    return 8
-
-
-def _chroma(pix_fmt: str) -> str:
-    for key, value in (("444", "4:4:4"), ("422", "4:2:2"), ("420", "4:2:0"), ("411", "4:1:1")):
-        if key in pix_fmt:
-            return value
-    return ""
+def _pixel_facts(pix_fmt: str) -> tuple[int, str]:
+    """(bit depth, chroma subsampling) of the master's pixel format; 8 and "" when neither
+    the master nor its log names a format FFmpeg knows."""
+    try:
+        pix = pixel_format(pix_fmt)
+    except HeadblockError:
+        return 8, ""
+    return pix.bit_depth, pix.chroma_subsampling
 
 
 def _add_premis_recovery(paths: TakePaths, record: TakeRecord, notes: list[str]) -> None:

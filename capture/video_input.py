@@ -1,10 +1,12 @@
-"""Video inputs: FFmpeg input devices through PyAV (libavdevice), and the demo deck.
+"""Video inputs: what a source is, the analogue standards, and the FFmpeg input devices
+opened through PyAV (libavdevice).
 
 ``--device FORMAT:TARGET``: ``v4l2:/dev/video0``, ``decklink:NAME``, ``avfoundation:0``,
 ``dshow:video=NAME``, ``lavfi:GRAPH`` (a test signal; a graph with ``[out0]``/``[out1]``
-labels may carry audio too), ``demo:ntsc`` / ``demo:pal`` (the demo deck).
+labels may carry audio too); ``demo:ntsc`` / ``demo:pal`` is the demo deck
+(``capture.demo_video``). ``capture.backends`` picks the source by the FORMAT prefix.
 
-A source yields decoded frames with their device timestamps; the take (capture.video_take)
+A source yields decoded frames with their device timestamps; the take (capture.video.take)
 turns them into frame slots, counts gaps, and writes the master. Test signals are paced in
 real time here, as a device paces itself.
 """
@@ -61,7 +63,7 @@ STANDARDS: dict[str, VideoStandard] = {
     ),
 }  # fmt: skip
 
-DEVICE_FORMATS = ("v4l2", "decklink", "avfoundation", "dshow", "lavfi", "demo")
+PYAV_FORMATS = ("v4l2", "decklink", "avfoundation", "dshow", "lavfi")  # FFmpeg input devices
 _AV_NAMES = {"v4l2": ("v4l2", "video4linux2,v4l2", "video4linux2")}
 # --pix-fmt -> the option each device takes for it
 _PIX_OPTION = {
@@ -95,15 +97,9 @@ def standard_for(width: int, height: int, rate: Fraction | None) -> VideoStandar
 
 
 def format_available(kind: str) -> bool:
-    if kind == "demo":
-        return True
+    """True when this FFmpeg build has the input device ``kind``."""
     names = _AV_NAMES.get(kind, (kind,))
-    return any(n in av.formats_available for n in names)
-
-
-def _input_formats() -> list[str]:
-    known = ["lavfi", "v4l2", "decklink", "avfoundation", "dshow"]
-    return [k for k in known if format_available(k)]
+    return any(name in av.formats_available for name in names)
 
 
 @dataclass
@@ -111,7 +107,7 @@ class VideoDeviceSpec:
     """A parsed ``--device FORMAT:TARGET`` with its options."""
 
     text: str
-    kind: str  # one of DEVICE_FORMATS
+    kind: str  # the FORMAT prefix, a video backend's in capture.backends
     target: str
     options: dict[str, str] = field(default_factory=dict)
     standard: VideoStandard | None = None
@@ -123,48 +119,27 @@ class VideoDeviceSpec:
         return self.kind in ("lavfi", "demo")
 
 
-def parse_video_device(
+def video_device_spec(
     text: str,
+    kind: str,
+    target: str,
     *,
     standard: str | None = None,
     pix_fmt: str | None = None,
     options: list[str] | tuple[str, ...] = (),
     audio_channels: int | None = None,
 ) -> VideoDeviceSpec:
-    """Parse ``FORMAT:TARGET`` and the device options; HeadblockError with one clear line."""
-    if not text or ":" not in text:
-        raise HeadblockError(
-            f"--device takes FORMAT:TARGET (e.g. v4l2:/dev/video0, lavfi:testsrc2, demo:ntsc), "
-            f"got {text!r}"
-        )
-    kind, target = text.split(":", 1)
-    kind = kind.strip().lower()
-    if kind == "video4linux2":
-        kind = "v4l2"
-    if kind not in DEVICE_FORMATS:
-        raise HeadblockError(
-            f"unknown video input format {kind!r} (expected one of: {', '.join(DEVICE_FORMATS)})"
-        )
-    if not target:
-        raise HeadblockError(f"--device {text!r} names no target after '{kind}:'")
-    if not format_available(kind):
-        raise HeadblockError(
-            f"this FFmpeg build (PyAV {av.__version__}) has no '{kind}' input device; "
-            f"available here: {', '.join(_input_formats())}"
-            + (
-                " (decklink needs an FFmpeg built with the Blackmagic SDK)"
-                if kind == "decklink"
-                else ""
-            )
-        )
-    opts: dict[str, str] = {}
+    """The spec of ``--device`` ``text`` whose FORMAT ``kind`` a backend takes (the registry
+    in ``capture.backends`` checked it): options, standard and pixel format; HeadblockError
+    with one clear line."""
+    explicit: dict[str, str] = {}
     for pair in options or ():
         if "=" not in pair:
             raise HeadblockError(f"--option takes KEY=VALUE, got {pair!r}")
         key, value = pair.split("=", 1)
         if not key.strip():
             raise HeadblockError(f"--option takes KEY=VALUE, got {pair!r}")
-        opts[key.strip()] = value.strip()
+        explicit[key.strip()] = value.strip()
     std = standard_named(standard)
     if kind == "demo":
         std = std or standard_named(target)
@@ -178,30 +153,30 @@ def parse_video_device(
             "--pix-fmt cannot be applied to a lavfi graph with several outputs; "
             "end its video chain with format=PIXFMT instead"
         )
-    spec = VideoDeviceSpec(text, kind, target, opts, std, pix_fmt)
+    spec = VideoDeviceSpec(text, kind, target, explicit, std, pix_fmt)
     _device_options(spec, audio_channels)
     return spec
 
 
 def _device_options(spec: VideoDeviceSpec, audio_channels: int | None) -> None:
     """Fill the FFmpeg options the standard and pixel format imply (explicit ones win)."""
-    o, std = {}, spec.standard
+    implied, std = {}, spec.standard
     if std and spec.kind in ("v4l2", "avfoundation", "dshow"):
-        o["video_size"] = f"{std.width}x{std.height}"
-        o["framerate"] = str(std.rate)
+        implied["video_size"] = f"{std.width}x{std.height}"
+        implied["framerate"] = str(std.rate)
     if std and spec.kind == "v4l2":
-        o["standard"] = std.v4l2_standard
+        implied["standard"] = std.v4l2_standard
     if std and spec.kind == "decklink":
-        o["format_code"] = std.decklink_format
+        implied["format_code"] = std.decklink_format
     if spec.pix_fmt and spec.kind in _PIX_OPTION:
         value = spec.pix_fmt
         if spec.kind == "decklink":
             value = _DECKLINK_RAW.get(value, value)
-        o[_PIX_OPTION[spec.kind]] = value
+        implied[_PIX_OPTION[spec.kind]] = value
     if audio_channels and spec.kind == "decklink":
-        o["channels"] = str(audio_channels)
-    o.update(spec.options)
-    spec.options = o
+        implied["channels"] = str(audio_channels)
+    implied.update(spec.options)
+    spec.options = implied
 
 
 # -- sources --------------------------------------------------------------------------------
@@ -284,17 +259,19 @@ class PyAVSource(StoppableInput, VideoSource):
             if (want_audio and self.container.streams.audio)
             else None
         )
-        cc = self.vstream.codec_context
+        video_codec = self.vstream.codec_context
         rate = self.vstream.average_rate or self.vstream.guessed_rate or self.vstream.base_rate
         if not rate:
             raise HeadblockError(f"the input {spec.text} declares no frame rate")
-        self.info = SourceInfo(cc.width, cc.height, cc.pix_fmt or "", Fraction(rate))
+        self.info = SourceInfo(
+            video_codec.width, video_codec.height, video_codec.pix_fmt or "", Fraction(rate)
+        )
         if self.astream is not None:
-            acc = self.astream.codec_context
-            self.info.audio_rate_hz = acc.sample_rate
-            self.info.audio_channels = acc.channels
-            self.info.audio_format = acc.format.name if acc.format else None
-            self.info.audio_layout = acc.layout.name if acc.layout else None
+            audio_codec = self.astream.codec_context
+            self.info.audio_rate_hz = audio_codec.sample_rate
+            self.info.audio_channels = audio_codec.channels
+            self.info.audio_format = audio_codec.format.name if audio_codec.format else None
+            self.info.audio_layout = audio_codec.layout.name if audio_codec.layout else None
 
     def frames(self):
         streams = [self.vstream] + ([self.astream] if self.astream is not None else [])
@@ -340,67 +317,52 @@ def _reason(exc: Exception) -> str:
     return getattr(exc, "strerror", None) or str(exc)
 
 
-def open_video_source(spec: VideoDeviceSpec, *, want_audio: bool = True) -> VideoSource:
-    """Open the input named by ``spec``; HeadblockError (one line) when it cannot be opened."""
-    if spec.kind == "demo":
-        from capture.demo_video import DemoVideoSource
-
-        return DemoVideoSource(spec, want_audio=want_audio)
-    return PyAVSource(spec, want_audio=want_audio)
-
-
 # -- listing ----------------------------------------------------------------------------------
 
 TEST_SIGNAL = "lavfi:testsrc2=size=720x486:rate=30000/1001,format=yuv422p10le"
 
 
-def _v4l2_name(dev: str) -> str:
-    sys_name = Path("/sys/class/video4linux") / Path(dev).name / "name"
+def _v4l2_name(device_path: str) -> str:
+    sys_name = Path("/sys/class/video4linux") / Path(device_path).name / "name"
     try:
         return sys_name.read_text().strip()
     except OSError:
-        return Path(dev).name
+        return Path(device_path).name
 
 
-def list_video_inputs() -> list[dict]:
-    """Video inputs this station can open: v4l2 devices, the test signal, the demo deck."""
+def v4l2_inputs() -> list[dict]:
+    """The V4L2 devices this user can open."""
     out: list[dict] = []
-    if format_available("v4l2"):
-        for dev in sorted(glob.glob("/dev/video*"), key=lambda p: (len(p), p)):
-            if os.access(dev, os.R_OK):
-                out.append(
-                    {
-                        "kind": "video",
-                        "device": f"v4l2:{dev}",
-                        "name": _v4l2_name(dev),
-                        "format": "v4l2",
-                    }
-                )
-    if format_available("decklink"):
-        out.append(
-            {
-                "kind": "video",
-                "device": "decklink:NAME",
-                "name": "Blackmagic DeckLink (give the card's name)",
-                "format": "decklink",
-            }
-        )
-    if format_available("lavfi"):
-        out.append(
-            {
-                "kind": "video",
-                "device": TEST_SIGNAL,
-                "name": "FFmpeg test signal (NTSC raster, 10-bit 4:2:2)",
-                "format": "lavfi",
-            }
-        )
-    for std in STANDARDS.values():
-        out.append(
-            {
-                "kind": "video",
-                "device": f"demo:{std.name}",
-                "name": f"Demo deck ({std.label} VHS-like tape)",
-                "format": "demo",
-            }
-        )
+    for device_path in sorted(glob.glob("/dev/video*"), key=lambda path: (len(path), path)):
+        if os.access(device_path, os.R_OK):
+            out.append(
+                {
+                    "kind": "video",
+                    "device": f"v4l2:{device_path}",
+                    "name": _v4l2_name(device_path),
+                    "format": "v4l2",
+                }
+            )
     return out
+
+
+def decklink_inputs() -> list[dict]:
+    return [
+        {
+            "kind": "video",
+            "device": "decklink:NAME",
+            "name": "Blackmagic DeckLink (give the card's name)",
+            "format": "decklink",
+        }
+    ]
+
+
+def lavfi_inputs() -> list[dict]:
+    return [
+        {
+            "kind": "video",
+            "device": TEST_SIGNAL,
+            "name": "FFmpeg test signal (NTSC raster, 10-bit 4:2:2)",
+            "format": "lavfi",
+        }
+    ]

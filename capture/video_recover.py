@@ -30,9 +30,9 @@ def _take_settings(master: Path) -> dict:
         log = paths_for_master(master).log
     except HeadblockError:
         return {}
-    for ev in read_log(log):
-        if ev.event == "take_start":
-            return ev.fields.get("settings") or {}
+    for event in read_log(log):
+        if event.event == "take_start":
+            return event.fields.get("settings") or {}
     return {}
 
 
@@ -63,43 +63,46 @@ def repair_mkv(path) -> dict:
     tmp = master.with_name(f".{master.name}.recovering")
     size_before = master.stat().st_size
     try:
-        src = av.open(str(master))
+        damaged = av.open(str(master))
     except (av.error.FFmpegError, OSError) as exc:
         raise HeadblockError(f"cannot read {master.name}: {exc}") from exc
     kept_v = torn_v = kept_a_samples = torn_a = 0
     last_index = -1
     try:
-        if not src.streams.video:
+        if not damaged.streams.video:
             raise HeadblockError(f"{master.name} has no video stream to recover")
-        vin = src.streams.video[0]
-        ain = src.streams.audio[0] if src.streams.audio else None
-        rate = Fraction(vin.average_rate or vin.guessed_rate or vin.base_rate or 0) or None
+        video_in = damaged.streams.video[0]
+        audio_in = damaged.streams.audio[0] if damaged.streams.audio else None
+        rate = (
+            Fraction(video_in.average_rate or video_in.guessed_rate or video_in.base_rate or 0)
+            or None
+        )
         if rate is None and settings.get("frame_rate"):
             rate = Fraction(settings["frame_rate"])
         if rate is None:
             raise HeadblockError(f"{master.name}: the frame rate cannot be found")
-        tb = 1 / rate
+        time_base = 1 / rate
         out = av.open(str(tmp), "w", format="matroska")
-        for key, value in src.metadata.items():
+        for key, value in damaged.metadata.items():
             out.metadata[key] = value
-        vout = out.add_stream_from_template(vin)
-        aout = out.add_stream_from_template(ain) if ain is not None else None
-        width, height = vin.codec_context.width, vin.codec_context.height
+        video_out = out.add_stream_from_template(video_in)
+        audio_out = out.add_stream_from_template(audio_in) if audio_in is not None else None
+        width, height = video_in.codec_context.width, video_in.codec_context.height
         display = _display_size(width, height, rate, settings)
         fmd5 = None
-        decoder = vin.codec_context
+        decoder = video_in.codec_context
         block_align = 0
-        if ain is not None:
-            acc = ain.codec_context
-            width_bytes = {"pcm_s24le": 3, "pcm_s16le": 2, "pcm_s32le": 4}.get(acc.name)
+        if audio_in is not None:
+            audio_codec = audio_in.codec_context
+            width_bytes = {"pcm_s24le": 3, "pcm_s16le": 2, "pcm_s32le": 4}.get(audio_codec.name)
             if width_bytes:
-                block_align = acc.layout.nb_channels * width_bytes
-        streams = [vin] + ([ain] if ain is not None else [])
+                block_align = audio_codec.layout.nb_channels * width_bytes
+        streams = [video_in] + ([audio_in] if audio_in is not None else [])
         try:
-            for packet in src.demux(streams):
+            for packet in damaged.demux(streams):
                 if packet.dts is None and packet.size == 0:
                     continue
-                if packet.stream is vin:
+                if packet.stream is video_in:
                     try:
                         frames = decoder.decode(packet)
                     except av.error.FFmpegError:
@@ -112,18 +115,18 @@ def repair_mkv(path) -> dict:
                     if frame.pts is None:
                         torn_v += 1
                         continue
-                    index = round(Fraction(frame.pts) * frame.time_base / tb)
+                    index = round(Fraction(frame.pts) * frame.time_base / time_base)
                     if fmd5 is None:
                         fmd5 = FrameMD5Writer(
                             master.with_name(master.stem + ".framemd5"),
                             width=frame.width,
                             height=frame.height,
                             pix_fmt=frame.format.name,
-                            time_base=tb,
+                            time_base=time_base,
                             sar=Fraction(display[0] * height, display[1] * width),
                         )
                     fmd5.write(frame, pts=index)
-                    packet.stream = vout
+                    packet.stream = video_out
                     out.mux(packet)
                     kept_v += 1
                     last_index = max(last_index, index)
@@ -132,7 +135,7 @@ def repair_mkv(path) -> dict:
                         torn_a += 1
                         continue
                     kept_a_samples += packet.size // block_align if block_align else 0
-                    packet.stream = aout
+                    packet.stream = audio_out
                     out.mux(packet)
         except av.error.FFmpegError:
             pass  # the torn end of the file: everything before it is kept
@@ -141,19 +144,23 @@ def repair_mkv(path) -> dict:
             if fmd5 is not None:
                 fmd5.close()
     except BaseException:
-        src.close()
+        damaged.close()
         tmp.unlink(missing_ok=True)
         raise
-    src.close()
+    damaged.close()
     if kept_v == 0:
         tmp.unlink(missing_ok=True)
         raise HeadblockError(f"{master.name} holds no complete video frame; nothing to recover")
     dar_status = set_display_size(tmp, *display)
     os.replace(tmp, master)
     audio = None
-    if ain is not None:
-        acc = ain.codec_context
-        audio = {"rate_hz": acc.sample_rate, "channels": acc.layout.nb_channels, "codec": acc.name}
+    if audio_in is not None:
+        audio_codec = audio_in.codec_context
+        audio = {
+            "rate_hz": audio_codec.sample_rate,
+            "channels": audio_codec.layout.nb_channels,
+            "codec": audio_codec.name,
+        }
     return {
         "master": str(master),
         "framemd5": str(master.with_name(master.stem + ".framemd5")),
@@ -161,10 +168,10 @@ def repair_mkv(path) -> dict:
         "frames_torn": torn_v,
         "audio_samples": kept_a_samples,
         "audio_packets_torn": torn_a,
-        "duration_s": round((last_index + 1) * float(tb), 6),
+        "duration_s": round((last_index + 1) * float(time_base), 6),
         "width": width,
         "height": height,
-        "pix_fmt": vin.codec_context.pix_fmt,
+        "pix_fmt": video_in.codec_context.pix_fmt,
         "frame_rate": f"{rate.numerator}/{rate.denominator}",
         "display_size": list(display),
         "display_aspect_set": dar_status,

@@ -59,15 +59,57 @@ class DiskWatchdog:
         for threshold in sorted(self.warn_s):
             if left < threshold and threshold not in self._warned:
                 # one warning per threshold crossed (the smallest one crossed)
-                self._warned.update(t for t in self.warn_s if t >= threshold)
+                self._warned.update(t_s for t_s in self.warn_s if t_s >= threshold)
                 return DiskCheck(
                     free, left, "warn", f"about {_duration(left)} of recording left on the disk"
                 )
         return DiskCheck(free, left, "ok")
 
 
-def _mb(n: int) -> str:
-    return f"{n / (1 << 20):.1f} MiB"
+def log_disk_event(
+    event,
+    action: str,
+    *,
+    message: str,
+    at_s: float,
+    free_bytes: int | None = None,
+    time_left_s: float | None = None,
+) -> None:
+    """Log a ``disk_warning`` (action "warn") or ``disk_stop`` (action "stop") through
+    ``event(name, level, **fields)``, with the fields every take writes: ``message``,
+    ``free_bytes``, ``time_left_s`` (None when unknown, as after ENOSPC) and ``at_s`` (media
+    time into the take)."""
+    event(
+        "disk_warning" if action == "warn" else "disk_stop",
+        "WARN" if action == "warn" else "ERROR",
+        message=message,
+        free_bytes=free_bytes,
+        time_left_s=None if time_left_s is None else round(time_left_s, 1),
+        at_s=round(at_s, 3),
+    )
+
+
+def log_disk_check(event, check: DiskCheck, at_s: float) -> None:
+    """``log_disk_event`` for a check that warns or stops (nothing for "ok")."""
+    if check.action in ("warn", "stop"):
+        log_disk_event(
+            event,
+            check.action,
+            message=check.message,
+            at_s=at_s,
+            free_bytes=check.free_bytes,
+            time_left_s=check.time_left_s,
+        )
+
+
+def disk_event_message(fields: dict) -> str:
+    """The text of a ``disk_warning``/``disk_stop`` log line, whichever take wrote it: the
+    field is ``message``; earlier video takes wrote ``detail``, earlier audio stops ``reason``."""
+    return str(fields.get("message") or fields.get("detail") or fields.get("reason") or "")
+
+
+def _mb(n_bytes: int) -> str:
+    return f"{n_bytes / (1 << 20):.1f} MiB"
 
 
 def _duration(seconds: float) -> str:

@@ -16,7 +16,7 @@ HANDLERS = {
     "gui": "app.main:cmd_gui",
     "devices": "capture.devices:cmd_devices",
     "capture audio": "capture.audio_take:cmd_capture_audio",
-    "capture video": "capture.video_take:cmd_capture_video",
+    "capture video": "capture.video.take:cmd_capture_video",
     "qc": "qc.runner:cmd_qc",
     "verify": "headblock.verbs.review:cmd_verify",
     "recover": "capture.recover:cmd_recover",

@@ -43,6 +43,7 @@ import numpy as np
 
 from metadata.errors import HeadblockError
 from metadata.formats.framemd5 import StreamFrameMD5
+from metadata.formats.pixfmt import pixel_format
 from metadata.progress import ProgressFn, no_progress
 
 # Column order of the per-frame table (float32, as in the sidecar; pts_s is float64).
@@ -351,20 +352,13 @@ def _pix_info(fmt: av.VideoFormat) -> tuple[int, tuple[int, int], str | None]:
     Packed YUV (UYVY, YUYV), semi-planar (NV12, P010), grey and RGB pictures are converted to
     the planar YUV format of the same depth and subsampling before they are measured.
     """
-    comps = fmt.components
-    depth = comps[0].bits
-    if len(comps) >= 3 and not fmt.is_rgb:
-        y, u = comps[0], comps[1]
-        hsub = int(round(math.log2(max(y.width, 1) / max(u.width, 1))))
-        vsub = int(round(math.log2(max(y.height, 1) / max(u.height, 1))))
-    else:
-        hsub = vsub = 0
+    pix = pixel_format(fmt.name)
+    depth = pix.bit_depth
+    hsub, vsub = pix.chroma_shift
     direct = (
-        fmt.is_planar
-        and not fmt.is_rgb
+        pix.planar_yuv
         and not fmt.is_big_endian
-        and len(comps) >= 3
-        and [c.plane for c in comps[:3]] == [0, 1, 2]
+        and [c.plane for c in fmt.components[:3]] == [0, 1, 2]
         and depth in (8, 9, 10, 12, 14, 16)
     )
     if direct:

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.widgets.restyle import restyle
 from capture.audio_input import STANDARD_RATES_HZ, input_devices
-from capture.video_input import list_video_inputs as video_input_devices
+from capture.backends import video_inputs as video_input_devices
 from metadata.errors import HeadblockError
 from metadata.settings import Settings
 from metadata.take.meta import (

@@ -204,7 +204,7 @@ def test_writer_behind_is_logged_as_queue_depth(tmp_path, monkeypatch):
         return real_write(self, frames)
 
     monkeypatch.setattr(bwf.BWFWriter, "write", slow_write)
-    from capture.audio_input import open_audio_input
+    from capture.backends import open_audio_input
 
     inp = open_audio_input("demo", 96000, 2, 24, ring_seconds=1.0)
     settings = AudioTakeSettings(
@@ -221,7 +221,7 @@ def test_writer_behind_is_logged_as_queue_depth(tmp_path, monkeypatch):
 
 
 def test_writer_stalled_past_the_ring_loses_audio_and_says_so(tmp_path, monkeypatch):
-    from capture.audio_input import open_audio_input
+    from capture.backends import open_audio_input
     from metadata.formats import bwf
 
     real_write = bwf.BWFWriter.write
@@ -254,7 +254,7 @@ def test_writer_stalled_past_the_ring_loses_audio_and_says_so(tmp_path, monkeypa
     [("pass", True, 0), ("warn", True, 0), (None, True, 0), ("fail", True, 1), ("pass", False, 1)],
 )
 def test_exit_status_follows_qc_and_fixity(verdict, fixity_ok, status):
-    from capture.finalize import TakeResult
+    from capture.take import TakeResult
 
     result = TakeResult(paths=None, record=None, fixity_ok=fixity_ok, qc_verdict=verdict)
     assert result.exit_status == status

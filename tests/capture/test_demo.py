@@ -5,7 +5,7 @@ import time
 import numpy as np
 import pytest
 
-from capture.audio_input import open_audio_input
+from capture.backends import open_audio_input
 from capture.demo import DEMO_CYCLE_S, DEMO_FAULTS, ProgramLoop, demo_program, program_loop
 from metadata.errors import HeadblockError
 

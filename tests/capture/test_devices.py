@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from capture.audio_input import open_audio_input, resolve_device
+from capture.audio_input import resolve_device
+from capture.backends import open_audio_input
 from headblock.cli import main
 from metadata.errors import HeadblockError
 from tests.capture.helpers import wait_for

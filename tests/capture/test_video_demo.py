@@ -6,7 +6,7 @@ import av
 import numpy as np
 
 from capture.demo_video import DEMO_VIDEO_FAULTS, NOISE_C, NOISE_Y, DemoPicture
-from capture.video_take import VideoTake, VideoTakeSettings
+from capture.video.take import VideoTake, VideoTakeSettings
 
 
 def test_demo_picture_faults_at_known_times():

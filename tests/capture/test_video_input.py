@@ -5,13 +5,9 @@ from fractions import Fraction
 import av
 import pytest
 
-from capture.video_input import (
-    STANDARDS,
-    list_video_inputs,
-    open_video_source,
-    parse_video_device,
-    standard_for,
-)
+from capture.backends import open_video_source, parse_video_device
+from capture.backends import video_inputs as list_video_inputs
+from capture.video_input import STANDARDS, standard_for
 from headblock.cli import main
 from metadata.errors import HeadblockError
 

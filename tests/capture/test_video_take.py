@@ -13,7 +13,7 @@ import av
 import numpy as np
 import pytest
 
-from capture.video_take import VideoTake, VideoTakeSettings
+from capture.video.take import VideoTake, VideoTakeSettings
 from metadata.formats.framemd5 import read_framemd5
 from metadata.take.log import read_log
 from tests.capture.helpers import ffmpeg_framemd5
@@ -105,7 +105,7 @@ def test_ntsc_10bit_master_with_embedded_audio(tmp_path):
     check = events(t, "essence_check")[0].fields
     assert check["verified"] is True and "video packets" in check["detail"]
     # one byte changed in the stored essence: the packet read-back (no decode) sees it
-    from capture.video_take import verify_essence
+    from capture.video.finish import verify_essence
 
     copy = tmp_path / "copy.mkv"
     data = bytearray(master.read_bytes())
@@ -313,7 +313,7 @@ def test_clock_drift_makes_no_phantom_gaps_but_jumps_do(tmp_path):
 
 
 def test_work_after_the_take_yields_to_the_next_take(tmp_path, monkeypatch):
-    import capture.video_take as vt
+    import capture.video.take as vt
     from capture.priority import AFTER_TAKE_NICE, thread_nice
 
     seen = []

@@ -8,10 +8,33 @@ import pytest
 import soundfile as sf
 
 from capture.audio_take import AudioTake, AudioTakeSettings
-from capture.watchdog import DiskWatchdog
+from capture.watchdog import DiskCheck, DiskWatchdog, disk_event_message, log_disk_check
 from tests.capture.helpers import log_events
 
 MIB = 1 << 20
+
+
+def test_disk_events_have_one_set_of_fields_and_old_logs_still_read():
+    logged = []
+
+    def event(name, level, **fields):
+        logged.append((name, level, fields))
+
+    log_disk_check(event, DiskCheck(5 * MIB, 90.04, "warn", "about 1 min left"), at_s=12.3456)
+    log_disk_check(event, DiskCheck(MIB, 1.0, "stop", "disk nearly full"), at_s=20.0)
+    log_disk_check(event, DiskCheck(MIB, 1e6, "ok"), at_s=21.0)
+    assert [(name, level) for name, level, _ in logged] == [
+        ("disk_warning", "WARN"),
+        ("disk_stop", "ERROR"),
+    ]
+    assert logged[0][2] == {
+        "message": "about 1 min left", "free_bytes": 5 * MIB, "time_left_s": 90.0, "at_s": 12.346,
+    }  # fmt: skip
+    assert {tuple(fields) for _, _, fields in logged} == {tuple(logged[0][2])}
+    # earlier takes: video wrote ``detail``, audio stops ``reason``
+    assert disk_event_message(logged[1][2]) == "disk nearly full"
+    assert disk_event_message({"detail": "old video"}) == "old video"
+    assert disk_event_message({"reason": "the disk is full (ENOSPC)"}).endswith("(ENOSPC)")
 
 
 def test_estimate_warn_once_then_stop():
@@ -104,7 +127,7 @@ def test_real_small_disk_enospc_keeps_everything_written(small_disk):
     paths = take.start()
     assert take.wait(30)
     stop = log_events(paths.directory, "disk_stop")
-    assert stop and "ENOSPC" in stop[0].fields["reason"]
+    assert stop and "ENOSPC" in stop[0].fields["message"]
     rec = take.result.record
     assert rec.outcome == "stopped: disk full"
     info = sf.info(str(paths.master("audio")))
