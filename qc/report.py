@@ -14,7 +14,7 @@ import html
 import io
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,81 +23,18 @@ import numpy as np
 from metadata.errors import HeadblockError
 from metadata.progress import ProgressFn, TerminalProgress, no_progress
 from metadata.take.naming import TakePaths, paths_for_master, paths_for_take_dir
-from qc.table import CHECKS
+from qc.sidecars import VIDEO_CHECKS, Envelope, VStats, frame_at, read_envelope, read_vstats  # noqa: F401
 
 log = logging.getLogger(__name__)
 
 MAX_EVENT_ROWS = 5000  # HTML; beyond this the table lists the first ones and says how many more
 MAX_EVENT_ROWS_PDF = 300  # a printed report stays a readable length
 MAX_THUMBNAILS = 12
-VIDEO_CHECKS = frozenset(c.id for c in CHECKS.values() if c.kind == "video")
 STATUS_COLOURS = {"pass": "#2e7d32", "warn": "#b26a00", "fail": "#c62828"}
 
 
 # ---------------------------------------------------------------------------------------------
 # review sidecars, through the QC runner's and video statistics' own readers
-
-
-@dataclass
-class Envelope:
-    """Per-block levels: ``peak_dbfs``/``rms_dbfs`` shaped (blocks, channels)."""
-
-    block_s: float
-    peak_dbfs: np.ndarray
-    rms_dbfs: np.ndarray
-    extra: dict = field(default_factory=dict)
-    offset_s: float = 0.0  # time of the first block in the file (embedded audio may start late)
-
-    @property
-    def channels(self) -> int:
-        return self.peak_dbfs.shape[1]
-
-    def times_s(self) -> np.ndarray:
-        return self.offset_s + np.arange(self.peak_dbfs.shape[0]) * self.block_s
-
-
-@dataclass
-class VStats:
-    """Per-frame video statistics by upper-case name (YMIN … BRNG, SATMAX, TOUT, VREP)."""
-
-    times_s: np.ndarray
-    series: dict[str, np.ndarray]
-    bit_depth: int = 8
-
-
-def read_envelope(paths: TakePaths) -> Envelope | None:
-    """The ``.envelope.npz`` sidecar of QC (``qc.runner.write_envelope``), or None."""
-    from qc.runner import read_envelope as read_sidecar
-
-    path = paths.file(".envelope.npz")
-    if not path.exists():
-        return None
-    try:
-        d = read_sidecar(path)
-    except Exception as exc:
-        log.warning("cannot read %s: %s", path.name, exc)
-        return None
-    peak = np.asarray(d.pop("peak_dbfs"), dtype=np.float64)
-    rms = np.asarray(d.pop("rms_dbfs"), dtype=np.float64)
-    return Envelope(float(d["block_s"]), peak, rms, d, float(d.get("offset_s", 0.0)))
-
-
-def read_vstats(paths: TakePaths) -> VStats | None:
-    """The ``.vstats.npz`` sidecar of QC (``qc.video_stats.write_vstats``), or None."""
-    from qc.video_stats import FIELDS
-    from qc.video_stats import read_vstats as read_sidecar
-
-    path = paths.file(".vstats.npz")
-    if not path.exists():
-        return None
-    try:
-        d = read_sidecar(path)
-    except Exception as exc:
-        log.warning("cannot read %s: %s", path.name, exc)
-        return None
-    series = {n: np.asarray(d[n], dtype=np.float64) for n in FIELDS if n in d}
-    bits = d["meta"].get("bit_depth") or 8
-    return VStats(np.asarray(d["pts_s"], dtype=np.float64), series, int(bits))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -493,24 +430,6 @@ def display_aspect(stream, frame) -> float:
     if frame.height in (480, 486, 576, 608) and frame.width in (704, 720):
         return 4 / 3
     return frame.width / frame.height
-
-
-def frame_at(container, stream, t_s: float):
-    """The decoded frame shown at ``t_s`` (seek to the keyframe before, then decode on)."""
-    tb = stream.time_base
-    target = int(t_s / tb) if tb else 0
-    container.seek(max(target, 0), stream=stream, backward=True, any_frame=False)
-    last = None
-    for frame in container.decode(stream):
-        if frame.pts is None:
-            last = frame
-            continue
-        if frame.pts * tb > t_s + 1e-6 and last is not None:
-            return last
-        last = frame
-        if abs(float(frame.pts * tb) - t_s) < 1e-3:
-            return frame
-    return last
 
 
 # ---------------------------------------------------------------------------------------------

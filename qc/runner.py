@@ -5,23 +5,27 @@ video stream: video), runs every enabled check of the profile, merges the result
 ``QCResult``, writes ``ITEM_tNN.qc.json`` and ``ITEM_tNN.envelope.npz`` (the video checks
 write ``ITEM_tNN.vstats.npz``), appends a PREMIS validation event when the take has a PREMIS
 file and brings the catalogue in line. Bad input raises HeadblockError with one clear line.
+A record that could not be written is said in the take's log, on the terminal (``headblock
+qc``) and in the window, from ``QCResult.record_failures``.
 """
 
 from __future__ import annotations
 
-import os
+import logging
 import shutil
 import struct
-import tempfile
+import sys
 from pathlib import Path
 
-import numpy as np
-
+from metadata.clock import utc_now
 from metadata.errors import HeadblockError
 from metadata.progress import ProgressFn, TerminalProgress
-from metadata.take.naming import paths_for_master
-from qc.profiles import Profile, load_profile
-from qc.result import CheckResult, QCEvent, QCResult, worst
+from metadata.take.log import TakeLog
+from metadata.take.naming import TakePaths, paths_for_master
+from qc.audio.capture_log import CaptureLogContext
+from qc.profiles import load_profile
+from qc.result import CheckResult, QCEvent, QCResult, status_of, worst
+from qc.sidecars import write_envelope
 from qc.table import CHECKS
 
 WAV_EXTS = {".wav", ".bwf", ".rf64"}
@@ -218,60 +222,16 @@ def _probe_media(master: Path) -> tuple[bool, list[int]]:
 # --------------------------------------------------------------------------- running
 
 
-def write_envelope(path: Path, envelope: dict) -> Path:
-    """The per-10 ms peak/RMS envelope (float16 dBFS, compressed), written atomically."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
-    os.close(fd)
-    try:
-        np.savez_compressed(tmp, **envelope)
-        _publish(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _publish(tmp: str, path: Path) -> None:
-    """mkstemp files are private (0600); sidecars get the usual mode before they appear."""
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-
-
-def read_envelope(path: Path) -> dict:
-    with np.load(path, allow_pickle=False) as d:
-        return {k: d[k] for k in d.files}
-
-
-def _video_part(master: Path, profile: Profile, progress: ProgressFn | None, log_path: Path | None):
-    """(checks, events, stats, duration_s) of qc.video_checks, imported when needed."""
-    import inspect
-
-    try:
-        from qc import video_checks
-    except ImportError:
-        return None
-    fn = video_checks.run_video_checks
-    kwargs = {"log_path": log_path} if "log_path" in inspect.signature(fn).parameters else {}
-    out = fn(master, profile, progress, **kwargs)
-    if isinstance(out, dict):
-        return (
-            out.get("checks", []),
-            out.get("events", []),
-            out.get("stats", {}),
-            out.get("duration_s"),
-        )
-    if isinstance(out, tuple):
-        checks, events, stats = out[:3]
-        return checks, events, stats, (out[3] if len(out) > 3 else None)
-    return out.checks, out.events, out.stats, getattr(out, "duration_s", None)
-
-
 def run_qc(
     master, profile="default", progress: ProgressFn | None = None, write: bool = True
 ) -> QCResult:
-    """Run every enabled check on ``master``; write the sidecars; return the result."""
-    from qc.audio_checks import overflow_events, run_audio_checks
+    """Run every enabled check on ``master``; write the sidecars; return the result.
+
+    A record that could not be brought in line (PREMIS, catalogue) does not fail QC: it is
+    logged in the take's log and listed in ``result.record_failures``.
+    """
+    from qc.audio.analysis import run_audio_checks
+    from qc.video_checks import run_video_checks
 
     master = Path(master)
     prof = load_profile(profile)
@@ -285,14 +245,9 @@ def run_qc(
 
     if mode == "audio":
         kind = "audio"
-        aq = run_audio_checks(master, prof, progress, log_path=log_path)
-        checks, events, stats, envelope, duration_s = (
-            aq.checks,
-            aq.events,
-            aq.stats,
-            aq.envelope,
-            aq.duration_s,
-        )
+        audio = run_audio_checks(master, prof, progress, log_path=log_path)
+        checks, events, stats = audio.checks, audio.events, audio.stats
+        envelope, duration_s = audio.envelope, audio.duration_s
     else:
         has_video, audio_streams = _probe_media(master)
         kind = "video" if has_video else "audio"
@@ -300,17 +255,16 @@ def run_qc(
         audio_span = (0.0, 1.0)
         if has_video:
             audio_span = (0.85, 1.0) if audio_streams else (1.0, 1.0)
-            vprog = (lambda f, msg="": progress(f * audio_span[0], msg)) if progress else None
-            part = _video_part(master, prof, vprog, log_path)
-            if part is None:
-                raise HeadblockError(
-                    "video QC is not available in this installation (qc.video_checks missing)"
-                )
-            vchecks, vevents, vstats, vdur = part
-            checks += list(vchecks)
-            events += list(vevents)
-            stats["video"] = vstats
-            duration_s = float(vdur or 0.0)
+            video_progress = (
+                (lambda f, msg="": progress(f * audio_span[0], msg)) if progress else None
+            )
+            video_checks, video_events, video_stats, video_duration_s = run_video_checks(
+                master, prof, video_progress, log_path=log_path
+            )
+            checks += video_checks
+            events += video_events
+            stats["video"] = video_stats
+            duration_s = float(video_duration_s or 0.0)
         multi = len(audio_streams) > 1
         audio_stats = []
         for n, idx in enumerate(audio_streams):
@@ -319,7 +273,7 @@ def run_qc(
                 lo + (hi - lo) * n / len(audio_streams),
                 lo + (hi - lo) * (n + 1) / len(audio_streams),
             )
-            aq = run_audio_checks(
+            audio = run_audio_checks(
                 master,
                 prof,
                 progress,
@@ -327,31 +281,28 @@ def run_qc(
                 stream_index=idx,
                 progress_span=span,
             )
-            for e in aq.events:
+            for e in audio.events:
                 if multi:
                     e.detail = f"audio stream {n + 1}: {e.detail}"
-            events += aq.events
-            checks = _merge_checks(checks, aq.checks)
-            aq.stats["stream_index"] = idx
-            audio_stats.append(aq.stats)
-            duration_s = max(duration_s, aq.duration_s)
+            events += audio.events
+            checks = _merge_checks(checks, audio.checks)
+            audio.stats["stream_index"] = idx
+            audio_stats.append(audio.stats)
+            duration_s = max(duration_s, audio.duration_s)
             if envelope is None:
-                envelope = aq.envelope
+                envelope = audio.envelope
         if kind == "audio":
             stats = audio_stats[0] if len(audio_stats) == 1 else {"audio": audio_stats}
         elif audio_stats:
             stats["audio"] = audio_stats[0] if len(audio_stats) == 1 else audio_stats
-        if (
-            has_video
-            and not audio_streams
-            and prof.enabled("overflow")
-            and not any(c.id == "overflow" for c in checks)
-        ):
-            evs, summary = overflow_events(log_path, prof)
-            events += evs
-            checks.append(
-                CheckResult("overflow", worst(*(e.severity for e in evs)), len(evs), summary)
+        if has_video and not audio_streams and prof.enabled("overflow"):
+            # no audio pass ran the capture-log check: run the table's detector on the log alone
+            overflow = CHECKS["overflow"]
+            found, summary = overflow.detector(
+                CaptureLogContext(log_path), prof.thresholds("overflow")
             )
+            events += found
+            checks.append(CheckResult(overflow.id, status_of(found), len(found), summary))
 
     order = {cid: i for i, cid in enumerate(CHECKS)}
     checks.sort(key=lambda c: order.get(c.id, len(order)))
@@ -368,7 +319,7 @@ def run_qc(
         if kind == "video" and vs.exists():
             result.stats["vstats_file"] = vs.name
         result.write(paths.qc_json)
-        _after_qc(paths, result)
+        result.record_failures = _bring_records_in_line(paths, result)
     if progress:
         progress(1.0, "done")
     return result
@@ -387,32 +338,68 @@ def _merge_checks(a: list[CheckResult], b: list[CheckResult]) -> list[CheckResul
     return list(out.values())
 
 
-def _after_qc(paths, result: QCResult) -> None:
-    """PREMIS validation event and catalogue sync: owned elsewhere, never fail QC."""
+def _bring_records_in_line(paths: TakePaths, result: QCResult) -> list[str]:
+    """The PREMIS validation event and the catalogue; what could not be written, said in the
+    take's log and returned (QC itself stands)."""
+    failures: list[tuple[str, Path, str]] = []  # (record, file, why)
     if paths.premis.exists():
         try:
-            from datetime import UTC, datetime
+            _add_premis_event(paths.premis, result)
+        except Exception as exc:
+            failures.append(("PREMIS", paths.premis, _one_line(exc)))
+    if paths.directory.name == paths.stem:
+        why = _sync_catalogue(paths.directory)
+        if why is not None:
+            failures.append(("catalogue", paths.directory, why))
+    said = []
+    for record, path, why in failures:
+        said.append(f"the {record} record of {paths.stem} was not updated ({path.name}): {why}")
+        if paths.log.exists():
+            try:
+                with TakeLog(paths.log) as take_log:
+                    take_log.write(
+                        "record_failed", "ERROR", record=record, file=path.name, error=why
+                    )
+            except OSError as exc:
+                said.append(f"the take's log {paths.log.name} was not written: {exc.strerror}")
+    return said
 
-            from metadata.formats import premis
-            from metadata.take.record import software_string
 
-            flagged = ", ".join(f"{c.id} {c.status}" for c in result.checks if c.status != "pass")
-            detail = f"profile {result.profile}; {len(result.events)} events" + (
-                f"; {flagged}" if flagged else ""
-            )
-            premis.add_event(
-                paths.premis,
-                premis.qc_event(datetime.now(UTC), result.verdict, detail, software_string()),
-            )
-        except Exception:  # PREMIS is another module's; QC stands without it
-            pass
+def _add_premis_event(path: Path, result: QCResult) -> None:
+    from metadata.formats import premis
+    from metadata.take.record import software_string
+
+    flagged = ", ".join(f"{c.id} {c.status}" for c in result.checks if c.status != "pass")
+    detail = f"profile {result.profile}; {len(result.events)} events" + (
+        f"; {flagged}" if flagged else ""
+    )
+    premis.add_event(path, premis.qc_event(utc_now(), result.verdict, detail, software_string()))
+
+
+def _sync_catalogue(take_dir: Path) -> str | None:
+    """None when the catalogue holds the take; else why not (the catalogue logs it, this
+    hears it)."""
+    from metadata.catalogue import database as catalogue
+
+    heard: list[str] = []
+
+    class _Hear(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            heard.append(record.getMessage())
+
+    hear = _Hear(logging.WARNING)
+    catalogue.log.addHandler(hear)
     try:
-        from metadata.catalogue import database as catalogue
+        if catalogue.sync_take(take_dir):
+            return None
+    finally:
+        catalogue.log.removeHandler(hear)
+    return heard[-1] if heard else "the catalogue could not index the take"
 
-        if paths.directory.name == paths.stem:
-            catalogue.sync_take(paths.directory)
-    except Exception:
-        pass
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 # --------------------------------------------------------------------------- command line
@@ -420,8 +407,6 @@ def _after_qc(paths, result: QCResult) -> None:
 
 def cmd_qc(args) -> int:
     """``headblock qc FILE [--profile NAME|PATH] [--json OUT]``: exit 0 pass/warn, 1 fail."""
-    import sys
-
     master = Path(args.file)
     profile = load_profile(getattr(args, "profile", "default") or "default")
     json_out = getattr(args, "json_out", None)
@@ -459,4 +444,6 @@ def cmd_qc(args) -> int:
         f"{result.file}: {result.verdict.upper()} ({n_fail} fail, {n_warn} warn events; {flagged})",
         file=sys.stdout,
     )
+    for failure in result.record_failures:
+        print(f"{result.file}: {failure}", file=sys.stderr)
     return 1 if result.verdict == "fail" else 0

@@ -1,12 +1,22 @@
-"""The one table of QC checks: id, kind, what it detects, thresholds with defaults and units.
+"""The one table of QC checks: id, kind, what it detects, thresholds with defaults and units,
+its colour and its detector.
 
 The runner, the profiles (``resources/profiles/*.toml``), the report and the review window
-all read ``CHECKS``. A profile may set any threshold named here, plus ``enabled``.
-Thresholds whose names start with ``fail_`` raise an event from warn to fail.
+all read ``CHECKS``; no other list of checks exists. A profile may set any threshold named
+here, plus ``enabled``. Thresholds whose names start with ``fail_`` raise an event from warn
+to fail.
+
+A detector is named ``module:function`` and imported when first called, so reading the table
+costs no numpy or FFmpeg. Audio detectors (kind "audio" or "both") take the audio pass's
+``qc.audio.accumulator.AudioFindings`` and the check's thresholds and return ``(events,
+summary)``; video detectors take ``qc.video_checks.VideoContext`` and the thresholds and
+return a ``Detection`` (or None when the check does not apply to the file).
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -27,6 +37,12 @@ class CheckSpec:
     detects: str
     thresholds: dict[str, Threshold]
     colour: str  # its markers in the review timeline and the report
+    detector_name: str  # "module:function", imported when first called
+
+    @property
+    def detector(self) -> Callable:
+        module, _, function = self.detector_name.partition(":")
+        return getattr(importlib.import_module(module), function)
 
     def defaults(self) -> dict:
         """Threshold defaults, with ``enabled`` (always true by default)."""
@@ -53,6 +69,7 @@ _AUDIO = [
             "merge_gap_s": T(0.25, "s", "clips closer than this form one event"),
         },
         colour="#e53935",
+        detector_name="qc.audio.impulses:detect_clipping",
     ),
     CheckSpec(
         "dropout",
@@ -85,6 +102,7 @@ _AUDIO = [
             "program_min_dbfs": T(-45.0, "dBFS", "surrounding RMS below this is not program"),
         },
         colour="#d81b60",
+        detector_name="qc.audio.dropout:detect_dropout",
     ),
     CheckSpec(
         "click",
@@ -100,6 +118,7 @@ _AUDIO = [
             "fail_per_minute": T(60.0, "1/min", "more clicks per minute than this fails the check"),
         },
         colour="#fb8c00",
+        detector_name="qc.audio.impulses:detect_click",
     ),
     CheckSpec(
         "dc_offset",
@@ -113,6 +132,7 @@ _AUDIO = [
             "min_duration_s": T(2.0, "s", "shortest offset reported"),
         },
         colour="#8d6e63",
+        detector_name="qc.audio.levels:detect_dc_offset",
     ),
     CheckSpec(
         "phase",
@@ -127,6 +147,7 @@ _AUDIO = [
             "min_level_dbfs": T(-50.0, "dBFS", "windows where a channel is quieter are skipped"),
         },
         colour="#8e24aa",
+        detector_name="qc.audio.levels:detect_phase",
     ),
     CheckSpec(
         "channel_imbalance",
@@ -143,6 +164,7 @@ _AUDIO = [
             ),
         },
         colour="#5e35b1",
+        detector_name="qc.audio.levels:detect_channel_imbalance",
     ),
     CheckSpec(
         "silence",
@@ -160,6 +182,7 @@ _AUDIO = [
             ),
         },
         colour="#78909c",
+        detector_name="qc.audio.levels:detect_silence",
     ),
     CheckSpec(
         "hum",
@@ -175,6 +198,7 @@ _AUDIO = [
             "harmonics": T(5, "", "harmonics examined (1 = the fundamental alone)"),
         },
         colour="#00897b",
+        detector_name="qc.audio.hum:detect_hum",
     ),
     CheckSpec(
         "loudness",
@@ -192,6 +216,7 @@ _AUDIO = [
             ),
         },
         colour="#3949ab",
+        detector_name="qc.audio.loudness:detect_loudness",
     ),
     CheckSpec(
         "overflow",
@@ -205,6 +230,7 @@ _AUDIO = [
             ),
         },
         colour="#b71c1c",
+        detector_name="qc.audio.capture_log:detect_overflow",
     ),
 ]
 
@@ -225,6 +251,7 @@ _VIDEO = [
             "merge_gap_frames": T(2, "frames", "frames closer than this form one event"),
         },
         colour="#f4511e",
+        detector_name="qc.video_checks:detect_video_dropout",
     ),
     CheckSpec(
         "line_repetition",
@@ -237,6 +264,7 @@ _VIDEO = [
             "merge_gap_frames": T(2, "frames", "frames closer than this form one event"),
         },
         colour="#c0ca33",
+        detector_name="qc.video_checks:detect_line_repetition",
     ),
     CheckSpec(
         "out_of_range",
@@ -249,6 +277,7 @@ _VIDEO = [
             "min_duration_s": T(0.5, "s", "shortest run of frames reported"),
         },
         colour="#fdd835",
+        detector_name="qc.video_checks:detect_out_of_range",
     ),
     CheckSpec(
         "saturation",
@@ -266,6 +295,7 @@ _VIDEO = [
             "min_duration_s": T(0.5, "s", "shortest run of frames reported"),
         },
         colour="#ec407a",
+        detector_name="qc.video_checks:detect_saturation",
     ),
     CheckSpec(
         "black",
@@ -283,6 +313,7 @@ _VIDEO = [
             ),
         },
         colour="#546e7a",
+        detector_name="qc.video_checks:detect_black",
     ),
     CheckSpec(
         "freeze",
@@ -294,6 +325,7 @@ _VIDEO = [
             "min_duration_s": T(2.0, "s", "shortest freeze reported (freezedetect d)"),
         },
         colour="#29b6f6",
+        detector_name="qc.video_checks:detect_freeze",
     ),
     CheckSpec(
         "frame_drop",
@@ -305,6 +337,7 @@ _VIDEO = [
             "fail_frames": T(1, "frames", "frames lost in total at or above this is a failure"),
         },
         colour="#00e676",
+        detector_name="qc.video_checks:detect_frame_drop",
     ),
     CheckSpec(
         "conformance",
@@ -327,6 +360,7 @@ _VIDEO = [
             "require_interlaced": T(True, "", "a master declared progressive is a warning"),
         },
         colour="#66bb6a",
+        detector_name="qc.video_checks:detect_conformance",
     ),
     CheckSpec(
         "decode_error",
@@ -337,6 +371,7 @@ _VIDEO = [
             "fail_on_error": T(True, "", "a decoder error fails the take (else a warning)"),
         },
         colour="#ab47bc",
+        detector_name="qc.video_checks:detect_decode_error",
     ),
     CheckSpec(
         "framemd5",
@@ -346,6 +381,7 @@ _VIDEO = [
         "capture (runs when the master has its .framemd5)",
         {},
         colour="#26a69a",
+        detector_name="qc.video_checks:detect_framemd5",
     ),
 ]
 

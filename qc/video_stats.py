@@ -42,6 +42,7 @@ import cv2
 import numpy as np
 
 from metadata.errors import HeadblockError
+from metadata.files import atomic_path
 from metadata.formats.framemd5 import StreamFrameMD5
 from metadata.progress import ProgressFn, no_progress
 
@@ -708,9 +709,8 @@ def write_vstats(path: Path, stats: VideoStats) -> Path:
         "black_pixel_threshold": stats.params.black_pixel_threshold,
         "satmax_10bit": stats.params.satmax_10bit,
     }
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez_compressed(tmp, meta=np.array(json.dumps(meta)), **arrays)
-    tmp.replace(path)
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez_compressed(tmp, meta=np.array(json.dumps(meta)), **arrays)
     return path
 
 

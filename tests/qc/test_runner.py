@@ -9,7 +9,8 @@ import pytest
 
 from capture.cli import main as headblock
 from qc.result import CheckResult, EventMerger, QCEvent, QCResult, merge_events
-from qc.runner import read_envelope, run_qc
+from qc.runner import run_qc
+from qc.sidecars import read_envelope_arrays
 from qc.table import CHECKS
 from tests.fixtures import signals as S
 
@@ -71,7 +72,7 @@ def test_qc_json_and_envelope_beside_the_master(take, material):
         assert e["start_s"] == pytest.approx(6.0, abs=2e-4) and e["severity"] == "fail"
     assert data["stats"]["integrated_lufs"] < -10 and len(data["stats"]["true_peak_dbtp"]) == 2
     assert QCResult.from_json(json.dumps(data)).to_dict() == data == result.to_dict()
-    env = read_envelope(take / "REEL-7_t01.envelope.npz")
+    env = read_envelope_arrays(take / "REEL-7_t01.envelope.npz")
     assert env["peak_dbfs"].shape == (1200, 2) and env["peak_dbfs"].dtype == np.float16
     assert float(env["block_s"]) == 0.01
     # the envelope shows the dropout: 10 ms block 600 is digital silence
