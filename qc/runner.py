@@ -341,25 +341,23 @@ def _merge_checks(a: list[CheckResult], b: list[CheckResult]) -> list[CheckResul
 def _bring_records_in_line(paths: TakePaths, result: QCResult) -> list[str]:
     """The PREMIS validation event and the catalogue; what could not be written, said in the
     take's log and returned (QC itself stands)."""
-    failures: list[tuple[str, Path, str]] = []  # (record, file, why)
+    failures: list[tuple[str, str, str]] = []  # (record, its file, why)
     if paths.premis.exists():
         try:
             _add_premis_event(paths.premis, result)
         except Exception as exc:
-            failures.append(("PREMIS", paths.premis, _one_line(exc)))
+            failures.append(("PREMIS", paths.premis.name, _one_line(exc)))
     if paths.directory.name == paths.stem:
         why = _sync_catalogue(paths.directory)
         if why is not None:
-            failures.append(("catalogue", paths.directory, why))
+            failures.append(("catalogue", paths.directory.name, why))
     said = []
-    for record, path, why in failures:
-        said.append(f"the {record} record of {paths.stem} was not updated ({path.name}): {why}")
+    for record, name, why in failures:
+        said.append(f"the {record} record of {name} was not updated: {why}")
         if paths.log.exists():
             try:
                 with TakeLog(paths.log) as take_log:
-                    take_log.write(
-                        "record_failed", "ERROR", record=record, file=path.name, error=why
-                    )
+                    take_log.write("record_failed", "ERROR", record=record, file=name, error=why)
             except OSError as exc:
                 said.append(f"the take's log {paths.log.name} was not written: {exc.strerror}")
     return said
@@ -385,7 +383,8 @@ def _sync_catalogue(take_dir: Path) -> str | None:
 
     class _Hear(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            heard.append(record.getMessage())
+            cause = record.args[-1] if isinstance(record.args, tuple) and record.args else None
+            heard.append(_one_line(cause) if isinstance(cause, Exception) else record.getMessage())
 
     hear = _Hear(logging.WARNING)
     catalogue.log.addHandler(hear)
