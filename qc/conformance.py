@@ -21,10 +21,9 @@ import av
 
 from metadata.errors import HeadblockError
 from qc.result import CheckResult, QCEvent
+from qc.table import CHECKS
 
-DEFAULT_PIX_FMTS = "yuv422p10le,yuv422p,yuv444p10le,yuv444p,yuv420p10le,yuv420p,yuv411p"
-# WIDTHxHEIGHT@RATE: NTSC (486 and 480 active lines) and PAL (576, 608 with VBI)
-DEFAULT_STANDARDS = "720x486@30000/1001,720x480@30000/1001,720x576@25,720x608@25"
+SAMPLE_PACKETS = 300  # packets read for the GOP rule when no full scan is at hand
 
 CONTEXT_SIZE = 32
 
@@ -301,13 +300,11 @@ def evaluate(path: Path, thresholds: dict | None = None, packet_scan: dict | Non
     ``packet_scan`` (``{"packets": n, "non_key": k}``) comes from a pass that already read
     every packet (the video statistics); without it the first ``sample_packets`` are read.
     """
-    t = dict(thresholds or {})
-    min_slices = int(t.get("min_slices", 16))
-    min_version = str(t.get("min_ffv1_version", "3.4"))
-    allowed_fmts = [
-        s.strip() for s in str(t.get("pixel_formats", DEFAULT_PIX_FMTS)).split(",") if s.strip()
-    ]
-    standards = _parse_standards(t.get("standards", DEFAULT_STANDARDS))
+    t = {**CHECKS["conformance"].defaults(), **(thresholds or {})}
+    min_slices = int(t["min_slices"])
+    min_version = str(t["min_ffv1_version"])
+    allowed_fmts = [s.strip() for s in str(t["pixel_formats"]).split(",") if s.strip()]
+    standards = _parse_standards(t["standards"])
     rep = ConformanceReport()
     path = Path(path)
     try:
@@ -364,7 +361,9 @@ def evaluate(path: Path, thresholds: dict | None = None, packet_scan: dict | Non
                 f"{cfg.slices} slices ({min_slices} or more required)",
             )
         # GOP 1: every packet a key frame
-        scan = packet_scan or _scan_packets(container, vs, int(t.get("sample_packets", 300)))
+        scan = packet_scan or _scan_packets(
+            container, vs, int(t.get("sample_packets", SAMPLE_PACKETS))
+        )
         non_key = int(scan.get("non_key", 0))
         rep.facts["packets_checked"] = int(scan.get("packets", 0))
         intra_flag = bool(cfg.intra) if cfg is not None else None
@@ -405,7 +404,7 @@ def evaluate(path: Path, thresholds: dict | None = None, packet_scan: dict | Non
         elif fo == 1:
             rep.add(
                 "field_order",
-                not t.get("require_interlaced", True),
+                not t["require_interlaced"],
                 "declared progressive; analogue video is interlaced",
                 severity="warn",
             )

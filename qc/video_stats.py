@@ -45,6 +45,7 @@ from metadata.errors import HeadblockError
 from metadata.files import atomic_path
 from metadata.formats.framemd5 import StreamFrameMD5
 from metadata.progress import ProgressFn, no_progress
+from qc.table import CHECKS
 
 # Column order of the per-frame table (float32, as in the sidecar; pts_s is float64).
 FIELDS = (
@@ -85,8 +86,10 @@ QUEUE_FRAMES = 6  # decoded frames waiting for analysis: bounds memory whatever 
 class AnalysisParams:
     """Thresholds that shape some statistics (stored with them in the sidecar)."""
 
-    black_pixel_threshold: float = 0.10  # blackdetect pix_th: share of the 16..235 range
-    satmax_10bit: float = 496.0  # SATOVER counts chroma samples above this (scaled)
+    # blackdetect pix_th: share of the 16..235 range
+    black_pixel_threshold: float = CHECKS["black"].thresholds["pixel_black_threshold"].default
+    # SATOVER counts chroma samples above this (scaled)
+    satmax_10bit: float = CHECKS["saturation"].thresholds["satmax_10bit"].default
     tout_ffmpeg_8bit_quirk: bool = False  # reproduce FFmpeg's low-8-bit TOUT at 10 bits
 
 
