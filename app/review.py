@@ -43,7 +43,7 @@ from app.queue_view import row_table
 from app.workers import JobRunner
 from metadata.errors import HeadblockError
 from metadata.review.marks import MARK_LABELS, add_mark, current_marks, event_key, take_paths
-from qc.report import VIDEO_CHECKS, Envelope, VStats, read_envelope, read_vstats
+from qc.sidecars import VIDEO_CHECKS, Envelope, VStats, read_envelope, read_vstats
 
 log = logging.getLogger(__name__)
 
@@ -440,7 +440,7 @@ class FrameFetcher(QObject):
     def _run(self) -> None:
         import av
 
-        from qc.report import frame_at
+        from qc.sidecars import frame_at
 
         container = stream = None
         while True:
