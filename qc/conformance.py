@@ -300,11 +300,11 @@ def evaluate(path: Path, thresholds: dict | None = None, packet_scan: dict | Non
     ``packet_scan`` (``{"packets": n, "non_key": k}``) comes from a pass that already read
     every packet (the video statistics); without it the first ``sample_packets`` are read.
     """
-    t = {**CHECKS["conformance"].defaults(), **(thresholds or {})}
-    min_slices = int(t["min_slices"])
-    min_version = str(t["min_ffv1_version"])
-    allowed_fmts = [s.strip() for s in str(t["pixel_formats"]).split(",") if s.strip()]
-    standards = _parse_standards(t["standards"])
+    thresholds = {**CHECKS["conformance"].defaults(), **(thresholds or {})}
+    min_slices = int(thresholds["min_slices"])
+    min_version = str(thresholds["min_ffv1_version"])
+    allowed_fmts = [s.strip() for s in str(thresholds["pixel_formats"]).split(",") if s.strip()]
+    standards = _parse_standards(thresholds["standards"])
     rep = ConformanceReport()
     path = Path(path)
     try:
@@ -362,7 +362,7 @@ def evaluate(path: Path, thresholds: dict | None = None, packet_scan: dict | Non
             )
         # GOP 1: every packet a key frame
         scan = packet_scan or _scan_packets(
-            container, vs, int(t.get("sample_packets", SAMPLE_PACKETS))
+            container, vs, int(thresholds.get("sample_packets", SAMPLE_PACKETS))
         )
         non_key = int(scan.get("non_key", 0))
         rep.facts["packets_checked"] = int(scan.get("packets", 0))
@@ -404,7 +404,7 @@ def evaluate(path: Path, thresholds: dict | None = None, packet_scan: dict | Non
         elif fo == 1:
             rep.add(
                 "field_order",
-                not t["require_interlaced"],
+                not thresholds["require_interlaced"],
                 "declared progressive; analogue video is interlaced",
                 severity="warn",
             )

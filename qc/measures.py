@@ -53,12 +53,17 @@ def channel_major(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(_as_2d(x).T, dtype=np.float32)
 
 
-def peak(x: np.ndarray) -> np.ndarray:
-    """Sample peak per channel (linear)."""
+def _per_channel(x: np.ndarray, reduce) -> np.ndarray:
+    """``reduce`` of (frames, channels) samples over frames; zeros for no samples."""
     x = _as_2d(x)
     if x.shape[0] == 0:
         return np.zeros(x.shape[1])
-    return np.maximum(x.max(axis=0), -x.min(axis=0)).astype(np.float64)
+    return reduce(x)
+
+
+def peak(x: np.ndarray) -> np.ndarray:
+    """Sample peak per channel (linear)."""
+    return _per_channel(x, lambda a: np.maximum(a.max(axis=0), -a.min(axis=0)).astype(np.float64))
 
 
 def peak_dbfs(x: np.ndarray) -> np.ndarray:
@@ -81,10 +86,7 @@ def rms_dbfs(x: np.ndarray) -> np.ndarray:
 
 def dc_offset(x: np.ndarray) -> np.ndarray:
     """Mean per channel (linear, fraction of full scale)."""
-    x = _as_2d(x)
-    if x.shape[0] == 0:
-        return np.zeros(x.shape[1])
-    return x.mean(axis=0, dtype=np.float64)
+    return _per_channel(x, lambda a: a.mean(axis=0, dtype=np.float64))
 
 
 class BlockStats(NamedTuple):

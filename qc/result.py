@@ -229,10 +229,10 @@ def merge_events(
     for e in events:
         by_check.setdefault(e.check, []).append(e)
     for check, evs in by_check.items():
-        m = EventMerger(check, gap_s, lower_is_worse, max_events=len(evs) + 1)
+        merger = EventMerger(check, gap_s, lower_is_worse, max_events=len(evs) + 1)
         for e in sorted(evs, key=lambda e: e.start_s):
-            m.add(e.start_s, e.end_s, e.channel, e.severity, e.value, e.detail)
-        out.extend(m.finish())
+            merger.add(e.start_s, e.end_s, e.channel, e.severity, e.value, e.detail)
+        out.extend(merger.finish())
     return out
 
 

@@ -46,7 +46,10 @@ class CheckSpec:
 
     def defaults(self) -> dict:
         """Threshold defaults, with ``enabled`` (always true by default)."""
-        return {"enabled": True, **{k: t.default for k, t in self.thresholds.items()}}
+        return {
+            "enabled": True,
+            **{name: threshold.default for name, threshold in self.thresholds.items()},
+        }
 
     def applies_to(self, kind: str) -> bool:
         return self.kind in (kind, "both")

@@ -1,13 +1,10 @@
 """Video checks: per-frame statistics (``qc.video_stats``) turned into events.
 
 ``run_video_checks(master, profile, progress)`` decodes the first video stream once, writes
-the ``ITEM_tNN.vstats.npz`` sidecar beside the master, and returns
-``(checks, events, stats, duration_s)``. Checks: ``video_dropout``, ``line_repetition``,
-``out_of_range``, ``saturation``, ``black``, ``freeze``, ``frame_drop`` (timestamp gaps and the
-capture log's ``gap``/``frame_drop`` events), ``decode_error`` (slice CRC mismatches and other
-decoder errors), ``framemd5`` (every decoded frame against the ``.framemd5`` written at capture,
-when there is one: the same decode, so a take is decoded once after capture) and
-``conformance`` (``qc.conformance``).
+the ``ITEM_tNN.vstats.npz`` sidecar beside the master, runs the detector of every enabled
+video row of ``qc.table`` on it (the ``detect_*`` functions here: the framemd5 check compares
+the same decode with the ``.framemd5`` written at capture, so a take is decoded once after
+capture) and returns ``(checks, events, stats, duration_s)``.
 """
 
 from __future__ import annotations
@@ -57,16 +54,19 @@ class Detection(NamedTuple):
     stats: dict | None = None
 
 
-def _events_from_runs(
+def _detect_runs(
     ctx: VideoContext,
     check: str,
     runs,
     values: np.ndarray,
     fail_at: float,
     detail,
+    summary_ok: str,
+    measure: tuple[str, str],
     min_duration_s: float = 0.0,
-) -> list[QCEvent]:
-    """One event per run of frames, valued at its worst frame (fail from ``fail_at`` up)."""
+) -> Detection:
+    """One event per run of frames, valued at its worst frame (fail from ``fail_at`` up);
+    ``measure`` names the value and its format in the summary."""
     events = []
     for i0, i1 in runs:
         start_s, end_s = ctx.span(i0, i1)
@@ -77,7 +77,7 @@ def _events_from_runs(
         severity = "fail" if value >= fail_at else "warn"
         detail_text = detail(i0, i1, i0 + worst_at, value)
         events.append(QCEvent(check, start_s, end_s, None, severity, value, detail_text))
-    return events
+    return _detection(check, events, summary_ok, _events_over(*measure))
 
 
 def _detection(
@@ -106,11 +106,13 @@ def _events_over(measure: str, value_format: str, what: str = "events"):
 # -- the detectors: each takes the context and its thresholds ---------------------------
 
 
-def detect_video_dropout(ctx: VideoContext, t: dict) -> Detection:
+def detect_video_dropout(ctx: VideoContext, thresholds: dict) -> Detection:
     tout, streak = ctx.stats.column("TOUT"), ctx.stats.column("STREAK")
-    flag = (tout >= t["tout_fraction"]) | (streak >= t["streak_fraction"])
-    fail = float(t["fail_tout_fraction"])
-    merger = EventMerger("video_dropout", gap_s=(int(t["merge_gap_frames"]) + 0.5) * ctx.frame_s)
+    flag = (tout >= thresholds["tout_fraction"]) | (streak >= thresholds["streak_fraction"])
+    fail = float(thresholds["fail_tout_fraction"])
+    merger = EventMerger(
+        "video_dropout", gap_s=(int(thresholds["merge_gap_frames"]) + 0.5) * ctx.frame_s
+    )
     for i in np.flatnonzero(flag).tolist():
         start_s, end_s = ctx.span(i, i + 1)
         value = float(tout[i])
@@ -131,37 +133,33 @@ def detect_video_dropout(ctx: VideoContext, t: dict) -> Detection:
     )
 
 
-def detect_line_repetition(ctx: VideoContext, t: dict) -> Detection:
+def detect_line_repetition(ctx: VideoContext, thresholds: dict) -> Detection:
     vrep = ctx.stats.column("VREP")
     # a black or flat frame repeats every line: that is the black check's business
-    flag = (vrep >= t["vrep_fraction"]) & ~ctx.black
-    events = _events_from_runs(
+    flag = (vrep >= thresholds["vrep_fraction"]) & ~ctx.black
+    vrep_max = float(np.where(ctx.black, 0, vrep).max(initial=0))
+    return _detect_runs(
         ctx,
         "line_repetition",
-        joined_runs(flag, gap=int(t["merge_gap_frames"])),
+        joined_runs(flag, gap=int(thresholds["merge_gap_frames"])),
         vrep,
-        float(t["fail_vrep_fraction"]),
+        float(thresholds["fail_vrep_fraction"]),
         lambda i0, i1, k, v: (
             f"VREP {v:.3f}: {v * 100:.1f}% of lines repeat the line 4 above ({i1 - i0} frames)"
         ),
-    )
-    vrep_max = float(np.where(ctx.black, 0, vrep).max(initial=0))
-    return _detection(
-        "line_repetition",
-        events,
         f"no repeated lines (VREP max {vrep_max:.3f})",
-        _events_over("VREP", ".3f"),
+        ("VREP", ".3f"),
     )
 
 
-def detect_out_of_range(ctx: VideoContext, t: dict) -> Detection:
+def detect_out_of_range(ctx: VideoContext, thresholds: dict) -> Detection:
     stats = ctx.stats
     brng = stats.column("BRNG")
     scale = ctx.code_scale
     # noise around a legal black level puts half the pixels of a black frame just below 16:
     # that is the black check's run, not an illegal picture (a black level set too low is)
     noisy_legal_black = ctx.black & (stats.column("YAVG") >= 15.5 * scale)
-    flag = (brng >= t["brng_fraction"]) & ~noisy_legal_black
+    flag = (brng >= thresholds["brng_fraction"]) & ~noisy_legal_black
 
     def detail(i0, i1, k, v):
         return (
@@ -169,31 +167,27 @@ def detect_out_of_range(ctx: VideoContext, t: dict) -> Detection:
             f"legal {int(16 * scale)}..{int(235 * scale)})"
         )
 
-    events = _events_from_runs(
+    return _detect_runs(
         ctx,
         "out_of_range",
         joined_runs(flag, gap=1),
         brng,
-        float(t["fail_brng_fraction"]),
+        float(thresholds["fail_brng_fraction"]),
         detail,
-        float(t["min_duration_s"]),
-    )
-    return _detection(
-        "out_of_range",
-        events,
         f"in broadcast range (BRNG max {float(brng.max(initial=0)):.4f})",
-        _events_over("BRNG", ".3f"),
+        ("BRNG", ".3f"),
+        float(thresholds["min_duration_s"]),
     )
 
 
-def detect_saturation(ctx: VideoContext, t: dict) -> Detection:
+def detect_saturation(ctx: VideoContext, thresholds: dict) -> Detection:
     stats = ctx.stats
     satmax = stats.column("SATMAX")
     scale = ctx.code_scale / 4.0  # thresholds are in 10-bit code values
-    limit = float(t["satmax_10bit"]) * scale
-    fail = float(t["fail_satmax_10bit"]) * scale
-    flag = (satmax > limit) & (stats.column("SATOVER") >= float(t["min_area_fraction"]))
-    events = _events_from_runs(
+    limit = float(thresholds["satmax_10bit"]) * scale
+    fail = float(thresholds["fail_satmax_10bit"]) * scale
+    flag = (satmax > limit) & (stats.column("SATOVER") >= float(thresholds["min_area_fraction"]))
+    return _detect_runs(
         ctx,
         "saturation",
         joined_runs(flag, gap=1),
@@ -203,17 +197,13 @@ def detect_saturation(ctx: VideoContext, t: dict) -> Detection:
             f"SATMAX {v:.0f} above {limit:.0f}; "
             f"{stats.column('SATOVER')[k] * 100:.2f}% of chroma over"
         ),
-        float(t["min_duration_s"]),
-    )
-    return _detection(
-        "saturation",
-        events,
         f"legal chroma (SATMAX max {float(satmax.max(initial=0)):.0f}, limit {limit:.0f})",
-        _events_over("SATMAX", ".0f"),
+        ("SATMAX", ".0f"),
+        float(thresholds["min_duration_s"]),
     )
 
 
-def detect_black(ctx: VideoContext, t: dict) -> Detection:
+def detect_black(ctx: VideoContext, thresholds: dict) -> Detection:
     n = len(ctx.pts)
     runs = joined_runs(ctx.black)
     events = []
@@ -224,9 +214,9 @@ def detect_black(ctx: VideoContext, t: dict) -> Detection:
         where = "head" if i0 == 0 else ("tail" if i1 == n else "")
         if where:
             head_tail.append({"where": where, "start_s": start_s, "end_s": end_s})
-            if dur + 1e-9 < float(t["head_tail_warn_s"]):
+            if dur + 1e-9 < float(thresholds["head_tail_warn_s"]):
                 continue
-        elif dur + 1e-9 < float(t["min_duration_s"]):
+        elif dur + 1e-9 < float(thresholds["min_duration_s"]):
             continue
         label = f"black at the {where} of the take" if where else "black inside the programme"
         events.append(QCEvent("black", start_s, end_s, None, "warn", dur, f"{label}: {dur:.2f} s"))
@@ -241,9 +231,9 @@ def detect_black(ctx: VideoContext, t: dict) -> Detection:
     )
 
 
-def detect_freeze(ctx: VideoContext, t: dict) -> Detection:
+def detect_freeze(ctx: VideoContext, thresholds: dict) -> Detection:
     mafd = ctx.stats.column("MAFD")
-    noise = 10.0 ** (float(t["noise_db"]) / 20.0)
+    noise = 10.0 ** (float(thresholds["noise_db"]) / 20.0)
     same = mafd <= noise
     same[0] = False  # the first frame has nothing to repeat
     same &= ~ctx.black  # a black run is the black check's
@@ -251,7 +241,7 @@ def detect_freeze(ctx: VideoContext, t: dict) -> Detection:
     for i0, i1 in joined_runs(same):
         start_s = float(ctx.pts[i0 - 1])  # the frame that is being repeated
         end_s = float(ctx.pts[i1 - 1] + ctx.frame_s)
-        if end_s - start_s + 1e-9 < float(t["min_duration_s"]):
+        if end_s - start_s + 1e-9 < float(thresholds["min_duration_s"]):
             continue
         largest = float(mafd[i0:i1].max())
         events.append(
@@ -274,7 +264,7 @@ def detect_freeze(ctx: VideoContext, t: dict) -> Detection:
     )
 
 
-def detect_frame_drop(ctx: VideoContext, t: dict) -> Detection:
+def detect_frame_drop(ctx: VideoContext, thresholds: dict) -> Detection:
     """Timestamp gaps, and the capture log's ``gap``/``frame_drop`` events."""
     pts = ctx.pts
     findings: list[list] = []  # [at_s, end_s, frames_lost, source]
@@ -307,10 +297,10 @@ def detect_frame_drop(ctx: VideoContext, t: dict) -> Detection:
                 findings.append([at, at + max(lost, 1) * ctx.frame_s, max(lost, 1), "capture log"])
     findings.sort()
     total = sum(f[2] for f in findings)
-    total_fail = total >= int(t["fail_frames"])
+    total_fail = total >= int(thresholds["fail_frames"])
     events = []
     for at, end, lost, source in findings:
-        if lost < int(t["warn_frames"]) and not total_fail:
+        if lost < int(thresholds["warn_frames"]) and not total_fail:
             continue
         events.append(
             QCEvent(
@@ -335,9 +325,9 @@ def detect_frame_drop(ctx: VideoContext, t: dict) -> Detection:
     return found
 
 
-def detect_decode_error(ctx: VideoContext, t: dict) -> Detection:
+def detect_decode_error(ctx: VideoContext, thresholds: dict) -> Detection:
     """Slice CRC mismatches and other decoder errors."""
-    severity = "fail" if t["fail_on_error"] else "warn"
+    severity = "fail" if thresholds["fail_on_error"] else "warn"
     merger = EventMerger("decode_error", gap_s=1.5 * ctx.frame_s)
     for issue in ctx.stats.issues:
         if issue.time_s is not None:
@@ -358,7 +348,7 @@ def detect_decode_error(ctx: VideoContext, t: dict) -> Detection:
     )
 
 
-def detect_framemd5(ctx: VideoContext, t: dict) -> Detection | None:
+def detect_framemd5(ctx: VideoContext, thresholds: dict) -> Detection | None:
     """Every decoded frame against the framemd5 written while the take was captured; None for
     a file without its framemd5 (nothing to compare with)."""
     sidecar = ctx.framemd5_path
@@ -403,10 +393,10 @@ def detect_framemd5(ctx: VideoContext, t: dict) -> Detection | None:
     )
 
 
-def detect_conformance(ctx: VideoContext, t: dict) -> Detection:
+def detect_conformance(ctx: VideoContext, thresholds: dict) -> Detection:
     """The master against the preservation target (``qc.conformance``)."""
     scan = {"packets": ctx.stats.packets, "non_key": ctx.stats.non_key_packets}
-    result, events, facts = run_conformance(ctx.master, t, scan, ctx.duration_s)
+    result, events, facts = run_conformance(ctx.master, thresholds, scan, ctx.duration_s)
     return Detection(result, events, {"conformance": facts})
 
 

@@ -178,9 +178,9 @@ class AudioAccumulator:
         return self.offset_s + frame / self.rate_hz
 
     def _find_clips(self, xc, blocks, start) -> None:
-        t = self.thresholds["clipping"]
-        min_run = max(1, int(t["min_run_samples"]))
-        fail_run = int(t["fail_run_samples"])
+        thresholds = self.thresholds["clipping"]
+        min_run = max(1, int(thresholds["min_run_samples"]))
+        fail_run = int(thresholds["fail_run_samples"])
         self._clip_samples += blocks.clip_count.sum(axis=0)
         for c in range(self.channels):
             hot = blocks.clip_count[:, c] > 0
@@ -201,7 +201,7 @@ class AudioAccumulator:
                         c + 1,
                         sev,
                         float(ln),
-                        f"{ln} consecutive samples at or above {t['level_dbfs']} dBFS",
+                        f"{ln} consecutive samples at or above {thresholds['level_dbfs']} dBFS",
                     )
 
     def _find_holds(self, xc, d1, start) -> None:
@@ -238,29 +238,33 @@ class AudioAccumulator:
                     self._holds.append((start + s, start + hi, c, float(xc[c, min(s + 1, n - 1)])))
 
     def _find_clicks(self, d2, start) -> None:
-        t = self.thresholds["click"]
-        bf = self.block_frames
-        nb = d2.shape[1] // bf
-        if nb < 3:
+        thresholds = self.thresholds["click"]
+        block = self.block_frames
+        n_blocks = d2.shape[1] // block
+        if n_blocks < 3:
             return
-        blk = d2[:, : nb * bf].reshape(self.channels, nb, bf)
-        pk = np.maximum(blk.max(axis=2), -blk.min(axis=2)).astype(np.float64)
-        rms2 = np.sqrt(np.einsum("cbf,cbf->cb", blk, blk).astype(np.float64) / bf)
+        blocks = d2[:, : n_blocks * block].reshape(self.channels, n_blocks, block)
+        peak = np.maximum(blocks.max(axis=2), -blocks.min(axis=2)).astype(np.float64)
+        rms = np.sqrt(np.einsum("cbf,cbf->cb", blocks, blocks).astype(np.float64) / block)
         with np.errstate(divide="ignore"):
-            pk_db = 20 * np.log10(np.maximum(pk, 1e-12))
-            rms_db = 20 * np.log10(np.maximum(rms2, 1e-12))
-        size = max(3, int(round(t["context_s"] / BLOCK_S)) | 1)
+            peak_db = 20 * np.log10(np.maximum(peak, 1e-12))
+            rms_db = 20 * np.log10(np.maximum(rms, 1e-12))
+        size = max(3, int(round(thresholds["context_s"] / BLOCK_S)) | 1)
         local = running_median(rms_db, size)
-        ratio = pk_db - local
-        crest = pk_db - rms_db
+        ratio = peak_db - local
+        crest = peak_db - rms_db
         # an impulse stands out of its own block (crest) and of its neighbourhood (ratio)
-        hit = (ratio >= t["ratio_db"]) & (crest >= 15.0) & (pk_db >= t["min_level_dbfs"])
+        hit = (
+            (ratio >= thresholds["ratio_db"])
+            & (crest >= 15.0)
+            & (peak_db >= thresholds["min_level_dbfs"])
+        )
         if not hit.any():
             return
         for c, b in zip(*np.nonzero(hit), strict=True):
-            i = int(np.argmax(np.abs(blk[c, b])))
-            f0 = start + b * bf + i
-            sev = "fail" if ratio[c, b] >= t["fail_ratio_db"] else "warn"
+            i = int(np.argmax(np.abs(blocks[c, b])))
+            f0 = start + b * block + i
+            sev = "fail" if ratio[c, b] >= thresholds["fail_ratio_db"] else "warn"
             self._click_count += 1
             self.clicks.add(
                 self._time_of(f0 - 1),
@@ -301,15 +305,15 @@ class AudioAccumulator:
             else xc
         )
         self._hum_buf = np.concatenate([self._hum_buf, dec], axis=1) if self._hum_buf.size else dec
-        t = self.thresholds["hum"]
-        win = int(round(t["window_s"] * self._hum_rate))
+        thresholds = self.thresholds["hum"]
+        win = int(round(thresholds["window_s"] * self._hum_rate))
         while self._hum_buf.shape[1] >= win:
             window = self._hum_buf[:, :win]
             t0 = self.offset_s + (len(self._hum_windows) * win * q) / self.rate_hz
             if self._hum_taper is None or len(self._hum_taper) != win:
                 self._hum_taper = np.hanning(win).astype(np.float32)
             self._hum_windows.append(
-                (t0, *mains_prominence(window, self._hum_rate, self._hum_taper, t))
+                (t0, *mains_prominence(window, self._hum_rate, self._hum_taper, thresholds))
             )
             self._hum_buf = self._hum_buf[:, win:]
 

@@ -21,14 +21,14 @@ class CaptureLogContext:
     rate_hz: float | None = None  # from the log's take_start when None
 
 
-def detect_overflow(found: CaptureLogContext, t: dict) -> tuple[list[QCEvent], str]:
+def detect_overflow(found: CaptureLogContext, thresholds: dict) -> tuple[list[QCEvent], str]:
     """Runs on every take: ``found`` is the audio pass's findings or, on a take without audio,
     a ``CaptureLogContext``."""
-    return overflow_events(found.log_path, t, found.offset_s, found.rate_hz)
+    return overflow_events(found.log_path, thresholds, found.offset_s, found.rate_hz)
 
 
 def overflow_events(
-    log_path: Path | None, t: dict, offset_s: float = 0.0, rate_hz: float | None = None
+    log_path: Path | None, thresholds: dict, offset_s: float = 0.0, rate_hz: float | None = None
 ) -> tuple[list[QCEvent], str]:
     """Events of audio frames lost in capture, and the check's summary."""
     if log_path is None or not Path(log_path).exists():
@@ -50,10 +50,10 @@ def overflow_events(
     total = sum(lost for _, lost, _, _ in losses)
     events = []
     for at, lost, kind, source in losses:
-        if lost < t["warn_frames_lost"]:
+        if lost < thresholds["warn_frames_lost"]:
             continue
         dur = lost / float(rate) if rate else 0.0
-        sev = "fail" if total >= t["fail_frames_lost"] else "warn"
+        sev = "fail" if total >= thresholds["fail_frames_lost"] else "warn"
         src = f" ({source})" if source else ""
         events.append(
             QCEvent(

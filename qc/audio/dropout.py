@@ -19,9 +19,9 @@ if TYPE_CHECKING:
 SEGMENT_BLOCKS = 6000  # collapses are searched a minute at a time: small temporaries
 
 
-def detect_dropout(found: AudioFindings, t: dict) -> tuple[list[QCEvent], str]:
+def detect_dropout(found: AudioFindings, thresholds: dict) -> tuple[list[QCEvent], str]:
     rms_db = found.rms_db
-    events = _holds_in_program(found, t, rms_db) + _collapses(found, t, rms_db)
+    events = _holds_in_program(found, thresholds, rms_db) + _collapses(found, thresholds, rms_db)
     events.sort(key=lambda e: (e.start_s, e.channel or 0))
     merger = EventMerger("dropout", 0.05, lower_is_worse=True)
     for e in events:
@@ -30,7 +30,7 @@ def detect_dropout(found: AudioFindings, t: dict) -> tuple[list[QCEvent], str]:
     return merged, f"{len(merged)} dropouts"
 
 
-def _holds_in_program(found: AudioFindings, t: dict, rms_db: np.ndarray) -> list[QCEvent]:
+def _holds_in_program(found: AudioFindings, thresholds: dict, rms_db: np.ndarray) -> list[QCEvent]:
     """Identical samples between the first and the last sound of the take (an analog noise
     floor never holds still; head/tail digital silence is the silence check's)."""
     block_frames = found.block_frames
@@ -48,7 +48,7 @@ def _holds_in_program(found: AudioFindings, t: dict, rms_db: np.ndarray) -> list
         else:
             merged.append([start, end, channel, value])
     events = []
-    edge_min = t["hold_edge_min_dbfs"]
+    edge_min = thresholds["hold_edge_min_dbfs"]
     for start, end, channel, value in merged:
         if (
             first_frame is None
@@ -83,15 +83,15 @@ def _holds_in_program(found: AudioFindings, t: dict, rms_db: np.ndarray) -> list
     return events
 
 
-def _collapses(found: AudioFindings, t: dict, rms_db: np.ndarray) -> list[QCEvent]:
+def _collapses(found: AudioFindings, thresholds: dict, rms_db: np.ndarray) -> list[QCEvent]:
     """The ~1 ms level falls many dB below the program on both sides, abruptly."""
-    context = max(2, int(round(t["context_s"] / BLOCK_S)))
+    context = max(2, int(round(thresholds["context_s"] / BLOCK_S)))
     n_blocks = len(rms_db)
     sub_s = found.sub_frames / found.rate_hz
     per_block = found.block_frames // found.sub_frames
-    min_sub = max(1, int(math.ceil(t["min_ms"] / 1000 / sub_s)))
-    max_sub = int(t["max_ms"] / 1000 / sub_s)
-    edge = max(1, int(round(t["edge_ms"] / 1000 / sub_s)))
+    min_sub = max(1, int(math.ceil(thresholds["min_ms"] / 1000 / sub_s)))
+    max_sub = int(thresholds["max_ms"] / 1000 / sub_s)
+    edge = max(1, int(round(thresholds["edge_ms"] / 1000 / sub_s)))
     events: list[QCEvent] = []
     if not len(found.sub_db) or n_blocks <= 2 * context:
         return events
@@ -101,7 +101,7 @@ def _collapses(found: AudioFindings, t: dict, rms_db: np.ndarray) -> list[QCEven
         lo, hi = max(0, seg_start - pad), min(n_blocks, seg_start + SEGMENT_BLOCKS + pad)
         events += _collapses_in_stretch(
             found,
-            t,
+            thresholds,
             rms_db[lo:hi],
             found.sub_db[lo * per_block : hi * per_block],
             lo,
@@ -112,10 +112,10 @@ def _collapses(found: AudioFindings, t: dict, rms_db: np.ndarray) -> list[QCEven
     return events
 
 
-def _collapses_in_stretch(found, t, rms_db, sub_db, first_block, own, take, sizes):
+def _collapses_in_stretch(found, thresholds, rms_db, sub_db, first_block, own, take, sizes):
     """Level collapses in one stretch; only those starting in its own part (``own``: its first
     block and length) are returned. ``take``: the context width and the take's length."""
-    program_min = t["program_min_dbfs"]
+    program_min = thresholds["program_min_dbfs"]
     own_from, own_len = own
     context, take_blocks = take
     min_sub, max_sub, edge = sizes
@@ -134,7 +134,7 @@ def _collapses_in_stretch(found, t, rms_db, sub_db, first_block, own, take, size
         ref = np.repeat(ref_blocks[:, c], per_block)[: len(env)]
         # a 3 ms power average keeps the level of an attenuated program from flickering
         smooth = measures.power_db(mean_of_three(10 ** (env.astype(np.float64) / 10)))
-        low = (smooth <= ref - t["collapse_db"]) & (ref >= program_min)
+        low = (smooth <= ref - thresholds["collapse_db"]) & (ref >= program_min)
         low = closing(low, 5) | low
         r0, r1 = true_runs(low)
         for a, b in zip(r0, r1, strict=True):
@@ -162,15 +162,15 @@ def _collapses_in_stretch(found, t, rms_db, sub_db, first_block, own, take, size
             step_in = _power_mean_db(env[a - edge : a]) - _power_mean_db(env[a : a + edge])
             step_out = _power_mean_db(env[b : b + edge]) - _power_mean_db(env[b - edge : b])
             step = min(step_in, step_out)
-            if step < t["collapse_db"] - 6:
+            if step < thresholds["collapse_db"] - 6:
                 continue
             # the program may be quieter at the collapse than around it: the jumps at its
             # ends measure the depth too
             program = min(level_before, level_after)
             depth = max(min(near_before, near_after), program, level + step) - level
-            if depth < t["collapse_db"] or program - level < t["collapse_db"] - 6:
+            if depth < thresholds["collapse_db"] or program - level < thresholds["collapse_db"] - 6:
                 continue
-            sev = "fail" if depth >= t["fail_collapse_db"] else "warn"
+            sev = "fail" if depth >= thresholds["fail_collapse_db"] else "warn"
             f0 = (first_block * per_block + a) * found.sub_frames
             f1 = (first_block * per_block + b) * found.sub_frames
             out.append(

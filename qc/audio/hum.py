@@ -16,19 +16,19 @@ if TYPE_CHECKING:
     from qc.audio.accumulator import AudioFindings
 
 
-def mains_prominence(window: np.ndarray, rate_hz: float, taper: np.ndarray, t: dict):
+def mains_prominence(window: np.ndarray, rate_hz: float, taper: np.ndarray, thresholds: dict):
     """Per channel of one (channels, n) window: best prominence (dB), its level (dBFS) and
     frequency (Hz)."""
     channels, n = window.shape
     df = rate_hz / n
-    top = min(n // 2 + 1, int((max(1, int(t["harmonics"])) * 60.0 * 1.01 + 12.0) / df) + 2)
+    top = min(n // 2 + 1, int((max(1, int(thresholds["harmonics"])) * 60.0 * 1.01 + 12.0) / df) + 2)
     spec = np.abs(np.fft.rfft(window * taper, axis=1)[:, :top])  # only the mains region is read
     power_db = 20 * np.log10(np.maximum(spec, 1e-12))
     amp_db = power_db + 20 * math.log10(2.0 / taper.sum())
     best_prom = np.full(channels, -np.inf)
     best_level = np.full(channels, measures.DBFS_FLOOR)
     best_freq = np.zeros(channels)
-    harmonics = max(1, int(t["harmonics"]))
+    harmonics = max(1, int(thresholds["harmonics"]))
     for f0 in (50.0, 60.0):
         proms = []
         for k in range(1, harmonics + 1):
@@ -42,7 +42,7 @@ def mains_prominence(window: np.ndarray, rate_hz: float, taper: np.ndarray, t: d
                 np.concatenate([power_db[:, lo0:lo1], power_db[:, hi0:hi1]], axis=1), axis=1
             )
             level = amp_db[:, i0:i1].max(axis=1)
-            prom = np.where(level >= t["min_level_dbfs"], peak - ref, -np.inf)
+            prom = np.where(level >= thresholds["min_level_dbfs"], peak - ref, -np.inf)
             proms.append((prom, level, f))
         fund = proms[0][0]
         # mains hum: the fundamental, or the 2nd and 3rd harmonics together (rectifier buzz)
@@ -59,7 +59,7 @@ def mains_prominence(window: np.ndarray, rate_hz: float, taper: np.ndarray, t: d
     return best_prom, best_level, best_freq
 
 
-def detect_hum(found: AudioFindings, t: dict) -> tuple[list[QCEvent], str]:
+def detect_hum(found: AudioFindings, thresholds: dict) -> tuple[list[QCEvent], str]:
     """Hum sustained over ``min_duration_s`` in consecutive windows, per channel."""
     if not found.hum_windows:
         return [], "take shorter than one hum window"
@@ -67,18 +67,18 @@ def detect_hum(found: AudioFindings, t: dict) -> tuple[list[QCEvent], str]:
     prom = np.vstack([w[1] for w in found.hum_windows])
     level = np.vstack([w[2] for w in found.hum_windows])
     freq = np.vstack([w[3] for w in found.hum_windows])
-    win_s = t["window_s"]
+    win_s = thresholds["window_s"]
     events = []
     for c in range(found.channels):
-        flags = prom[:, c] >= t["prominence_db"]
+        flags = prom[:, c] >= thresholds["prominence_db"]
         r0, r1 = true_runs(flags)
         for a, b in zip(r0, r1, strict=True):
-            if (b - a) * win_s + 1e-9 < t["min_duration_s"]:
+            if (b - a) * win_s + 1e-9 < thresholds["min_duration_s"]:
                 continue
             prominence = float(np.median(prom[a:b, c]))
             freq_hz = float(np.median(freq[a:b, c]))
             level_dbfs = float(np.median(level[a:b, c]))
-            sev = "fail" if prominence >= t["fail_prominence_db"] else "warn"
+            sev = "fail" if prominence >= thresholds["fail_prominence_db"] else "warn"
             events.append(
                 QCEvent(
                     "hum",

@@ -21,8 +21,8 @@ def _window_sums(series: np.ndarray, window_blocks: int) -> np.ndarray:
     return series[: n * window_blocks].reshape(n, window_blocks, *series.shape[1:]).sum(axis=1)
 
 
-def _window_blocks(t: dict) -> int:
-    return max(1, int(round(t["window_s"] / BLOCK_S)))
+def _window_blocks(thresholds: dict) -> int:
+    return max(1, int(round(thresholds["window_s"] / BLOCK_S)))
 
 
 def _sustained(
@@ -57,8 +57,8 @@ def _sustained(
     return merger.finish()
 
 
-def detect_dc_offset(found: AudioFindings, t: dict) -> tuple[list[QCEvent], str]:
-    window_blocks = _window_blocks(t)
+def detect_dc_offset(found: AudioFindings, thresholds: dict) -> tuple[list[QCEvent], str]:
+    window_blocks = _window_blocks(thresholds)
     events = []
     worst_db = measures.DBFS_FLOOR
     for c in range(found.channels):
@@ -69,11 +69,11 @@ def detect_dc_offset(found: AudioFindings, t: dict) -> tuple[list[QCEvent], str]
         events += _sustained(
             found,
             "dc_offset",
-            mean_db >= t["warn_dbfs"],
+            mean_db >= thresholds["warn_dbfs"],
             mean_db,
             window_blocks,
-            t["min_duration_s"],
-            lambda v: "fail" if v >= t["fail_dbfs"] else "warn",
+            thresholds["min_duration_s"],
+            lambda v: "fail" if v >= thresholds["fail_dbfs"] else "warn",
             lambda v, d: f"mean {100 * 10 ** (v / 20):.1f} % of full scale for {d:.0f} s",
             c + 1,
             False,
@@ -81,52 +81,54 @@ def detect_dc_offset(found: AudioFindings, t: dict) -> tuple[list[QCEvent], str]
     return events, f"largest 1 s mean {worst_db:.1f} dBFS"
 
 
-def detect_phase(found: AudioFindings, t: dict) -> tuple[list[QCEvent], str]:
+def detect_phase(found: AudioFindings, thresholds: dict) -> tuple[list[QCEvent], str]:
     if found.channels < 2:
         return [], "not applicable (one channel)"
-    window_blocks = _window_blocks(t)
+    window_blocks = _window_blocks(thresholds)
     sumsq = found.rms[:, :2].astype(np.float64) ** 2 * found.block_frames
     cross = _window_sums(found.cross, window_blocks)
     left = _window_sums(sumsq[:, 0], window_blocks)
     right = _window_sums(sumsq[:, 1], window_blocks)
     corr = measures.correlation_from_sums(cross, left, right)
-    min_sumsq = measures.amplitude(t["min_level_dbfs"]) ** 2 * window_blocks * found.block_frames
+    min_sumsq = (
+        measures.amplitude(thresholds["min_level_dbfs"]) ** 2 * window_blocks * found.block_frames
+    )
     loud = (left >= min_sumsq) & (right >= min_sumsq)
     events = _sustained(
         found,
         "phase",
-        loud & (corr <= t["warn_correlation"]),
+        loud & (corr <= thresholds["warn_correlation"]),
         corr,
         window_blocks,
-        t["min_duration_s"],
-        lambda v: "fail" if v <= t["fail_correlation"] else "warn",
+        thresholds["min_duration_s"],
+        lambda v: "fail" if v <= thresholds["fail_correlation"] else "warn",
         lambda v, d: f"correlation {v:+.2f} for {d:.0f} s (channels 1 and 2)",
         None,
         True,
     )
     lowest = float(corr[loud].min()) if loud.any() else 0.0
-    return events, f"lowest {t['window_s']:g} s correlation {lowest:+.2f}"
+    return events, f"lowest {thresholds['window_s']:g} s correlation {lowest:+.2f}"
 
 
-def detect_channel_imbalance(found: AudioFindings, t: dict) -> tuple[list[QCEvent], str]:
+def detect_channel_imbalance(found: AudioFindings, thresholds: dict) -> tuple[list[QCEvent], str]:
     if found.channels < 2:
         return [], "not applicable (one channel)"
-    window_blocks = _window_blocks(t)
+    window_blocks = _window_blocks(thresholds)
     sumsq = found.rms[:, :2].astype(np.float64) ** 2
     level_db = measures.power_db(_window_sums(sumsq, window_blocks) / window_blocks)
     diff = level_db[:, 0] - level_db[:, 1]
-    loud = level_db.max(axis=1) >= t["min_level_dbfs"]
+    loud = level_db.max(axis=1) >= thresholds["min_level_dbfs"]
     events = []
     for sign, quiet_channel in ((1, 2), (-1, 1)):
         lower_by = sign * diff
         events += _sustained(
             found,
             "channel_imbalance",
-            loud & (lower_by >= t["warn_db"]),
+            loud & (lower_by >= thresholds["warn_db"]),
             lower_by,
             window_blocks,
-            t["min_duration_s"],
-            lambda v: "fail" if v >= t["fail_db"] else "warn",
+            thresholds["min_duration_s"],
+            lambda v: "fail" if v >= thresholds["fail_db"] else "warn",
             lambda v, dur, q=quiet_channel: f"channel {q} {v:.1f} dB lower for {dur:.0f} s",
             quiet_channel,
             False,
@@ -135,11 +137,11 @@ def detect_channel_imbalance(found: AudioFindings, t: dict) -> tuple[list[QCEven
     return events, f"median difference (1 - 2) {median:+.1f} dB"
 
 
-def detect_silence(found: AudioFindings, t: dict) -> tuple[list[QCEvent], str]:
+def detect_silence(found: AudioFindings, thresholds: dict) -> tuple[list[QCEvent], str]:
     """Silence inside the take; head and tail silence as such. Adds their lengths to stats."""
     rms_db = found.rms_db
     level_db = rms_db.max(axis=1) if found.channels else np.zeros(0)
-    r0, r1 = true_runs(level_db < t["level_dbfs"])
+    r0, r1 = true_runs(level_db < thresholds["level_dbfs"])
     block_s = found.block_frames / found.rate_hz
     n_blocks = len(level_db)
     head = tail = 0.0
@@ -147,7 +149,7 @@ def detect_silence(found: AudioFindings, t: dict) -> tuple[list[QCEvent], str]:
     total = 0.0
     for a, b in zip(r0, r1, strict=True):
         dur = (b - a) * block_s
-        if dur + 1e-9 < t["min_duration_s"]:
+        if dur + 1e-9 < thresholds["min_duration_s"]:
             continue
         total += dur
         loudest = float(level_db[a:b].max())
@@ -157,19 +159,22 @@ def detect_silence(found: AudioFindings, t: dict) -> tuple[list[QCEvent], str]:
             head = tail = dur
         elif a == 0:
             head = dur
-            if dur > t["head_tail_warn_s"]:
+            if dur > thresholds["head_tail_warn_s"]:
                 merger.add(*span, "warn", loudest, f"head silence {dur:.1f} s")
         elif b == n_blocks:
             tail = dur
-            if dur > t["head_tail_warn_s"]:
+            if dur > thresholds["head_tail_warn_s"]:
                 merger.add(*span, "warn", loudest, f"tail silence {dur:.1f} s")
         else:
             merger.add(
-                *span, "warn", loudest, f"silence {dur:.1f} s below {t['level_dbfs']:g} dBFS"
+                *span,
+                "warn",
+                loudest,
+                f"silence {dur:.1f} s below {thresholds['level_dbfs']:g} dBFS",
             )
     events = merger.finish()
     duration_s = found.duration_s
-    if (total / duration_s if duration_s else 0.0) >= t["fail_fraction"]:
+    if (total / duration_s if duration_s else 0.0) >= thresholds["fail_fraction"]:
         for e in events:
             e.severity = "fail"
     found.stats["head_silence_s"] = round(head, 3)

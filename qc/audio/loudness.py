@@ -13,14 +13,14 @@ if TYPE_CHECKING:
     from qc.audio.accumulator import AudioFindings
 
 
-def detect_loudness(found: AudioFindings, t: dict) -> tuple[list[QCEvent], str]:
+def detect_loudness(found: AudioFindings, thresholds: dict) -> tuple[list[QCEvent], str]:
     events = []
     start, end = found.offset_s, found.offset_s + found.duration_s
     true_peak_dbtp = found.true_peak_dbtp
     true_peak = float(true_peak_dbtp.max()) if true_peak_dbtp.size else measures.DBFS_FLOOR
-    if true_peak > t["true_peak_max_dbtp"]:
+    if true_peak > thresholds["true_peak_max_dbtp"]:
         channel = int(np.argmax(true_peak_dbtp)) + 1
-        sev = "fail" if true_peak > t["fail_true_peak_dbtp"] else "warn"
+        sev = "fail" if true_peak > thresholds["fail_true_peak_dbtp"] else "warn"
         events.append(
             QCEvent(
                 "loudness",
@@ -29,12 +29,12 @@ def detect_loudness(found: AudioFindings, t: dict) -> tuple[list[QCEvent], str]:
                 channel,
                 sev,
                 round(true_peak, 2),
-                f"true peak {true_peak:+.1f} dBTP over {t['true_peak_max_dbtp']:g} dBTP",
+                f"true peak {true_peak:+.1f} dBTP over {thresholds['true_peak_max_dbtp']:g} dBTP",
             )
         )
     integrated = integrated_or_none(found.integrated_lufs)
     if integrated is not None:
-        lo, hi = t["integrated_min_lufs"], t["integrated_max_lufs"]
+        lo, hi = thresholds["integrated_min_lufs"], thresholds["integrated_max_lufs"]
         side = "below" if integrated < lo else "above" if integrated > hi else None
         if side:
             events.append(

@@ -36,7 +36,7 @@ def test_every_row_names_a_detector_and_every_detector_has_a_row():
     for spec in CHECKS.values():
         assert spec.kind in KINDS and spec.title and spec.colour.startswith("#")
         assert spec.detector is detectors[spec.detector_name]
-        assert list(inspect.signature(spec.detector).parameters)[1] == "t"
+        assert list(inspect.signature(spec.detector).parameters)[1] == "thresholds"
 
 
 @pytest.fixture
