@@ -315,9 +315,9 @@ def run_qc(
             env_path = paths.file(".envelope.npz")
             write_envelope(env_path, envelope)
             result.stats["envelope_file"] = env_path.name
-        vs = paths.file(".vstats.npz")
-        if kind == "video" and vs.exists():
-            result.stats["vstats_file"] = vs.name
+        vstats_path = paths.file(".vstats.npz")
+        if kind == "video" and vstats_path.exists():
+            result.stats["vstats_file"] = vstats_path.name
         result.write(paths.qc_json)
         result.record_failures = _bring_records_in_line(paths, result)
     if progress:

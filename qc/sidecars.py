@@ -56,8 +56,8 @@ def write_envelope(path: Path, envelope: dict) -> Path:
 
 def read_envelope_arrays(path: Path) -> dict:
     """The arrays of an envelope sidecar, by name."""
-    with np.load(path, allow_pickle=False) as d:
-        return {k: d[k] for k in d.files}
+    with np.load(path, allow_pickle=False) as npz:
+        return {name: npz[name] for name in npz.files}
 
 
 def _read_sidecar(path: Path, reader):
@@ -73,12 +73,13 @@ def _read_sidecar(path: Path, reader):
 
 def read_envelope(paths: TakePaths) -> Envelope | None:
     """The take's ``.envelope.npz``, or None."""
-    d = _read_sidecar(paths.file(".envelope.npz"), read_envelope_arrays)
-    if d is None:
+    arrays = _read_sidecar(paths.file(".envelope.npz"), read_envelope_arrays)
+    if arrays is None:
         return None
-    peak = np.asarray(d.pop("peak_dbfs"), dtype=np.float64)
-    rms = np.asarray(d.pop("rms_dbfs"), dtype=np.float64)
-    return Envelope(float(d["block_s"]), peak, rms, d, float(d.get("offset_s", 0.0)))
+    peak = np.asarray(arrays.pop("peak_dbfs"), dtype=np.float64)
+    rms = np.asarray(arrays.pop("rms_dbfs"), dtype=np.float64)
+    offset_s = float(arrays.get("offset_s", 0.0))
+    return Envelope(float(arrays["block_s"]), peak, rms, arrays, offset_s)
 
 
 def read_vstats(paths: TakePaths) -> VStats | None:
@@ -86,12 +87,12 @@ def read_vstats(paths: TakePaths) -> VStats | None:
     from qc.video_stats import FIELDS
     from qc.video_stats import read_vstats as read_arrays
 
-    d = _read_sidecar(paths.file(".vstats.npz"), read_arrays)
-    if d is None:
+    arrays = _read_sidecar(paths.file(".vstats.npz"), read_arrays)
+    if arrays is None:
         return None
-    series = {n: np.asarray(d[n], dtype=np.float64) for n in FIELDS if n in d}
-    bits = d["meta"].get("bit_depth") or 8
-    return VStats(np.asarray(d["pts_s"], dtype=np.float64), series, int(bits))
+    series = {name: np.asarray(arrays[name], dtype=np.float64) for name in FIELDS if name in arrays}
+    bits = arrays["meta"].get("bit_depth") or 8
+    return VStats(np.asarray(arrays["pts_s"], dtype=np.float64), series, int(bits))
 
 
 def frame_at(container, stream, t_s: float):

@@ -125,11 +125,11 @@ class FrameAnalyzer:
         self.clowp = _lrint(self.cfs * 10 / 100.0)
         self.chighp = _lrint(self.cfs * 90 / 100.0)
         self.levels = np.arange(self.size, dtype=np.float64)
-        m = self.mult
-        self.luma_lo, self.luma_hi = 16 * m, 235 * m
-        self.chroma_lo, self.chroma_hi = 16 * m, 240 * m
+        scale = self.mult
+        self.luma_lo, self.luma_hi = 16 * scale, 235 * scale
+        self.chroma_lo, self.chroma_hi = 16 * scale, 240 * scale
         pix = self.params.black_pixel_threshold
-        self.black_level = int((16 + pix * (235 - 16)) * m)
+        self.black_level = int((16 + pix * (235 - 16)) * scale)
         lim = self.params.satmax_10bit * self.size / 1024.0
         self.sat_limit_sq = lim * lim
         margin = 2 * tout_outlier_threshold(self.depth) + 2
