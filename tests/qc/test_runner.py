@@ -1,4 +1,5 @@
-"""The QC runner and ``headblock qc``: sidecars, JSON exactly as PRODUCT.md, exit statuses."""
+"""The QC runner and ``headblock qc``: sidecars, the qc.json format, exit statuses, and records
+QC could not write said, never swallowed."""
 
 from __future__ import annotations
 
