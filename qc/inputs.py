@@ -8,6 +8,13 @@ from pathlib import Path
 
 from metadata.errors import HeadblockError
 
+
+def first_line(exc: BaseException, limit: int | None = None) -> str:
+    """An exception's message on one line (its type when it has none), at most ``limit`` long."""
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:limit]
+
+
 WAV_EXTS = {".wav", ".bwf", ".rf64"}
 MEDIA_EXTS = {
     ".mkv",
@@ -192,5 +199,5 @@ def probe_media(master: Path) -> tuple[bool, list[int]]:
     except HeadblockError:
         raise
     except Exception as exc:
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise HeadblockError(f"{master.name}: cannot be read as media ({msg[:160]})") from exc
+        why = first_line(exc, 160)
+        raise HeadblockError(f"{master.name}: cannot be read as media ({why})") from exc

@@ -23,7 +23,7 @@ from metadata.progress import ProgressFn, TerminalProgress
 from metadata.take.log import TakeLog
 from metadata.take.naming import TakePaths, paths_for_master
 from qc.audio.capture_log import CaptureLogContext
-from qc.inputs import inspect_input, probe_media
+from qc.inputs import first_line, inspect_input, probe_media
 from qc.profiles import load_profile
 from qc.result import CheckResult, QCEvent, QCResult, status_of, worst
 from qc.sidecars import write_envelope
@@ -154,7 +154,7 @@ def _bring_records_in_line(paths: TakePaths, result: QCResult) -> list[str]:
         try:
             _add_premis_event(paths.premis, result)
         except Exception as exc:
-            failures.append(("PREMIS", paths.premis.name, _one_line(exc)))
+            failures.append(("PREMIS", paths.premis.name, first_line(exc)))
     if paths.directory.name == paths.stem:
         why = _sync_catalogue(paths.directory)
         if why is not None:
@@ -192,7 +192,7 @@ def _sync_catalogue(take_dir: Path) -> str | None:
     class _Hear(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             cause = record.args[-1] if isinstance(record.args, tuple) and record.args else None
-            heard.append(_one_line(cause) if isinstance(cause, Exception) else record.getMessage())
+            heard.append(first_line(cause) if isinstance(cause, Exception) else record.getMessage())
 
     hear = _Hear(logging.WARNING)
     catalogue.log.addHandler(hear)
@@ -202,11 +202,6 @@ def _sync_catalogue(take_dir: Path) -> str | None:
     finally:
         catalogue.log.removeHandler(hear)
     return heard[-1] if heard else "the catalogue could not index the take"
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 # --------------------------------------------------------------------------- command line

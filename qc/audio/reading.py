@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from metadata.errors import HeadblockError
+from qc.inputs import first_line
 
 BLOCK_S = 0.01  # envelope and level block
 CHUNK_BLOCKS = 400  # 4 s chunks
@@ -60,7 +61,7 @@ class AudioSource:
             f = sf.SoundFile(str(self.path))
         except Exception as exc:  # libsndfile says why in its message
             raise HeadblockError(
-                f"{self.path.name}: not a readable audio file ({_short(exc)})"
+                f"{self.path.name}: not a readable audio file ({first_line(exc, 200)})"
             ) from exc
         if f.frames <= 0:
             f.close()
@@ -75,7 +76,7 @@ class AudioSource:
             c = av.open(str(self.path))
         except Exception as exc:
             raise HeadblockError(
-                f"{self.path.name}: cannot be opened as media ({_short(exc)})"
+                f"{self.path.name}: cannot be opened as media ({first_line(exc, 200)})"
             ) from exc
         streams = [s for s in c.streams if s.type == "audio"]
         if stream_index is not None:
@@ -125,7 +126,9 @@ class AudioSource:
             try:
                 got = f.read(n, dtype="float32", out=buf)
             except Exception as exc:
-                raise HeadblockError(f"{self.path.name}: read error ({_short(exc)})") from exc
+                raise HeadblockError(
+                    f"{self.path.name}: read error ({first_line(exc, 200)})"
+                ) from exc
             if len(got) == 0:
                 return
             yield np.array(
@@ -165,7 +168,7 @@ class AudioSource:
                 have += a.shape[1]
         except av.error.FFmpegError as exc:
             raise HeadblockError(
-                f"{self.path.name}: audio decoding failed ({_short(exc)})"
+                f"{self.path.name}: audio decoding failed ({first_line(exc, 200)})"
             ) from exc
         if have:
             allx = np.concatenate(pending, axis=1)
@@ -183,11 +186,6 @@ class AudioSource:
 
     def __exit__(self, *exc):
         self.close()
-
-
-def _short(exc: BaseException) -> str:
-    s = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return s[:200]
 
 
 def iter_audio_blocks(
