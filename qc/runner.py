@@ -133,17 +133,17 @@ def run_qc(
     return result
 
 
-def _merge_checks(a: list[CheckResult], b: list[CheckResult]) -> list[CheckResult]:
+def _merge_checks(checks: list[CheckResult], more: list[CheckResult]) -> list[CheckResult]:
     """Check results of several audio streams: one per id, worst status, counts added."""
-    out = {c.id: CheckResult(c.id, c.status, c.count, c.summary) for c in a}
-    for c in b:
-        if c.id in out:
-            o = out[c.id]
-            o.status, o.count = worst(o.status, c.status), o.count + c.count
-            o.summary = f"{o.summary}; {c.summary}"
-        else:
-            out[c.id] = CheckResult(c.id, c.status, c.count, c.summary)
-    return list(out.values())
+    merged = {c.id: CheckResult(c.id, c.status, c.count, c.summary) for c in checks}
+    for check in more:
+        same = merged.get(check.id)
+        if same is None:
+            merged[check.id] = CheckResult(check.id, check.status, check.count, check.summary)
+            continue
+        same.status, same.count = worst(same.status, check.status), same.count + check.count
+        same.summary = f"{same.summary}; {check.summary}"
+    return list(merged.values())
 
 
 def _bring_records_in_line(paths: TakePaths, result: QCResult) -> list[str]:

@@ -389,7 +389,6 @@ _VIDEO = [
 ]
 
 CHECKS: dict[str, CheckSpec] = {c.id: c for c in _AUDIO + _VIDEO}
-AUDIO_CHECK_IDS = tuple(c.id for c in _AUDIO if c.kind == "audio")
 VIDEO_CHECK_IDS = tuple(c.id for c in _VIDEO)
 
 
