@@ -76,6 +76,7 @@ class TakeOutcome:
     frames_lost: int = 0
     duration_s: float = 0.0
     error: str | None = None
+    record_failures: list[str] = field(default_factory=list)  # PREMIS, catalogue not written
 
 
 def _engine_backends():
@@ -321,6 +322,8 @@ class BenchController(QObject):
 
     def _qc_done(self, outcome: TakeOutcome) -> None:
         self.qcFinished.emit(outcome)
+        if outcome.record_failures:  # beside the verdict: the banner of the capture tab
+            self.error.emit("QC: " + "; ".join(outcome.record_failures))
 
     def _after_take_progress(self, fraction: float, message: str) -> None:
         self.afterTakeProgress.emit(fraction, message)
@@ -601,6 +604,7 @@ def _run_qc(outcome: TakeOutcome, progress=None) -> TakeOutcome:
     outcome.verdict = data.get("verdict")
     outcome.events = list(data.get("events", []))
     outcome.checks = list(data.get("checks", []))
+    outcome.record_failures = list(result.record_failures)
     return outcome
 
 

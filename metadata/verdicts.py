@@ -10,6 +10,8 @@ _SEVERITY = {s: i for i, s in enumerate(STATUSES)}
 
 # Colours shared by the report and the window (Material red, orange, green).
 VERDICT_COLOURS = {"fail": "#e53935", "warn": "#fb8c00", "pass": "#43a047"}
+# Darker shades for the QC report (HTML and PDF): white text on them stays legible in print.
+VERDICT_PRINT_COLOURS = {"pass": "#2e7d32", "warn": "#b26a00", "fail": "#c62828"}
 
 
 def worst(*statuses: str) -> str:

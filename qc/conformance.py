@@ -21,10 +21,9 @@ import av
 
 from metadata.errors import HeadblockError
 from qc.result import CheckResult, QCEvent
+from qc.table import CHECKS
 
-DEFAULT_PIX_FMTS = "yuv422p10le,yuv422p,yuv444p10le,yuv444p,yuv420p10le,yuv420p,yuv411p"
-# WIDTHxHEIGHT@RATE: NTSC (486 and 480 active lines) and PAL (576, 608 with VBI)
-DEFAULT_STANDARDS = "720x486@30000/1001,720x480@30000/1001,720x576@25,720x608@25"
+SAMPLE_PACKETS = 300  # packets read for the GOP rule when no full scan is at hand
 
 CONTEXT_SIZE = 32
 
@@ -301,14 +300,12 @@ def evaluate(path: Path, thresholds: dict | None = None, packet_scan: dict | Non
     ``packet_scan`` (``{"packets": n, "non_key": k}``) comes from a pass that already read
     every packet (the video statistics); without it the first ``sample_packets`` are read.
     """
-    t = dict(thresholds or {})
-    min_slices = int(t.get("min_slices", 16))
-    min_version = str(t.get("min_ffv1_version", "3.4"))
-    allowed_fmts = [
-        s.strip() for s in str(t.get("pixel_formats", DEFAULT_PIX_FMTS)).split(",") if s.strip()
-    ]
-    standards = _parse_standards(t.get("standards", DEFAULT_STANDARDS))
-    rep = ConformanceReport()
+    thresholds = {**CHECKS["conformance"].defaults(), **(thresholds or {})}
+    min_slices = int(thresholds["min_slices"])
+    min_version = str(thresholds["min_ffv1_version"])
+    allowed_fmts = [s.strip() for s in str(thresholds["pixel_formats"]).split(",") if s.strip()]
+    standards = _parse_standards(thresholds["standards"])
+    report = ConformanceReport()
     path = Path(path)
     try:
         container = av.open(str(path))
@@ -316,16 +313,16 @@ def evaluate(path: Path, thresholds: dict | None = None, packet_scan: dict | Non
         raise HeadblockError(f"{path}: not a readable media file ({exc})") from exc
     with container:
         fmt = container.format.name
-        rep.facts["container"] = fmt
-        rep.add("container", "matroska" in fmt, f"container {fmt} (Matroska required)")
+        report.facts["container"] = fmt
+        report.add("container", "matroska" in fmt, f"container {fmt} (Matroska required)")
         if not container.streams.video:
-            rep.add("video", False, "no video stream")
-            return rep
-        vs = container.streams.video[0]
-        cc = vs.codec_context
-        rep.facts["codec"] = cc.name
+            report.add("video", False, "no video stream")
+            return report
+        stream = container.streams.video[0]
+        cc = stream.codec_context
+        report.facts["codec"] = cc.name
         is_ffv1 = cc.name == "ffv1"
-        rep.add("codec", is_ffv1, f"video codec {cc.name} (FFV1 required)")
+        report.add("codec", is_ffv1, f"video codec {cc.name} (FFV1 required)")
         cfg = None
         if is_ffv1:
             extradata = cc.extradata or b""
@@ -333,15 +330,15 @@ def evaluate(path: Path, thresholds: dict | None = None, packet_scan: dict | Non
                 try:
                     cfg = parse_ffv1_config(extradata)
                 except ValueError as exc:
-                    rep.add("ffv1_config", False, f"FFV1 configuration record unreadable: {exc}")
+                    report.add("ffv1_config", False, f"FFV1 configuration record unreadable: {exc}")
             else:
-                rep.add(
+                report.add(
                     "ffv1_version",
                     False,
                     "FFV1 version 0 or 1 (no configuration record); 3.4 or later required",
                 )
         if cfg is not None:
-            rep.facts.update(
+            report.facts.update(
                 ffv1_version=cfg.version_text,
                 slices=cfg.slices,
                 slice_crc=bool(cfg.ec),
@@ -350,40 +347,42 @@ def evaluate(path: Path, thresholds: dict | None = None, packet_scan: dict | Non
             )
             need = tuple(int(x) for x in min_version.split("."))
             have = (cfg.version, cfg.micro_version)
-            rep.add(
+            report.add(
                 "ffv1_version",
                 have >= need,
                 f"FFV1 version {cfg.version_text} ({min_version} or later required)",
             )
             if cfg.crc_ok is False:
-                rep.add("ffv1_config", False, "FFV1 configuration record fails its CRC")
-            rep.add("slice_crc", cfg.ec == 1, f"slice CRCs {'on' if cfg.ec else 'off'}")
-            rep.add(
+                report.add("ffv1_config", False, "FFV1 configuration record fails its CRC")
+            report.add("slice_crc", cfg.ec == 1, f"slice CRCs {'on' if cfg.ec else 'off'}")
+            report.add(
                 "slices",
                 cfg.slices >= min_slices,
                 f"{cfg.slices} slices ({min_slices} or more required)",
             )
         # GOP 1: every packet a key frame
-        scan = packet_scan or _scan_packets(container, vs, int(t.get("sample_packets", 300)))
+        scan = packet_scan or _scan_packets(
+            container, stream, int(thresholds.get("sample_packets", SAMPLE_PACKETS))
+        )
         non_key = int(scan.get("non_key", 0))
-        rep.facts["packets_checked"] = int(scan.get("packets", 0))
+        report.facts["packets_checked"] = int(scan.get("packets", 0))
         intra_flag = bool(cfg.intra) if cfg is not None else None
         gop_ok = non_key == 0 and intra_flag is not False
         why = f"{non_key} of {scan.get('packets', 0)} frames are not key frames"
         if intra_flag is False:
             why += "; the FFV1 record does not declare intra-only coding"
-        rep.add("gop", gop_ok, "every frame a key frame (GOP 1)" if gop_ok else why)
+        report.add("gop", gop_ok, "every frame a key frame (GOP 1)" if gop_ok else why)
         pix = cc.format.name if cc.format else "unknown"
-        rep.facts["pix_fmt"] = pix
-        rep.add(
+        report.facts["pix_fmt"] = pix
+        report.add(
             "pixel_format",
             pix in allowed_fmts,
             f"pixel format {pix}"
             + ("" if pix in allowed_fmts else f" (allowed: {', '.join(allowed_fmts)})"),
         )
-        rate = vs.average_rate or vs.guessed_rate or vs.base_rate
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         rate_f = Fraction(rate) if rate else None
-        rep.facts.update(width=cc.width, height=cc.height, rate=str(rate_f) if rate_f else None)
+        report.facts.update(width=cc.width, height=cc.height, rate=str(rate_f) if rate_f else None)
         match = any(
             cc.width == w
             and cc.height == h
@@ -392,36 +391,36 @@ def evaluate(path: Path, thresholds: dict | None = None, packet_scan: dict | Non
             for w, h, r in standards
         )
         rate_txt = f"{float(rate_f):.3f}" if rate_f else "unknown"
-        rep.add(
+        report.add(
             "frame_size_rate",
             match,
             f"{cc.width}x{cc.height} at {rate_txt} fps"
             + ("" if match else " is not an allowed standard"),
         )
         fo = _field_order_code(cc)
-        rep.facts["field_order"] = _FIELD_ORDERS.get(fo, str(fo))
+        report.facts["field_order"] = _FIELD_ORDERS.get(fo, str(fo))
         if fo == 0:
-            rep.add("field_order", False, "field order not declared")
+            report.add("field_order", False, "field order not declared")
         elif fo == 1:
-            rep.add(
+            report.add(
                 "field_order",
-                not t.get("require_interlaced", True),
+                not thresholds["require_interlaced"],
                 "declared progressive; analogue video is interlaced",
                 severity="warn",
             )
         else:
-            rep.add("field_order", True, f"field order {_FIELD_ORDERS.get(fo, fo)}")
+            report.add("field_order", True, f"field order {_FIELD_ORDERS.get(fo, fo)}")
         codecs = [a.codec_context.name for a in container.streams.audio]
-        rep.facts["audio"] = codecs
+        report.facts["audio"] = codecs
         bad = [c for c in codecs if not c.startswith("pcm_")]
-        rep.add(
+        report.add(
             "audio_pcm",
             not bad,
             "audio PCM"
             if codecs and not bad
             else ("no audio" if not codecs else f"audio {', '.join(bad)} (PCM required)"),
         )
-    return rep
+    return report
 
 
 def _scan_packets(container, stream, limit: int) -> dict:
@@ -446,22 +445,22 @@ def run_conformance(
     duration_s: float = 0.0,
 ) -> tuple[CheckResult, list[QCEvent], dict]:
     """The ``conformance`` check result, one event per broken rule (whole file), and facts."""
-    rep = evaluate(path, thresholds, packet_scan)
+    report = evaluate(path, thresholds, packet_scan)
     events = []
-    for f in rep.failures:
+    for f in report.failures:
         events.append(
             QCEvent("conformance", 0.0, duration_s, None, f.severity, None, f"{f.rule}: {f.detail}")
         )
-    failures = rep.failures
+    failures = report.failures
     if failures:
         summary = "; ".join(f.detail for f in failures)
     else:
         summary = (
-            f"FFV1 {rep.facts.get('ffv1_version', '?')}, {rep.facts.get('slices', '?')} slices, "
-            f"slice CRC, GOP 1, {rep.facts.get('pix_fmt')}, {rep.facts.get('width')}x"
-            f"{rep.facts.get('height')}, field order {rep.facts.get('field_order')}"
+            f"FFV1 {report.facts.get('ffv1_version', '?')}, {report.facts.get('slices', '?')} slices, "
+            f"slice CRC, GOP 1, {report.facts.get('pix_fmt')}, {report.facts.get('width')}x"
+            f"{report.facts.get('height')}, field order {report.facts.get('field_order')}"
         )
-    result = CheckResult("conformance", rep.status, len(failures), summary)
-    facts = dict(rep.facts)
-    facts["rules"] = {f.rule: ("pass" if f.ok else f.severity) for f in rep.findings}
+    result = CheckResult("conformance", report.status, len(failures), summary)
+    facts = dict(report.facts)
+    facts["rules"] = {f.rule: ("pass" if f.ok else f.severity) for f in report.findings}
     return result, events, facts

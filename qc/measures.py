@@ -53,12 +53,17 @@ def channel_major(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(_as_2d(x).T, dtype=np.float32)
 
 
-def peak(x: np.ndarray) -> np.ndarray:
-    """Sample peak per channel (linear)."""
+def _per_channel(x: np.ndarray, reduce) -> np.ndarray:
+    """``reduce`` of (frames, channels) samples over frames; zeros for no samples."""
     x = _as_2d(x)
     if x.shape[0] == 0:
         return np.zeros(x.shape[1])
-    return np.maximum(x.max(axis=0), -x.min(axis=0)).astype(np.float64)
+    return reduce(x)
+
+
+def peak(x: np.ndarray) -> np.ndarray:
+    """Sample peak per channel (linear)."""
+    return _per_channel(x, lambda a: np.maximum(a.max(axis=0), -a.min(axis=0)).astype(np.float64))
 
 
 def peak_dbfs(x: np.ndarray) -> np.ndarray:
@@ -81,10 +86,7 @@ def rms_dbfs(x: np.ndarray) -> np.ndarray:
 
 def dc_offset(x: np.ndarray) -> np.ndarray:
     """Mean per channel (linear, fraction of full scale)."""
-    x = _as_2d(x)
-    if x.shape[0] == 0:
-        return np.zeros(x.shape[1])
-    return x.mean(axis=0, dtype=np.float64)
+    return _per_channel(x, lambda a: a.mean(axis=0, dtype=np.float64))
 
 
 class BlockStats(NamedTuple):
@@ -393,24 +395,24 @@ def _lufs(power) -> np.ndarray:
 
 def windowed_power(sub: np.ndarray, n_sub: int) -> np.ndarray:
     """Channel-weighted power of windows of ``n_sub`` sub-blocks, one per sub-block step."""
-    w = _weighted(sub)
-    if len(w) < n_sub:
+    weighted = _weighted(sub)
+    if len(weighted) < n_sub:
         return np.zeros(0)
-    c = np.concatenate([[0.0], np.cumsum(w)])
-    return (c[n_sub:] - c[:-n_sub]) / n_sub
+    running = np.concatenate([[0.0], np.cumsum(weighted)])
+    return (running[n_sub:] - running[:-n_sub]) / n_sub
 
 
 def integrated_loudness_lufs(sub: np.ndarray) -> float:
     """Gated integrated loudness (BS.1770-4) from 100 ms K-weighted mean squares."""
-    p = windowed_power(sub, 4)  # 400 ms blocks, 75 % overlap
-    if p.size == 0:
+    power = windowed_power(sub, 4)  # 400 ms blocks, 75 % overlap
+    if power.size == 0:
         return LUFS_FLOOR
-    lk = _lufs(p)
-    gated = p[lk >= -70.0]
+    block_lufs = _lufs(power)
+    gated = power[block_lufs >= -70.0]
     if gated.size == 0:
         return LUFS_FLOOR
-    rel = _lufs(gated.mean()) - 10.0
-    final = p[(lk > rel) & (lk > -70.0)]
+    relative_gate = _lufs(gated.mean()) - 10.0
+    final = power[(block_lufs > relative_gate) & (block_lufs > -70.0)]
     return float(_lufs(final.mean())) if final.size else LUFS_FLOOR
 
 
@@ -418,18 +420,18 @@ def loudness_range_lu(sub: np.ndarray) -> float:
     """Loudness range (EBU Tech 3342) from 100 ms K-weighted mean squares: 3 s windows at 10 Hz."""
     # as pyloudnorm: 1.5 s of silence after the signal
     pad = np.zeros((15, sub.shape[1])) if sub.ndim == 2 else np.zeros((15, 1))
-    p = windowed_power(np.vstack([sub, pad]), 30)
-    if p.size == 0:
+    power = windowed_power(np.vstack([sub, pad]), 30)
+    if power.size == 0:
         return 0.0
-    st = _lufs(p)
-    st = st[st >= -70.0]
-    if st.size == 0:
+    short_term = _lufs(power)
+    short_term = short_term[short_term >= -70.0]
+    if short_term.size == 0:
         return 0.0
-    integ = 10 * np.log10(np.mean(10 ** (st / 10)))
-    st = st[st >= integ - 20.0]
-    if st.size == 0:
+    integrated = 10 * np.log10(np.mean(10 ** (short_term / 10)))
+    short_term = short_term[short_term >= integrated - 20.0]
+    if short_term.size == 0:
         return 0.0
-    return float(np.percentile(st, 95) - np.percentile(st, 10))
+    return float(np.percentile(short_term, 95) - np.percentile(short_term, 10))
 
 
 def short_term_lufs(sub: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The QC result and its JSON (``ITEM_tNN.qc.json``), exactly as PRODUCT.md fixes it.
+"""The QC result and its JSON (``ITEM_tNN.qc.json``), a fixed format scripts and the station read.
 
 Also the event merger every check uses: findings in neighbouring blocks or frames (closer than
 a gap) become one event with a start, an end and the worst value.
@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from metadata.errors import HeadblockError
+from metadata.files import write_atomic
 from metadata.verdicts import STATUSES, worst  # noqa: F401 - QC's vocabulary, re-exported
 
 
@@ -65,6 +64,8 @@ class QCResult:
     checks: list[CheckResult] = field(default_factory=list)
     events: list[QCEvent] = field(default_factory=list)
     stats: dict = field(default_factory=dict)
+    # records (PREMIS, catalogue) that could not be brought in line; not part of qc.json
+    record_failures: list[str] = field(default_factory=list, compare=False)
 
     def update_verdict(self) -> str:
         """Verdict = the worst check status."""
@@ -121,18 +122,7 @@ class QCResult:
 
     def write(self, path: Path) -> Path:
         """Write atomically (a reader never sees half a file)."""
-        path = Path(path)
-        text = self.to_json() + "\n"
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.chmod(tmp, 0o644)  # mkstemp makes it private
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return write_atomic(path, self.to_json() + "\n")
 
     @classmethod
     def read(cls, path: Path) -> QCResult:
@@ -239,10 +229,10 @@ def merge_events(
     for e in events:
         by_check.setdefault(e.check, []).append(e)
     for check, evs in by_check.items():
-        m = EventMerger(check, gap_s, lower_is_worse, max_events=len(evs) + 1)
+        merger = EventMerger(check, gap_s, lower_is_worse, max_events=len(evs) + 1)
         for e in sorted(evs, key=lambda e: e.start_s):
-            m.add(e.start_s, e.end_s, e.channel, e.severity, e.value, e.detail)
-        out.extend(m.finish())
+            merger.add(e.start_s, e.end_s, e.channel, e.severity, e.value, e.detail)
+        out.extend(merger.finish())
     return out
 
 

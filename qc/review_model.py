@@ -15,10 +15,7 @@ import numpy as np
 from metadata.errors import HeadblockError
 from metadata.review.marks import current_marks, take_paths
 from metadata.take.naming import TakePaths
-from qc.report import Envelope, VStats, read_envelope, read_vstats
-from qc.table import CHECKS
-
-UNKNOWN_CHECK_COLOUR = "#9e9e9e"  # an event of a check this station does not know
+from qc.sidecars import Envelope, VStats, read_envelope, read_vstats
 
 
 @dataclass
@@ -111,14 +108,3 @@ def load_review_model(path: Path) -> ReviewModel:
 
 def needs_qc(path: Path) -> bool:
     return not take_paths(Path(path)).qc_json.exists()
-
-
-def check_colour(check: str) -> str:
-    """The marker colour of ``check`` (from the check table)."""
-    spec = CHECKS.get(check)
-    return spec.colour if spec is not None else UNKNOWN_CHECK_COLOUR
-
-
-def is_video_check(check: str) -> bool:
-    spec = CHECKS.get(check)
-    return spec is not None and spec.kind == "video"

@@ -1,12 +1,22 @@
-"""The one table of QC checks: id, kind, what it detects, thresholds with defaults and units.
+"""The one table of QC checks: id, kind, what it detects, thresholds with defaults and units,
+its colour and its detector.
 
 The runner, the profiles (``resources/profiles/*.toml``), the report and the review window
-all read ``CHECKS``. A profile may set any threshold named here, plus ``enabled``.
-Thresholds whose names start with ``fail_`` raise an event from warn to fail.
+all read ``CHECKS``; no other list of checks exists. A profile may set any threshold named
+here, plus ``enabled``. Thresholds whose names start with ``fail_`` raise an event from warn
+to fail.
+
+A detector is named ``module:function`` and imported when first called, so reading the table
+costs no numpy or FFmpeg. Audio detectors (kind "audio" or "both") take the audio pass's
+``qc.audio.accumulator.AudioFindings`` and the check's thresholds and return ``(events,
+summary)``; video detectors take ``qc.video_checks.VideoContext`` and the thresholds and
+return a ``Detection`` (or None when the check does not apply to the file).
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -27,10 +37,19 @@ class CheckSpec:
     detects: str
     thresholds: dict[str, Threshold]
     colour: str  # its markers in the review timeline and the report
+    detector_name: str  # "module:function", imported when first called
+
+    @property
+    def detector(self) -> Callable:
+        module, _, function = self.detector_name.partition(":")
+        return getattr(importlib.import_module(module), function)
 
     def defaults(self) -> dict:
         """Threshold defaults, with ``enabled`` (always true by default)."""
-        return {"enabled": True, **{k: t.default for k, t in self.thresholds.items()}}
+        return {
+            "enabled": True,
+            **{name: threshold.default for name, threshold in self.thresholds.items()},
+        }
 
     def applies_to(self, kind: str) -> bool:
         return self.kind in (kind, "both")
@@ -53,6 +72,7 @@ _AUDIO = [
             "merge_gap_s": T(0.25, "s", "clips closer than this form one event"),
         },
         colour="#e53935",
+        detector_name="qc.audio.impulses:detect_clipping",
     ),
     CheckSpec(
         "dropout",
@@ -85,6 +105,7 @@ _AUDIO = [
             "program_min_dbfs": T(-45.0, "dBFS", "surrounding RMS below this is not program"),
         },
         colour="#d81b60",
+        detector_name="qc.audio.dropout:detect_dropout",
     ),
     CheckSpec(
         "click",
@@ -100,6 +121,7 @@ _AUDIO = [
             "fail_per_minute": T(60.0, "1/min", "more clicks per minute than this fails the check"),
         },
         colour="#fb8c00",
+        detector_name="qc.audio.impulses:detect_click",
     ),
     CheckSpec(
         "dc_offset",
@@ -113,6 +135,7 @@ _AUDIO = [
             "min_duration_s": T(2.0, "s", "shortest offset reported"),
         },
         colour="#8d6e63",
+        detector_name="qc.audio.levels:detect_dc_offset",
     ),
     CheckSpec(
         "phase",
@@ -127,6 +150,7 @@ _AUDIO = [
             "min_level_dbfs": T(-50.0, "dBFS", "windows where a channel is quieter are skipped"),
         },
         colour="#8e24aa",
+        detector_name="qc.audio.levels:detect_phase",
     ),
     CheckSpec(
         "channel_imbalance",
@@ -143,6 +167,7 @@ _AUDIO = [
             ),
         },
         colour="#5e35b1",
+        detector_name="qc.audio.levels:detect_channel_imbalance",
     ),
     CheckSpec(
         "silence",
@@ -160,6 +185,7 @@ _AUDIO = [
             ),
         },
         colour="#78909c",
+        detector_name="qc.audio.levels:detect_silence",
     ),
     CheckSpec(
         "hum",
@@ -175,6 +201,7 @@ _AUDIO = [
             "harmonics": T(5, "", "harmonics examined (1 = the fundamental alone)"),
         },
         colour="#00897b",
+        detector_name="qc.audio.hum:detect_hum",
     ),
     CheckSpec(
         "loudness",
@@ -192,6 +219,7 @@ _AUDIO = [
             ),
         },
         colour="#3949ab",
+        detector_name="qc.audio.loudness:detect_loudness",
     ),
     CheckSpec(
         "overflow",
@@ -205,6 +233,7 @@ _AUDIO = [
             ),
         },
         colour="#b71c1c",
+        detector_name="qc.audio.capture_log:detect_overflow",
     ),
 ]
 
@@ -225,6 +254,7 @@ _VIDEO = [
             "merge_gap_frames": T(2, "frames", "frames closer than this form one event"),
         },
         colour="#f4511e",
+        detector_name="qc.video_checks:detect_video_dropout",
     ),
     CheckSpec(
         "line_repetition",
@@ -237,6 +267,7 @@ _VIDEO = [
             "merge_gap_frames": T(2, "frames", "frames closer than this form one event"),
         },
         colour="#c0ca33",
+        detector_name="qc.video_checks:detect_line_repetition",
     ),
     CheckSpec(
         "out_of_range",
@@ -249,6 +280,7 @@ _VIDEO = [
             "min_duration_s": T(0.5, "s", "shortest run of frames reported"),
         },
         colour="#fdd835",
+        detector_name="qc.video_checks:detect_out_of_range",
     ),
     CheckSpec(
         "saturation",
@@ -266,6 +298,7 @@ _VIDEO = [
             "min_duration_s": T(0.5, "s", "shortest run of frames reported"),
         },
         colour="#ec407a",
+        detector_name="qc.video_checks:detect_saturation",
     ),
     CheckSpec(
         "black",
@@ -283,6 +316,7 @@ _VIDEO = [
             ),
         },
         colour="#546e7a",
+        detector_name="qc.video_checks:detect_black",
     ),
     CheckSpec(
         "freeze",
@@ -294,6 +328,7 @@ _VIDEO = [
             "min_duration_s": T(2.0, "s", "shortest freeze reported (freezedetect d)"),
         },
         colour="#29b6f6",
+        detector_name="qc.video_checks:detect_freeze",
     ),
     CheckSpec(
         "frame_drop",
@@ -305,6 +340,7 @@ _VIDEO = [
             "fail_frames": T(1, "frames", "frames lost in total at or above this is a failure"),
         },
         colour="#00e676",
+        detector_name="qc.video_checks:detect_frame_drop",
     ),
     CheckSpec(
         "conformance",
@@ -327,6 +363,7 @@ _VIDEO = [
             "require_interlaced": T(True, "", "a master declared progressive is a warning"),
         },
         colour="#66bb6a",
+        detector_name="qc.video_checks:detect_conformance",
     ),
     CheckSpec(
         "decode_error",
@@ -337,6 +374,7 @@ _VIDEO = [
             "fail_on_error": T(True, "", "a decoder error fails the take (else a warning)"),
         },
         colour="#ab47bc",
+        detector_name="qc.video_checks:detect_decode_error",
     ),
     CheckSpec(
         "framemd5",
@@ -346,12 +384,23 @@ _VIDEO = [
         "capture (runs when the master has its .framemd5)",
         {},
         colour="#26a69a",
+        detector_name="qc.video_checks:detect_framemd5",
     ),
 ]
 
 CHECKS: dict[str, CheckSpec] = {c.id: c for c in _AUDIO + _VIDEO}
-AUDIO_CHECK_IDS = tuple(c.id for c in _AUDIO if c.kind == "audio")
-VIDEO_CHECK_IDS = tuple(c.id for c in _VIDEO)
+VIDEO_CHECK_IDS = frozenset(c.id for c in _VIDEO)  # events drawn on the picture, not the sound
+UNKNOWN_CHECK_COLOUR = "#9e9e9e"  # an event of a check this station does not know
+
+
+def check_colour(check_id: str) -> str:
+    """The marker colour of an event's check in the timeline and the report."""
+    spec = CHECKS.get(check_id)
+    return spec.colour if spec is not None else UNKNOWN_CHECK_COLOUR
+
+
+def is_video_check(check_id: str) -> bool:
+    return check_id in VIDEO_CHECK_IDS
 
 
 def check(check_id: str) -> CheckSpec:

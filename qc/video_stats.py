@@ -42,9 +42,11 @@ import cv2
 import numpy as np
 
 from metadata.errors import HeadblockError
+from metadata.files import atomic_path
 from metadata.formats.framemd5 import StreamFrameMD5
 from metadata.formats.pixfmt import pixel_format
 from metadata.progress import ProgressFn, no_progress
+from qc.table import CHECKS
 
 # Column order of the per-frame table (float32, as in the sidecar; pts_s is float64).
 FIELDS = (
@@ -85,8 +87,10 @@ QUEUE_FRAMES = 6  # decoded frames waiting for analysis: bounds memory whatever 
 class AnalysisParams:
     """Thresholds that shape some statistics (stored with them in the sidecar)."""
 
-    black_pixel_threshold: float = 0.10  # blackdetect pix_th: share of the 16..235 range
-    satmax_10bit: float = 496.0  # SATOVER counts chroma samples above this (scaled)
+    # blackdetect pix_th: share of the 16..235 range
+    black_pixel_threshold: float = CHECKS["black"].thresholds["pixel_black_threshold"].default
+    # SATOVER counts chroma samples above this (scaled)
+    satmax_10bit: float = CHECKS["saturation"].thresholds["satmax_10bit"].default
     tout_ffmpeg_8bit_quirk: bool = False  # reproduce FFmpeg's low-8-bit TOUT at 10 bits
 
 
@@ -122,11 +126,11 @@ class FrameAnalyzer:
         self.clowp = _lrint(self.cfs * 10 / 100.0)
         self.chighp = _lrint(self.cfs * 90 / 100.0)
         self.levels = np.arange(self.size, dtype=np.float64)
-        m = self.mult
-        self.luma_lo, self.luma_hi = 16 * m, 235 * m
-        self.chroma_lo, self.chroma_hi = 16 * m, 240 * m
+        scale = self.mult
+        self.luma_lo, self.luma_hi = 16 * scale, 235 * scale
+        self.chroma_lo, self.chroma_hi = 16 * scale, 240 * scale
         pix = self.params.black_pixel_threshold
-        self.black_level = int((16 + pix * (235 - 16)) * m)
+        self.black_level = int((16 + pix * (235 - 16)) * scale)
         lim = self.params.satmax_10bit * self.size / 1024.0
         self.sat_limit_sq = lim * lim
         margin = 2 * tout_outlier_threshold(self.depth) + 2
@@ -702,9 +706,8 @@ def write_vstats(path: Path, stats: VideoStats) -> Path:
         "black_pixel_threshold": stats.params.black_pixel_threshold,
         "satmax_10bit": stats.params.satmax_10bit,
     }
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez_compressed(tmp, meta=np.array(json.dumps(meta)), **arrays)
-    tmp.replace(path)
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez_compressed(tmp, meta=np.array(json.dumps(meta)), **arrays)
     return path
 
 

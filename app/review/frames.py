@@ -51,7 +51,7 @@ class FrameFetcher(QObject):
     def _run(self) -> None:
         import av
 
-        from qc.report import frame_at
+        from qc.sidecars import frame_at
 
         container = stream = None
         while True:

@@ -8,7 +8,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 
 from metadata.verdicts import severity
-from qc.review_model import ReviewModel, check_colour, is_video_check
+from qc.review_model import ReviewModel
+from qc.table import check_colour, is_video_check
 
 
 class Timeline(pg.GraphicsLayoutWidget):

@@ -44,7 +44,8 @@ from capture.playback import AudioPlayer
 from metadata.errors import HeadblockError
 from metadata.review.marks import MARK_LABELS, add_mark, current_marks, event_key, take_paths
 from metadata.verdicts import VERDICT_COLOURS
-from qc.review_model import ReviewModel, check_colour, load_review_model, needs_qc
+from qc.review_model import ReviewModel, load_review_model, needs_qc
+from qc.table import check_colour
 
 log = logging.getLogger(__name__)
 
@@ -577,7 +578,8 @@ class ReviewView(QWidget):
         self.status.setText(message)
         log.warning("review: %s", message)
         self.status.setStyleSheet("color: #e57373")
-        QTimer.singleShot(6000, lambda: self.status.setStyleSheet("color: #8a929a"))
+        # The label as context: the timer is dropped if the view is closed before it fires.
+        QTimer.singleShot(6000, self.status, lambda: self.status.setStyleSheet("color: #8a929a"))
         if self.isVisible() and self.show_error_boxes:
             box = QMessageBox(QMessageBox.Icon.Warning, "Review", message, parent=self)
             box.open()  # not exec(): a message never stops the window

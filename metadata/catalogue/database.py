@@ -41,6 +41,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from metadata.errors import HeadblockError
 from metadata.take.naming import iter_take_dirs, paths_for_take_dir
+from metadata.verdicts import worst_first
 
 log = logging.getLogger(__name__)
 
@@ -492,9 +493,6 @@ def list_takes(
         raise HeadblockError(f"catalogue {eng.url}: {_one_line(exc)}") from exc
 
 
-VERDICT_ORDER = {"fail": 0, "warn": 1, "pass": 2}
-
-
 def awaiting_signoff(
     library: Path | None = None, url: str | None = None, order: str = "verdict"
 ) -> list[dict]:
@@ -511,7 +509,7 @@ def awaiting_signoff(
     if order == "date":
         rows.sort(key=lambda r: (when(r), r["identifier"]))
     else:
-        rows.sort(key=lambda r: (VERDICT_ORDER.get(r["verdict"], 3), when(r), r["identifier"]))
+        rows.sort(key=lambda r: (worst_first(r["verdict"]), when(r), r["identifier"]))
     return rows
 
 

@@ -9,13 +9,8 @@ import pytest
 
 from metadata.take.log import TakeLog
 from qc import measures as m
-from qc.audio_checks import (
-    CHUNK_BLOCKS,
-    AudioAnalyzer,
-    block_frames_for,
-    iter_audio_blocks,
-    run_audio_checks,
-)
+from qc.audio.analysis import AudioAnalyzer, run_audio_checks
+from qc.audio.reading import CHUNK_BLOCKS, block_frames_for, iter_audio_blocks
 from qc.profiles import load_profile, profile_from_dict
 from tests.fixtures import signals as S
 

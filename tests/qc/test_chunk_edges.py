@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from qc.audio_checks import BLOCK_S, CHUNK_BLOCKS
+from qc.audio.reading import BLOCK_S, CHUNK_BLOCKS
 from qc.runner import run_qc
 
 RATE = 48000

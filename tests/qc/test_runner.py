@@ -1,4 +1,5 @@
-"""The QC runner and ``headblock qc``: sidecars, JSON exactly as PRODUCT.md, exit statuses."""
+"""The QC runner and ``headblock qc``: sidecars, the qc.json format, exit statuses, and records
+QC could not write said, never swallowed."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import numpy as np
 import pytest
 
 from headblock.cli import main as headblock
+from metadata.take.log import TakeLog, read_log
 from qc.result import CheckResult, EventMerger, QCEvent, QCResult, merge_events
-from qc.runner import read_envelope, run_qc
+from qc.runner import run_qc
+from qc.sidecars import read_envelope_arrays
 from qc.table import CHECKS
 from tests.fixtures import signals as S
 
@@ -71,7 +74,7 @@ def test_qc_json_and_envelope_beside_the_master(take, material):
         assert e["start_s"] == pytest.approx(6.0, abs=2e-4) and e["severity"] == "fail"
     assert data["stats"]["integrated_lufs"] < -10 and len(data["stats"]["true_peak_dbtp"]) == 2
     assert QCResult.from_json(json.dumps(data)).to_dict() == data == result.to_dict()
-    env = read_envelope(take / "REEL-7_t01.envelope.npz")
+    env = read_envelope_arrays(take / "REEL-7_t01.envelope.npz")
     assert env["peak_dbfs"].shape == (1200, 2) and env["peak_dbfs"].dtype == np.float16
     assert float(env["block_s"]) == 0.01
     # the envelope shows the dropout: 10 ms block 600 is digital silence
@@ -254,3 +257,49 @@ def test_progress_line_on_a_terminal(take, material, monkeypatch, capsys):
     master.write_bytes(master.read_bytes()[:1000])  # truncated: the error gets its own line
     assert headblock(["qc", str(master)]) == 2
     assert tty.text.startswith("headblock: ") and "truncated" in tty.text
+
+
+# ---------------------------------------------------------------------------------------------
+# records QC brings in line: a failure is said, never swallowed
+
+
+@pytest.fixture
+def take_with_broken_records(take, material, monkeypatch):
+    """A take whose PREMIS file is not XML and whose catalogue cannot be opened."""
+    _wav(take, material)
+    TakeLog(take / "REEL-7_t01.log").write("take_start", settings={"rate_hz": RATE})
+    (take / "REEL-7_t01.premis.xml").write_text("not a PREMIS document\n", encoding="utf-8")
+    monkeypatch.setenv("HEADBLOCK_CATALOGUE_URL", f"sqlite:///{take / 'missing' / 'c.sqlite'}")
+    return take
+
+
+def test_a_record_that_failed_is_carried_on_the_result_and_logged(take_with_broken_records):
+    take = take_with_broken_records
+    result = run_qc(take / "REEL-7_t01.wav")
+    premis_failure, catalogue_failure = result.record_failures
+    assert premis_failure.startswith("the PREMIS record of REEL-7_t01.premis.xml was not updated")
+    assert "not well-formed XML" in premis_failure
+    assert catalogue_failure.startswith("the catalogue record of REEL-7_t01 was not updated")
+    assert "unable to open database file" in catalogue_failure
+    logged = [e for e in read_log(take / "REEL-7_t01.log") if e.event == "record_failed"]
+    assert [(e.level, e.fields["record"], e.fields["file"]) for e in logged] == [
+        ("ERROR", "PREMIS", "REEL-7_t01.premis.xml"),
+        ("ERROR", "catalogue", "REEL-7_t01"),
+    ]
+    assert all(e.fields["error"] for e in logged)
+    # qc.json keeps its format: the failures are the station's news, not the QC result's
+    assert "record_failures" not in json.loads((take / "REEL-7_t01.qc.json").read_text())
+
+
+def test_headblock_qc_says_a_failed_record_on_stderr(take_with_broken_records, capsys):
+    take = take_with_broken_records
+    headblock(["qc", str(take / "REEL-7_t01.wav")])
+    err = capsys.readouterr().err.splitlines()
+    said = [line for line in err if "was not updated" in line]
+    assert len(said) == 2 and said[0].startswith("REEL-7_t01.wav: the PREMIS record")
+
+
+def test_records_in_line_leave_no_failure(take, material, tmp_path, monkeypatch):
+    monkeypatch.setenv("HEADBLOCK_CATALOGUE_URL", f"sqlite:///{tmp_path / 'c.sqlite'}")
+    _wav(take, material)
+    assert run_qc(take / "REEL-7_t01.wav").record_failures == []

@@ -241,7 +241,7 @@ def test_copy_of_master_elsewhere_gets_its_own_sidecar(tmp_path):
 def test_noisy_black_at_legal_level_is_not_out_of_range(tmp_path):
     """Tape noise around code 64 puts half a black frame below 64: black, not out of range;
     a black level set well below 64 is out of range as well."""
-    from qc.video_checks import _Ctx, check_out_of_range
+    from qc.video_checks import VideoContext, detect_out_of_range
     from qc.video_stats import COL, AnalysisParams, FrameAnalyzer, VideoStats
 
     rng = np.random.default_rng(5)
@@ -253,9 +253,9 @@ def test_noisy_black_at_legal_level_is_not_out_of_range(tmp_path):
     table = np.array(rows, dtype=np.float32)
     pts = np.arange(6) * FRAME_S
     stats = VideoStats(None, pts, table)
-    ctx = _Ctx(stats, pts, FRAME_S, 4.0, table[:, COL["BLACK"]] >= 0.98)
+    ctx = VideoContext(None, stats, pts, FRAME_S, 4.0, table[:, COL["BLACK"]] >= 0.98, 0.6)
     assert ctx.black.all() and table[:3, COL["BRNG"]].min() > 0.3
-    _, events = check_out_of_range(
+    _, events, _ = detect_out_of_range(
         ctx, {"brng_fraction": 0.03, "fail_brng_fraction": 0.2, "min_duration_s": 0.05}
     )
     assert [(round(e.start_s / FRAME_S), round(e.end_s / FRAME_S)) for e in events] == [(3, 6)]

@@ -162,7 +162,7 @@ def make_audio_take(library: Path, item: str = "REEL-001", meta: dict | None = N
     blocks = audio[: (n // block) * block].reshape(-1, block, 2)
     peak = np.abs(blocks).max(axis=1)
     rms = np.sqrt((blocks**2).mean(axis=1))
-    write_envelope(  # the keys and types qc.audio_checks puts in the envelope
+    write_envelope(  # the keys and types the audio checks put in the envelope
         paths.file(".envelope.npz"),
         {
             "block_s": np.float64(block / AUDIO_RATE),

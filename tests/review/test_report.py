@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from headblock.cli import main
+from metadata.errors import HeadblockError
 from metadata.review.marks import add_mark
 from qc.report import write_report
 from tests.review.takes import AUDIO_EVENTS
@@ -96,3 +97,22 @@ def test_report_of_a_loose_master(tmp_path, audio_take):
     html = (tmp_path / "interview.qc.html").read_text()
     assert "QC report — interview" in html and "Checksum file" in html  # no .md5 beside it
     assert (tmp_path / "interview.qc.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_a_checksum_file_not_in_md5sum_format_is_unreadable(audio_take):
+    master = audio_take.master("audio")
+    master.with_name(master.name + ".md5").write_text("not a checksum\n", encoding="utf-8")
+    write_report(audio_take.directory)
+    html = audio_take.qc_html.read_text(encoding="utf-8")
+    assert f"{master.name}.md5 unreadable" in html and ">verified<" not in html
+
+
+def test_a_report_the_last_sign_off_hashed_is_kept(audio_take):
+    from qc.signoff import signoff
+
+    write_report(audio_take.directory, pdf=True)
+    signoff(audio_take.directory, "S. Visor", "approved")
+    signed_html = audio_take.qc_html.read_bytes()
+    with pytest.raises(HeadblockError, match="signed off"):
+        write_report(audio_take.directory, pdf=True)
+    assert audio_take.qc_html.read_bytes() == signed_html

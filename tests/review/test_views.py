@@ -333,7 +333,7 @@ def test_the_review_model_and_playback_need_no_qt(audio_take):
 
     code = (
         "import sys\n"
-        "from qc.review_model import load_review_model, check_colour\n"
+        "from qc.review_model import load_review_model\nfrom qc.table import check_colour\n"
         "import capture.playback\n"
         f"model = load_review_model({str(audio_take.directory)!r})\n"
         "print(len(model.events), model.kind, check_colour('click'))\n"
