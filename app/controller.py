@@ -574,7 +574,7 @@ class BenchController(QObject):
 # -- worker jobs (run off the GUI thread) ----------------------------------------------------
 def _close_take(take, reason: str, progress=None) -> TakeOutcome:
     take.stop(reason=reason)
-    from capture.finalize import closing_step
+    from capture.take import closing_step
 
     while not take.wait(0.25):  # a long take's read-back takes minutes: say how far it is
         status = take.status()

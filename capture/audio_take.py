@@ -10,8 +10,6 @@ error. Everything already written is kept and finished by ``capture.finalize``.
 from __future__ import annotations
 
 import errno
-import os
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -22,8 +20,8 @@ import numpy as np
 
 from capture.audio_input import AudioInput
 from capture.backends import open_audio_input
-from capture.finalize import finalize_take, record_for, run_until_done
-from capture.take import EventFn, TakeResult, TakeStatus, log_event, meta_from_args
+from capture.finalize import finalize_take, record_for
+from capture.take import EventFn, TakeResult, TakeStatus, log_event
 from capture.watchdog import DEFAULT_RESERVE_BYTES, DiskWatchdog, log_disk_check, log_disk_event
 from metadata.clock import utc_stamp
 from metadata.errors import HeadblockError
@@ -436,55 +434,3 @@ class AudioTake:
 
 
 # --------------------------------------------------------------------------- command line
-
-
-def settings_from_args(args) -> AudioTakeSettings:
-    meta = meta_from_args(args)
-    validate_item_id(args.item)
-    if args.rate <= 0:
-        raise HeadblockError(f"--rate must be positive, got {args.rate}")
-    if args.channels is not None and args.channels <= 0:
-        raise HeadblockError(f"--channels must be positive, got {args.channels}")
-    return AudioTakeSettings(
-        device=args.device,
-        item=args.item,
-        library=Path(args.library),
-        rate_hz=args.rate,
-        bits=args.bits,
-        channels=args.channels,
-        seconds=args.seconds,
-        meta=meta,
-        qc=not args.no_qc,
-        profile=args.profile,
-    )
-
-
-def cmd_capture_audio(args) -> int:
-    """``headblock capture audio``: record until --seconds of audio or SIGINT/SIGTERM."""
-    settings = settings_from_args(args)
-    take = AudioTake(settings)
-    paths = take.start()
-    master = paths.master("audio")
-    print(f"headblock: recording {master}", file=sys.stderr, flush=True)
-
-    def line(status) -> str:
-        left = f"{status.disk_time_left_s / 60:.0f} min" if status.disk_time_left_s else "?"
-        return (
-            f"{status.elapsed_s:8.1f} s  lost {status.frames_lost} frames  disk left {left}"
-            f"  [{status.state}]   "
-        )
-
-    run_until_done(take, line)
-    result = take.result
-    if result is None:
-        raise HeadblockError(f"the take in {paths.directory} failed: {take.error}")
-    record = result.record
-    verdict = result.qc_verdict or "not run"
-    print(
-        f"headblock: {master.name}: {record.duration_s:.2f} s, {record.outcome}, "
-        f"{record.frames_lost} frames lost, fixity {'ok' if result.fixity_ok else 'FAILED'}, "
-        f"QC {verdict}",
-        file=sys.stderr,
-    )
-    print(os.fspath(paths.directory))
-    return result.exit_status

@@ -9,7 +9,6 @@ from the ``take_start`` log line with the outcome "recovered" and a PREMIS ``rec
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fractions import Fraction
@@ -261,19 +260,3 @@ def _add_premis_recovery(paths: TakePaths, record: TakeRecord, notes: list[str])
         premis.add_event(paths.premis, event, premis.software_agent(record.software))
     except Exception as exc:  # the take itself is already valid and hashed
         TakeLog(paths.log).write("warning", "WARN", text=f"PREMIS recovery event: {exc}")
-
-
-def cmd_recover(args) -> int:
-    library = Path(args.library)
-    if not library.is_dir():
-        raise HeadblockError(f"the library {library} is not a folder")
-    open_takes = find_open_takes(library)
-    if not open_takes:
-        print(f"headblock: no open take in {library}", file=sys.stderr)
-        return 0
-    failed = 0
-    for paths in open_takes:
-        rec = recover_take(paths)
-        print(f"{'ok' if rec.ok else 'FAILED'}  {paths.directory}  {rec.summary}")
-        failed += not rec.ok
-    return 1 if failed else 0

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from metadata.take.meta import TakeMeta
 from metadata.take.naming import TakePaths
 from metadata.take.record import TakeRecord
 
@@ -111,10 +109,10 @@ def log_event(
     notify(on_event, name, fields)
 
 
-def meta_from_args(args) -> TakeMeta:
-    """The item and carrier fields of a ``capture`` command line: ``--meta-file`` (TOML), then
-    each ``--meta KEY=VALUE``."""
-    meta_file = getattr(args, "meta_file", None)
-    meta = TakeMeta.from_toml(Path(meta_file)) if meta_file else TakeMeta()
-    meta.update_from_pairs(getattr(args, "meta", []) or [])
-    return meta
+def closing_step(status) -> str | None:
+    """What a take does once its master is closed (None before): reading it back, then
+    sidecars and QC."""
+    closing = getattr(status, "closing", None)
+    if closing is None:
+        return None
+    return "reading the master back" if closing < 1.0 else "sidecars and QC"

@@ -14,13 +14,13 @@ from metadata.errors import HeadblockError
 # verb -> "module:function"; imported only when the verb runs, so `--help` stays fast.
 HANDLERS = {
     "gui": "app.main:cmd_gui",
-    "devices": "capture.devices:cmd_devices",
-    "capture audio": "capture.audio_take:cmd_capture_audio",
-    "capture video": "capture.video.take:cmd_capture_video",
-    "qc": "qc.runner:cmd_qc",
+    "devices": "headblock.verbs.capture:cmd_devices",
+    "capture audio": "headblock.verbs.capture:cmd_capture_audio",
+    "capture video": "headblock.verbs.capture:cmd_capture_video",
+    "qc": "headblock.verbs.qc:cmd_qc",
     "verify": "headblock.verbs.review:cmd_verify",
-    "recover": "capture.recover:cmd_recover",
-    "report": "qc.report:cmd_report",
+    "recover": "headblock.verbs.library:cmd_recover",
+    "report": "headblock.verbs.qc:cmd_report",
     "signoff": "headblock.verbs.review:cmd_signoff",
     "catalogue": "headblock.verbs.library:cmd_catalogue",
 }

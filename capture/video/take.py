@@ -31,11 +31,10 @@ import av
 import numpy as np
 
 from capture import backends
-from capture.finalize import run_until_done
 from capture.mkv_writer import AudioParams, MkvWriter, VideoParams, master_pix_fmt
 from capture.priority import AFTER_TAKE_NICE, lower_this_thread
 from capture.ring import RingBuffer
-from capture.take import EventFn, TakeResult, TakeStatus, log_event, meta_from_args, notify
+from capture.take import EventFn, TakeResult, TakeStatus, log_event, notify
 from capture.video.audio_feeds import AudioConverter
 from capture.video.finish import finish_video_take
 from capture.video.preview import PreviewPlanes, preview_of
@@ -770,59 +769,3 @@ class VideoTake:
 
 
 # -- command line ------------------------------------------------------------------------------
-
-
-def settings_from_args(args) -> VideoTakeSettings:
-    meta = meta_from_args(args)
-    return VideoTakeSettings(
-        device=args.device,
-        library=Path(args.library),
-        item=args.item,
-        seconds=args.seconds,
-        audio_device=args.audio_device,
-        standard=args.standard,
-        pix_fmt=args.pix_fmt,
-        options=list(args.option or []),
-        audio_rate_hz=args.audio_rate,
-        audio_channels=args.audio_channels,
-        audio_bits=args.audio_bits,
-        meta=meta,
-        profile=args.profile,
-        run_qc=not args.no_qc,
-    )
-
-
-def cmd_capture_video(args) -> int:
-    settings = settings_from_args(args)
-    take = VideoTake(settings)
-    paths = take.start()
-    print(f"recording {paths.directory}", file=sys.stderr)
-
-    def line(status) -> str:
-        return (
-            f"{status.elapsed_s:8.1f} s  frames {status.frames_written:7d}"
-            f"  lost {status.frames_lost:4d}  queue {status.encoder_queue_depth:3d}  "
-        )
-
-    run_until_done(take, line)
-    if take.error is not None:
-        err = take.error
-        if isinstance(err, HeadblockError):
-            raise err
-        raise HeadblockError(f"the take stopped on an error: {err}") from err
-    result = take.result
-    status = take.status()
-    if take.input_error is not None:
-        print(
-            f"headblock: the input failed during the take ({take.input_error}); "
-            f"the {status.frames_written} frames captured are kept in {result.record.master}",
-            file=sys.stderr,
-        )
-        return 2
-    record = result.record
-    print(
-        f"{record.master}: {status.frames_written} frames, {record.duration_s:.2f} s, "
-        f"{status.frames_lost} lost" + (f", QC {result.qc_verdict}" if result.qc_verdict else ""),
-        file=sys.stderr,
-    )
-    return result.exit_status

@@ -1,9 +1,11 @@
-"""``headblock catalogue``: the library's catalogue from the terminal."""
+"""``headblock catalogue`` and ``headblock recover``: the library from the terminal."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
+from capture.recover import find_open_takes, recover_take
 from metadata.catalogue.database import format_when, list_takes, rebuild
 from metadata.errors import HeadblockError
 from metadata.progress import TerminalProgress
@@ -30,3 +32,19 @@ def cmd_catalogue(args) -> int:
         )
     print(f"{len(rows)} take(s)")
     return 0
+
+
+def cmd_recover(args) -> int:
+    library = Path(args.library)
+    if not library.is_dir():
+        raise HeadblockError(f"the library {library} is not a folder")
+    open_takes = find_open_takes(library)
+    if not open_takes:
+        print(f"headblock: no open take in {library}", file=sys.stderr)
+        return 0
+    failed = 0
+    for paths in open_takes:
+        rec = recover_take(paths)
+        print(f"{'ok' if rec.ok else 'FAILED'}  {paths.directory}  {rec.summary}")
+        failed += not rec.ok
+    return 1 if failed else 0

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from metadata.errors import HeadblockError
 from metadata.files import atomic_path, write_atomic
-from metadata.progress import ProgressFn, TerminalProgress, no_progress
+from metadata.progress import ProgressFn, no_progress
 from metadata.review.signoff import read_decisions
 from metadata.take.naming import TakePaths
 from qc.report.facts import gather
@@ -58,19 +58,3 @@ def write_report(
 
         sync_take(facts.paths.directory)
     return out
-
-
-def cmd_report(args) -> int:
-    prog = TerminalProgress("report")
-    try:
-        paths = write_report(
-            Path(args.take_dir), pdf=bool(getattr(args, "pdf", False)), progress=prog
-        )
-    except BaseException:
-        if prog.enabled:  # the error goes on a line of its own
-            prog.stream.write("\n")
-        raise
-    prog.done()
-    for p in paths:
-        print(p)
-    return 0

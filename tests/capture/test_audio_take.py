@@ -292,7 +292,7 @@ def test_missing_meta_file_is_exit_2(tmp_path, capsys):
 def test_closing_text_says_what_a_closing_take_does():
     from types import SimpleNamespace
 
-    from capture.finalize import closing_text
+    from headblock.terminal import closing_text
 
     assert closing_text(SimpleNamespace(closing=None)) == ""
     assert "reading the master back  45%" in closing_text(SimpleNamespace(closing=0.45))
