@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from app.signoff_dialog import SignoffDialog
 from app.widgets.row_table import row_table
 from app.workers import JobRunner
+from metadata.clock import format_minute
 from metadata.errors import HeadblockError
 from metadata.verdicts import VERDICT_COLOURS, worst_first
 
@@ -39,12 +40,6 @@ class _SortItem(QTableWidgetItem):
         if isinstance(other, _SortItem):
             return self.key < other.key
         return super().__lt__(other)
-
-
-def _fmt(dt) -> str:
-    if isinstance(dt, datetime):
-        return dt.strftime("%Y-%m-%d %H:%M")
-    return str(dt or "")
 
 
 def _ts(dt) -> float:
@@ -134,8 +129,8 @@ class QueueView(QWidget):
                 ),
                 _SortItem(str(row.get("events") or 0), int(row.get("events") or 0)),
                 _SortItem(str(row.get("state") or "").replace("_", " "), str(row.get("state"))),
-                _SortItem(_fmt(row.get("captured_utc")), _ts(row.get("captured_utc"))),
-                _SortItem(_fmt(row.get("qc_utc")), _ts(row.get("qc_utc"))),
+                _SortItem(format_minute(row.get("captured_utc")), _ts(row.get("captured_utc"))),
+                _SortItem(format_minute(row.get("qc_utc")), _ts(row.get("qc_utc"))),
             ]
             for column, item in enumerate(cells):
                 item.setData(Qt.ItemDataRole.UserRole, row["take_dir"])

@@ -102,12 +102,6 @@ def log_disk_check(event, check: DiskCheck, at_s: float) -> None:
         )
 
 
-def disk_event_message(fields: dict) -> str:
-    """The text of a ``disk_warning``/``disk_stop`` log line, whichever take wrote it: the
-    field is ``message``; earlier video takes wrote ``detail``, earlier audio stops ``reason``."""
-    return str(fields.get("message") or fields.get("detail") or fields.get("reason") or "")
-
-
 def _mb(n_bytes: int) -> str:
     return f"{n_bytes / (1 << 20):.1f} MiB"
 

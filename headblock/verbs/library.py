@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 from capture.recover import find_open_takes, recover_take
-from metadata.catalogue.database import format_when, list_takes, rebuild
+from metadata.catalogue.database import list_takes, rebuild
+from metadata.clock import format_minute
 from metadata.errors import HeadblockError
 from metadata.progress import TerminalProgress
 
@@ -28,7 +29,7 @@ def cmd_catalogue(args) -> int:
         dur = f"{r['duration_s']:.1f}s" if r["duration_s"] is not None else ""
         print(
             f"{r['identifier']:<24} {r['kind']:<6} {r['state']:<11} {r['verdict']:<7} "
-            f"{dur:>9}  {format_when(r['captured_utc'])}"
+            f"{dur:>9}  {format_minute(r['captured_utc'])}"
         )
     print(f"{len(rows)} take(s)")
     return 0

@@ -39,6 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
+from metadata.clock import parse_utc
 from metadata.errors import HeadblockError
 from metadata.take.naming import iter_take_dirs, paths_for_take_dir
 from metadata.verdicts import worst_first
@@ -230,16 +231,6 @@ def _mtime(path: Path) -> datetime | None:
         return None
 
 
-def _parse_utc(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        dt = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
 def _list_of(data, key: str) -> list[dict]:
     if isinstance(data, dict):
         data = data.get(key)
@@ -264,7 +255,7 @@ def read_take_folder(take_dir: Path) -> TakeFacts:
                 if isinstance(meta, dict):
                     title = str(meta.get("title") or "")
                     carrier = str(meta.get("carrier") or "")
-                captured = _parse_utc(ev.time)
+                captured = parse_utc(ev.time)
                 break
     except Exception as exc:  # a damaged log never stops indexing
         log.warning("catalogue: cannot read %s: %s", paths.log, exc)
@@ -313,7 +304,7 @@ def read_take_folder(take_dir: Path) -> TakeFacts:
         report=str(report) if report else "",
         captured_utc=captured,
         qc_utc=qc_utc,
-        decided_utc=_parse_utc(decs[-1].get("at_utc")) if decs else None,
+        decided_utc=parse_utc(decs[-1].get("at_utc")) if decs else None,
         title=title,
         carrier=carrier,
         notes=notes,
@@ -532,11 +523,3 @@ def take_history(identifier: str, library: Path | None = None, url: str | None =
 
 # ---------------------------------------------------------------------------------------------
 # command line
-
-
-def format_when(dt) -> str:
-    if not dt:
-        return ""
-    if isinstance(dt, datetime):
-        return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
-    return str(dt)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from metadata.clock import utc_iso
+from metadata.clock import parse_utc, utc_iso
 from metadata.errors import HeadblockError
 from metadata.formats.xmlvalidate import validate, write_validated
 from metadata.take.record import TakeRecord, software_string
@@ -473,10 +473,7 @@ def read_events(path: str | os.PathLike) -> list[PremisEvent]:
     out = []
     for ev in root.findall(_P + "event"):
         when = ev.findtext(_P + "eventDateTime") or ""
-        try:
-            dt = datetime.fromisoformat(when.replace("Z", "+00:00"))
-        except ValueError:
-            dt = datetime.min.replace(tzinfo=UTC)
+        dt = parse_utc(when) or datetime.min.replace(tzinfo=UTC)
         roles = [
             (
                 link.findtext(_P + "linkingAgentIdentifierValue") or "",

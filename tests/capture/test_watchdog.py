@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 
 from capture.audio_take import AudioTake, AudioTakeSettings
-from capture.watchdog import DiskCheck, DiskWatchdog, disk_event_message, log_disk_check
+from capture.watchdog import DiskCheck, DiskWatchdog, log_disk_check
 from tests.capture.helpers import log_events
 
 MIB = 1 << 20
@@ -31,10 +31,6 @@ def test_disk_events_have_one_set_of_fields_and_old_logs_still_read():
         "message": "about 1 min left", "free_bytes": 5 * MIB, "time_left_s": 90.0, "at_s": 12.346,
     }  # fmt: skip
     assert {tuple(fields) for _, _, fields in logged} == {tuple(logged[0][2])}
-    # earlier takes: video wrote ``detail``, audio stops ``reason``
-    assert disk_event_message(logged[1][2]) == "disk nearly full"
-    assert disk_event_message({"detail": "old video"}) == "old video"
-    assert disk_event_message({"reason": "the disk is full (ENOSPC)"}).endswith("(ENOSPC)")
 
 
 def test_estimate_warn_once_then_stop():
