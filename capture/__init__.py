@@ -1,1 +1,1 @@
-"""Headless capture engine: devices, ring buffers, writer threads, take sessions, CLI."""
+"""Headless capture engine: input backends, ring buffers, writer threads, takes, recovery."""

@@ -1,4 +1,4 @@
-"""Errors that reach the user as one clear line (see the exit statuses in PRODUCT.md)."""
+"""Errors that reach the user as one clear line (the exit statuses are in docs/cli.md)."""
 
 
 class HeadblockError(Exception):

@@ -39,7 +39,7 @@ def validate_item_id(item: str) -> str:
 
 @dataclass(frozen=True)
 class TakePaths:
-    """Every file of one take, named as PRODUCT.md lays them out."""
+    """Every file of one take, named as docs/take.md lays them out."""
 
     directory: Path
     item: str

@@ -1,8 +1,8 @@
 """Take folders with known QC events, written as the capture and QC engines lay them out.
 
 Real masters (a 24-bit WAV, an FFV1 Matroska), their ``.md5``, a capture log, a ``qc.json``
-in PRODUCT.md's format and the review sidecars, so review, report and sign-off are tested on
-what they will meet, without running a capture.
+in the format of docs/qc-result.md and the review sidecars, so review, report and sign-off
+are tested on what they will meet, without running a capture.
 """
 
 from __future__ import annotations
