@@ -32,88 +32,88 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="headblock", description="Audiovisual digitization station.")
-    sub = p.add_subparsers(dest="verb", parser_class=_Parser)
+    parser = _Parser(prog="headblock", description="Audiovisual digitization station.")
+    verbs = parser.add_subparsers(dest="verb", parser_class=_Parser)
 
-    g = sub.add_parser("gui", help="the station window")
-    g.add_argument("--demo", action="store_true", help="use the demo deck as input")
-    g.add_argument("--library", help="library folder (default: from settings)")
+    gui = verbs.add_parser("gui", help="the station window")
+    gui.add_argument("--demo", action="store_true", help="use the demo deck as input")
+    gui.add_argument("--library", help="library folder (default: from settings)")
 
-    d = sub.add_parser("devices", help="list audio and video inputs")
-    d.add_argument("--json", action="store_true", help="machine-readable output")
+    devices = verbs.add_parser("devices", help="list audio and video inputs")
+    devices.add_argument("--json", action="store_true", help="machine-readable output")
 
-    c = sub.add_parser("capture", help="record a take")
-    csub = c.add_subparsers(dest="kind", parser_class=_Parser)
-    ca = csub.add_parser("audio", help="record an audio take to Broadcast WAV")
-    ca.add_argument(
+    capture = verbs.add_parser("capture", help="record a take")
+    kinds = capture.add_subparsers(dest="kind", parser_class=_Parser)
+    audio = kinds.add_parser("audio", help="record an audio take to Broadcast WAV")
+    audio.add_argument(
         "--device", required=True, help="PortAudio input (name substring or index) or 'demo'"
     )
-    ca.add_argument("--item", required=True)
-    ca.add_argument("--library", required=True)
-    ca.add_argument("--seconds", type=float, help="stop after N seconds of audio written")
-    ca.add_argument("--rate", type=int, default=96000, help="sample rate in Hz (default 96000)")
-    ca.add_argument("--bits", type=int, default=24, choices=(16, 24, 32), help="bits per sample")
-    ca.add_argument(
+    audio.add_argument("--item", required=True)
+    audio.add_argument("--library", required=True)
+    audio.add_argument("--seconds", type=float, help="stop after N seconds of audio written")
+    audio.add_argument("--rate", type=int, default=96000, help="sample rate in Hz (default 96000)")
+    audio.add_argument("--bits", type=int, default=24, choices=(16, 24, 32), help="bits per sample")
+    audio.add_argument(
         "--channels",
         type=int,
         default=None,
         help="channels (default: the source's, at most 2 for demo)",
     )
-    ca.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE")
-    ca.add_argument("--meta-file", help="TOML file of item/carrier fields")
-    ca.add_argument("--profile", default="default", help="QC profile run after the take")
-    ca.add_argument("--no-qc", action="store_true", help="skip QC after the take")
-    cv = csub.add_parser("video", help="record a video take to FFV1/Matroska")
-    cv.add_argument(
+    audio.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE")
+    audio.add_argument("--meta-file", help="TOML file of item/carrier fields")
+    audio.add_argument("--profile", default="default", help="QC profile run after the take")
+    audio.add_argument("--no-qc", action="store_true", help="skip QC after the take")
+    video = kinds.add_parser("video", help="record a video take to FFV1/Matroska")
+    video.add_argument(
         "--device",
         required=True,
         help="FORMAT:TARGET, e.g. v4l2:/dev/video0, lavfi:testsrc2, demo:ntsc",
     )
-    cv.add_argument("--item", required=True)
-    cv.add_argument("--library", required=True)
-    cv.add_argument("--seconds", type=float)
-    cv.add_argument(
+    video.add_argument("--item", required=True)
+    video.add_argument("--library", required=True)
+    video.add_argument("--seconds", type=float)
+    video.add_argument(
         "--audio-device", help="PortAudio input, or lavfi:... (default: embedded audio)"
     )
-    cv.add_argument("--standard", choices=("ntsc", "pal"), help="video standard preset")
-    cv.add_argument("--pix-fmt", help="pixel format to request from the device")
-    cv.add_argument(
+    video.add_argument("--standard", choices=("ntsc", "pal"), help="video standard preset")
+    video.add_argument("--pix-fmt", help="pixel format to request from the device")
+    video.add_argument(
         "--option", action="append", default=[], metavar="KEY=VALUE", help="FFmpeg device option"
     )
-    cv.add_argument("--audio-rate", type=int, default=48000)
-    cv.add_argument("--audio-channels", type=int, default=2)
-    cv.add_argument("--audio-bits", type=int, default=24, choices=(16, 24))
-    cv.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE")
-    cv.add_argument("--meta-file")
-    cv.add_argument("--profile", default="default")
-    cv.add_argument("--no-qc", action="store_true")
+    video.add_argument("--audio-rate", type=int, default=48000)
+    video.add_argument("--audio-channels", type=int, default=2)
+    video.add_argument("--audio-bits", type=int, default=24, choices=(16, 24))
+    video.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE")
+    video.add_argument("--meta-file")
+    video.add_argument("--profile", default="default")
+    video.add_argument("--no-qc", action="store_true")
 
-    q = sub.add_parser("qc", help="run every check on a file and write the sidecars")
-    q.add_argument("file")
-    q.add_argument("--profile", default="default", help="profile name or path to a TOML file")
-    q.add_argument("--json", dest="json_out", help="also write the QC result here")
+    qc = verbs.add_parser("qc", help="run every check on a file and write the sidecars")
+    qc.add_argument("file")
+    qc.add_argument("--profile", default="default", help="profile name or path to a TOML file")
+    qc.add_argument("--json", dest="json_out", help="also write the QC result here")
 
-    v = sub.add_parser("verify", help="re-hash masters and signed-off QC results")
-    v.add_argument("paths", nargs="+")
+    verify = verbs.add_parser("verify", help="re-hash masters and signed-off QC results")
+    verify.add_argument("paths", nargs="+")
 
-    r = sub.add_parser("recover", help="repair takes left open by a crash")
-    r.add_argument("library")
+    recover = verbs.add_parser("recover", help="repair takes left open by a crash")
+    recover.add_argument("library")
 
-    rp = sub.add_parser("report", help="write the QC report of a take")
-    rp.add_argument("take_dir")
-    rp.add_argument("--pdf", action="store_true", help="also write the PDF")
+    report = verbs.add_parser("report", help="write the QC report of a take")
+    report.add_argument("take_dir")
+    report.add_argument("--pdf", action="store_true", help="also write the PDF")
 
-    s = sub.add_parser("signoff", help="record a supervisor's decision")
-    s.add_argument("take_dir")
-    s.add_argument("--by", required=True)
-    s.add_argument("--decision", required=True, choices=("approved", "rejected"))
-    s.add_argument("--comment", default="")
+    signoff = verbs.add_parser("signoff", help="record a supervisor's decision")
+    signoff.add_argument("take_dir")
+    signoff.add_argument("--by", required=True)
+    signoff.add_argument("--decision", required=True, choices=("approved", "rejected"))
+    signoff.add_argument("--comment", default="")
 
-    cat = sub.add_parser("catalogue", help="the library's catalogue")
-    cat.add_argument("action", choices=("rebuild", "list"))
-    cat.add_argument("library")
-    cat.add_argument("--url", help="database URL (default: SQLite inside the library)")
-    return p
+    catalogue = verbs.add_parser("catalogue", help="the library's catalogue")
+    catalogue.add_argument("action", choices=("rebuild", "list"))
+    catalogue.add_argument("library")
+    catalogue.add_argument("--url", help="database URL (default: SQLite inside the library)")
+    return parser
 
 
 def _resolve(verb: str):

@@ -70,10 +70,10 @@ def read_md5_file(md5_path: str | os.PathLike) -> list[tuple[str, str]]:
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        m = _LINE_RE.match(line)
-        if not m:
+        match = _LINE_RE.match(line)
+        if not match:
             raise HeadblockError(f"{md5_path} line {number} is not in md5sum format")
-        entries.append((m.group("hex").lower(), m.group("name")))
+        entries.append((match.group("hex").lower(), match.group("name")))
     if not entries:
         raise HeadblockError(f"{md5_path} lists no checksum")
     return entries

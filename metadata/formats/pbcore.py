@@ -66,14 +66,14 @@ def build_pbcore(record: TakeRecord) -> etree._ElementTree:
     meta = record.meta
     root = etree.Element(_P + "pbcoreInstantiationDocument", nsmap={None: PBCORE_NS, "xsi": XSI_NS})
     root.set(f"{{{XSI_NS}}}schemaLocation", SCHEMA_LOCATION)
-    b = _Builder(root)
+    builder = _Builder(root)
     master = Path(record.master)
     audio, video = record.audio, record.video
 
-    b.add(root, "instantiationIdentifier", record.identifier, source="Headblock take")
-    b.add(root, "instantiationIdentifier", master.name, source="File name")
-    b.add(root, "instantiationDate", utc_iso(record.started_utc), dateType="digitized")
-    b.add(
+    builder.add(root, "instantiationIdentifier", record.identifier, source="Headblock take")
+    builder.add(root, "instantiationIdentifier", master.name, source="File name")
+    builder.add(root, "instantiationDate", utc_iso(record.started_utc), dateType="digitized")
+    builder.add(
         root,
         "instantiationDigital",
         "audio/x-wav" if record.kind == "audio" else "video/x-matroska",
@@ -85,38 +85,40 @@ def build_pbcore(record: TakeRecord) -> etree._ElementTree:
         )
     else:
         standard = "Matroska"
-    b.add(root, "instantiationStandard", standard)
-    b.add(root, "instantiationLocation", f"{record.item}/{record.identifier}/{master.name}")
-    b.add(root, "instantiationMediaType", "Sound" if record.kind == "audio" else "Moving Image")
-    b.add(root, "instantiationGenerations", "Preservation master")
-    b.add(root, "instantiationFileSize", record.size_bytes, unitsOfMeasure="bytes")
-    b.add(root, "instantiationDuration", timecode(record.duration_s))
+    builder.add(root, "instantiationStandard", standard)
+    builder.add(root, "instantiationLocation", f"{record.item}/{record.identifier}/{master.name}")
+    builder.add(
+        root, "instantiationMediaType", "Sound" if record.kind == "audio" else "Moving Image"
+    )
+    builder.add(root, "instantiationGenerations", "Preservation master")
+    builder.add(root, "instantiationFileSize", record.size_bytes, unitsOfMeasure="bytes")
+    builder.add(root, "instantiationDuration", timecode(record.duration_s))
     if record.duration_s > 0:
         bps = int(round(record.size_bytes * 8 / record.duration_s))
-        b.add(root, "instantiationDataRate", bps, unitsOfMeasure="bit/s")
+        builder.add(root, "instantiationDataRate", bps, unitsOfMeasure="bit/s")
     tracks = []
     if video:
         tracks.append("1 video")
     if audio:
         tracks.append("1 audio")
-    b.add(root, "instantiationTracks", ", ".join(tracks))
+    builder.add(root, "instantiationTracks", ", ".join(tracks))
     if audio:
-        b.add(
+        builder.add(
             root,
             "instantiationChannelConfiguration",
             f"{audio.channels} channels ({channel_mode(audio.channels)})",
         )
 
     if video:
-        t = etree.SubElement(root, _P + "instantiationEssenceTrack")
-        b.add(t, "essenceTrackType", "Video")
-        b.add(t, "essenceTrackStandard", video.standard)
-        b.add(t, "essenceTrackEncoding", video.codec, version=video.codec_version)
-        b.add(t, "essenceTrackFrameRate", _fps(video.frame_rate), unitsOfMeasure="fps")
-        b.add(t, "essenceTrackBitDepth", video.bit_depth)
-        b.add(t, "essenceTrackFrameSize", f"{video.width}x{video.height}")
-        b.add(t, "essenceTrackAspectRatio", video.display_aspect_ratio)
-        b.add(t, "essenceTrackDuration", timecode(record.duration_s))
+        track = etree.SubElement(root, _P + "instantiationEssenceTrack")
+        builder.add(track, "essenceTrackType", "Video")
+        builder.add(track, "essenceTrackStandard", video.standard)
+        builder.add(track, "essenceTrackEncoding", video.codec, version=video.codec_version)
+        builder.add(track, "essenceTrackFrameRate", _fps(video.frame_rate), unitsOfMeasure="fps")
+        builder.add(track, "essenceTrackBitDepth", video.bit_depth)
+        builder.add(track, "essenceTrackFrameSize", f"{video.width}x{video.height}")
+        builder.add(track, "essenceTrackAspectRatio", video.display_aspect_ratio)
+        builder.add(track, "essenceTrackDuration", timecode(record.duration_s))
         for kind, value in (
             ("Frame rate (exact)", video.frame_rate),
             ("Frames", video.frames),
@@ -127,21 +129,21 @@ def build_pbcore(record: TakeRecord) -> etree._ElementTree:
             ("Transfer characteristics", video.color_transfer),
             ("Matrix coefficients", video.color_matrix),
         ):
-            b.add(t, "essenceTrackAnnotation", value, annotationType=kind)
+            builder.add(track, "essenceTrackAnnotation", value, annotationType=kind)
     if audio:
-        t = etree.SubElement(root, _P + "instantiationEssenceTrack")
-        b.add(t, "essenceTrackType", "Audio")
-        b.add(t, "essenceTrackEncoding", audio.codec)
+        track = etree.SubElement(root, _P + "instantiationEssenceTrack")
+        builder.add(track, "essenceTrackType", "Audio")
+        builder.add(track, "essenceTrackEncoding", audio.codec)
         rate = audio.rate_hz * audio.bits * audio.channels
-        b.add(t, "essenceTrackDataRate", rate, unitsOfMeasure="bit/s")
-        b.add(t, "essenceTrackSamplingRate", audio.rate_hz, unitsOfMeasure="Hz")
-        b.add(t, "essenceTrackBitDepth", audio.bits)
-        b.add(t, "essenceTrackDuration", timecode(record.duration_s))
-        b.add(t, "essenceTrackAnnotation", audio.channels, annotationType="Channels")
+        builder.add(track, "essenceTrackDataRate", rate, unitsOfMeasure="bit/s")
+        builder.add(track, "essenceTrackSamplingRate", audio.rate_hz, unitsOfMeasure="Hz")
+        builder.add(track, "essenceTrackBitDepth", audio.bits)
+        builder.add(track, "essenceTrackDuration", timecode(record.duration_s))
+        builder.add(track, "essenceTrackAnnotation", audio.channels, annotationType="Channels")
 
     rel = etree.SubElement(root, _P + "instantiationRelation")
-    b.add(rel, "instantiationRelationType", "Is Format Of", source="Dublin Core (dcterms)")
-    b.add(rel, "instantiationRelationIdentifier", record.item, source="Source carrier item")
+    builder.add(rel, "instantiationRelationType", "Is Format Of", source="Dublin Core (dcterms)")
+    builder.add(rel, "instantiationRelationIdentifier", record.item, source="Source carrier item")
 
     annotations = [
         ("Source carrier", meta.carrier_physical),
@@ -171,7 +173,7 @@ def build_pbcore(record: TakeRecord) -> etree._ElementTree:
         ("MD5 checksum", record.md5),
     ]
     for kind, value in annotations:
-        b.add(root, "instantiationAnnotation", value, annotationType=kind)
+        builder.add(root, "instantiationAnnotation", value, annotationType=kind)
     return etree.ElementTree(root)
 
 

@@ -94,7 +94,7 @@ def add_mark(
     paths = take_paths(path)
     channel = event.get("channel")
     when = (now or datetime.now(UTC)).astimezone(UTC)
-    m = ReviewMark(
+    mark_entry = ReviewMark(
         event_key=event_key(event),
         check=str(event.get("check", "")),
         start_s=round(float(event.get("start_s") or 0.0), 6),
@@ -104,10 +104,14 @@ def add_mark(
         at_utc=utc_stamp(when),
         note=note.strip(),
     )
-    entry = asdict(m)
+    entry = asdict(mark_entry)
     append_entry(paths.review_json, paths.stem, entry, "marks")
-    where = f"{m.check} at {m.start_s:.3f} s" + (f", channel {m.channel}" if m.channel else "")
-    detail = f"{MARK_LABELS[mark]}: {where} [{m.event_key}]" + (f" — {m.note}" if m.note else "")
+    where = f"{mark_entry.check} at {mark_entry.start_s:.3f} s" + (
+        f", channel {mark_entry.channel}" if mark_entry.channel else ""
+    )
+    detail = f"{MARK_LABELS[mark]}: {where} [{mark_entry.event_key}]" + (
+        f" — {mark_entry.note}" if mark_entry.note else ""
+    )
     add_premis_event(paths, lambda premis: premis.review_event(when, reviewer, detail))
     if paths.take_number:
         sync_take(paths.directory)

@@ -102,10 +102,10 @@ class TakePaths:
 
 def take_number_of(name: str) -> tuple[str, int] | None:
     """(item, number) of a take folder or file stem ``ITEM_tNN``, or None."""
-    m = _TAKE_RE.match(name)
-    if not m:
+    match = _TAKE_RE.match(name)
+    if not match:
         return None
-    return m.group("item"), int(m.group("num"))
+    return match.group("item"), int(match.group("num"))
 
 
 def paths_for_take_dir(take_dir: Path) -> TakePaths:
