@@ -81,33 +81,63 @@ def detect_dc_offset(found: AudioFindings, thresholds: dict) -> tuple[list[QCEve
     return events, f"largest 1 s mean {worst_db:.1f} dBFS"
 
 
+def _sliding_sums(series: np.ndarray, window_blocks: int) -> np.ndarray:
+    """Sums over every window of ``window_blocks`` consecutive blocks, one per starting block."""
+    if len(series) < window_blocks:
+        return np.zeros(0)
+    total = np.concatenate(([0.0], np.cumsum(series, dtype=np.float64)))
+    return total[window_blocks:] - total[:-window_blocks]
+
+
+# Edges of an inversion are placed with this short window: a 1 s window cannot say where in
+# its second the sign flipped, a 0.25 s one places it to about a tenth of a second.
+_EDGE_WINDOW_S = 0.25
+
+
 def detect_phase(found: AudioFindings, thresholds: dict) -> tuple[list[QCEvent], str]:
+    """Anti-correlation between channels 1 and 2 sustained for ``min_duration_s``.
+
+    Found with ``window_s`` windows sliding by one 10 ms block, so an inversion is found
+    wherever it starts; its edges are then placed with 0.25 s windows inside the run.
+    """
     if found.channels < 2:
         return [], "not applicable (one channel)"
     window_blocks = _window_blocks(thresholds)
+    edge_blocks = min(window_blocks, max(1, int(round(_EDGE_WINDOW_S / BLOCK_S))))
     sumsq = found.rms[:, :2].astype(np.float64) ** 2 * found.block_frames
-    cross = _window_sums(found.cross, window_blocks)
-    left = _window_sums(sumsq[:, 0], window_blocks)
-    right = _window_sums(sumsq[:, 1], window_blocks)
-    corr = measures.correlation_from_sums(cross, left, right)
-    min_sumsq = (
-        measures.amplitude(thresholds["min_level_dbfs"]) ** 2 * window_blocks * found.block_frames
-    )
-    loud = (left >= min_sumsq) & (right >= min_sumsq)
-    events = _sustained(
-        found,
-        "phase",
-        loud & (corr <= thresholds["warn_correlation"]),
-        corr,
-        window_blocks,
-        thresholds["min_duration_s"],
-        lambda v: "fail" if v <= thresholds["fail_correlation"] else "warn",
-        lambda v, d: f"correlation {v:+.2f} for {d:.0f} s (channels 1 and 2)",
-        None,
-        True,
-    )
+    min_power = measures.amplitude(thresholds["min_level_dbfs"]) ** 2 * found.block_frames
+
+    def windows(blocks: int) -> tuple[np.ndarray, np.ndarray]:
+        cross = _sliding_sums(found.cross, blocks)
+        left = _sliding_sums(sumsq[:, 0], blocks)
+        right = _sliding_sums(sumsq[:, 1], blocks)
+        loud = (left >= min_power * blocks) & (right >= min_power * blocks)
+        return measures.correlation_from_sums(cross, left, right), loud
+
+    corr, loud = windows(window_blocks)
+    edge_corr, edge_loud = windows(edge_blocks)
+    inverted = edge_loud & (edge_corr <= thresholds["warn_correlation"])
+    merger = EventMerger("phase", 0.0, True)
+    starts, ends = true_runs(loud & (corr <= thresholds["warn_correlation"]))
+    for first, last in zip(starts, ends, strict=True):
+        # the flagged windows cover [first, last - 1 + window); the inversion lies inside
+        inside = np.flatnonzero(inverted[first : last - 1 + window_blocks - edge_blocks + 1])
+        begin = first + int(inside[0]) if inside.size else first
+        end = (first + int(inside[-1]) if inside.size else last - 1) + edge_blocks
+        duration_s = (end - begin) * found.block_frames / found.rate_hz
+        if duration_s + 1e-9 < thresholds["min_duration_s"]:
+            continue
+        value = float(corr[first:last].min())
+        merger.add(
+            found.block_time(begin),
+            found.block_time(end),
+            None,
+            "fail" if value <= thresholds["fail_correlation"] else "warn",
+            value,
+            f"correlation {value:+.2f} for {duration_s:.1f} s (channels 1 and 2)",
+        )
     lowest = float(corr[loud].min()) if loud.any() else 0.0
-    return events, f"lowest {thresholds['window_s']:g} s correlation {lowest:+.2f}"
+    return merger.finish(), f"lowest {thresholds['window_s']:g} s correlation {lowest:+.2f}"
 
 
 def detect_channel_imbalance(found: AudioFindings, thresholds: dict) -> tuple[list[QCEvent], str]:

@@ -185,6 +185,23 @@ def test_phase_inversion(clean):
     assert events_of(r, "click") == []
 
 
+def test_phase_inversions_found_wherever_they_start():
+    """3 s inversions starting off the whole second, in 9 held-out files of speech, music and
+    mix: each found once, its edges within 0.25 s; nothing else reported. (Windows that did not
+    overlap missed 2 of 3 such inversions and rounded times to whole seconds.)"""
+    rng = np.random.default_rng(77)
+    errors = []
+    for seed in range(9):
+        kind = ["speech", "music", "mix"][seed % 3]
+        x = S.program(30, RATE, 2, seed=500 + seed, kind=kind)
+        start_s = float(rng.uniform(4.0, 23.0))
+        S.inject_phase_inversion(x, RATE, start_s, start_s + 3.0)
+        evs = events_of(analyze(x), "phase")
+        assert len(evs) == 1, (kind, seed, start_s, [(e.start_s, e.end_s) for e in evs])
+        errors += [evs[0].start_s - start_s, evs[0].end_s - (start_s + 3.0)]
+    assert max(abs(e) for e in errors) <= 0.25, errors
+
+
 @pytest.mark.parametrize("mains", [50.0, 60.0])
 def test_hum_and_harmonics(clean, mains):
     x = clean[("speech", 0)].copy()
