@@ -100,14 +100,15 @@ def run_qc(
             stats = audio_stats[0] if len(audio_stats) == 1 else {"audio": audio_stats}
         elif audio_stats:
             stats["audio"] = audio_stats[0] if len(audio_stats) == 1 else audio_stats
-        if has_video and not audio_streams and prof.enabled("overflow"):
-            # no audio pass ran the capture-log check: run the table's detector on the log alone
-            overflow = CHECKS["overflow"]
-            found, summary = overflow.detector(
-                CaptureLogContext(log_path), prof.thresholds("overflow")
-            )
-            events += found
-            checks.append(CheckResult(overflow.id, status_of(found), len(found), summary))
+        if has_video and not audio_streams:
+            # no audio pass ran the checks of every take: run them on the take's context
+            context = CaptureLogContext(log_path, duration_s=duration_s)
+            for spec in CHECKS.values():
+                if spec.kind != "both" or not prof.enabled(spec.id):
+                    continue
+                found, summary = spec.detector(context, prof.thresholds(spec.id))
+                events += found
+                checks.append(CheckResult(spec.id, status_of(found), len(found), summary))
 
     order = {cid: i for i, cid in enumerate(CHECKS)}
     checks.sort(key=lambda c: order.get(c.id, len(order)))

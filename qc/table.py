@@ -235,6 +235,15 @@ _AUDIO = [
         colour="#b71c1c",
         detector_name="qc.audio.capture_log:detect_overflow",
     ),
+    CheckSpec(
+        "duration",
+        "both",
+        "Length",
+        "a master too short to judge: every other check would pass it for want of material",
+        {"min_s": T(1.0, "s", "a master shorter than this is too short to judge")},
+        colour="#607d8b",
+        detector_name="qc.length:detect_too_short",
+    ),
 ]
 
 _VIDEO = [

@@ -19,6 +19,7 @@ class CaptureLogContext:
     log_path: Path | None
     offset_s: float = 0.0
     rate_hz: float | None = None  # from the log's take_start when None
+    duration_s: float = 0.0  # of the master, for the checks that judge its length
 
 
 def detect_overflow(found: CaptureLogContext, thresholds: dict) -> tuple[list[QCEvent], str]:
