@@ -303,3 +303,17 @@ def test_records_in_line_leave_no_failure(take, material, tmp_path, monkeypatch)
     monkeypatch.setenv("HEADBLOCK_CATALOGUE_URL", f"sqlite:///{tmp_path / 'c.sqlite'}")
     _wav(take, material)
     assert run_qc(take / "REEL-7_t01.wav").record_failures == []
+
+
+@pytest.mark.parametrize(("seconds", "verdict"), [(0.01, "warn"), (0.9, "warn"), (1.5, "pass")])
+def test_a_master_too_short_to_judge_is_said(take, material, seconds, verdict):
+    """A 10 ms take used to pass every check; now it is a warning that names its length."""
+    x = material[: int(seconds * RATE)].copy()
+    result = run_qc(_wav(take, x), "default", write=False)
+    short = [e for e in result.events if e.check == "duration"]
+    assert result.verdict == verdict
+    assert bool(short) == (verdict == "warn")
+    if short:
+        assert short[0].severity == "warn" and "too short to judge" in short[0].detail
+        assert short[0].end_s == pytest.approx(seconds, abs=0.001)
+    assert next(c for c in result.checks if c.id == "duration").summary.endswith("s long")
