@@ -63,14 +63,30 @@ class CorrelationMeter(QWidget):
         painter.end()
 
 
-def goniometer_histogram(block: np.ndarray, size: int = 160) -> np.ndarray:
-    """2-D histogram of (side, mid) of a stereo block; axes span ±1 full scale."""
+# Program on tape sits around -20 dBFS: at unity gain its Lissajous is a dot in the middle.
+# Like a studio goniometer the picture is scaled so program fills it, and the gain is shown.
+GONIO_FILL = 0.8  # the block's peak is drawn at this fraction of the radius
+GONIO_MAX_GAIN_DB = 30.0
+GONIO_RELEASE_DB = 1.0  # per picture: the gain rises slowly, and falls at once on a louder block
+
+
+def goniometer_gain_db(peak: float, current_db: float) -> float:
+    """The next gain for a block whose larger channel peaks at ``peak`` (linear)."""
+    if not np.isfinite(peak) or peak <= 0.0:
+        return min(current_db + GONIO_RELEASE_DB, GONIO_MAX_GAIN_DB)
+    wanted_db = min(max(20.0 * np.log10(GONIO_FILL / peak), 0.0), GONIO_MAX_GAIN_DB)
+    return wanted_db if wanted_db < current_db else min(wanted_db, current_db + GONIO_RELEASE_DB)
+
+
+def goniometer_histogram(block: np.ndarray, size: int = 160, gain: float = 1.0) -> np.ndarray:
+    """2-D histogram of (side, mid) of a stereo block; axes span ±1/``gain`` of full scale."""
     if block.ndim != 2 or block.shape[1] < 2 or len(block) == 0:
         return np.zeros((size, size), np.float32)
+    scale = np.float32(0.7071 * gain)
     left = block[:, 0].astype(np.float32)
     right = block[:, 1].astype(np.float32)
-    mid = (left + right) * np.float32(0.7071)
-    side = (left - right) * np.float32(0.7071)
+    mid = (left + right) * scale
+    side = (left - right) * scale
     # x = side (left-of-centre when L dominates, as on a hardware goniometer), y = mid
     xi = np.clip(((-side + 1.0) * 0.5 * (size - 1)).astype(np.int32), 0, size - 1)
     yi = np.clip(((mid + 1.0) * 0.5 * (size - 1)).astype(np.int32), 0, size - 1)
@@ -105,17 +121,28 @@ class Goniometer(ImageScope):
             caption = pg.TextItem(text, color="#8a929a", anchor=(0.5, 0.5))
             caption.setPos(x, y)
             self.view.addItem(caption)
+        self.gain_db = 0.0
+        self.gain_caption = pg.TextItem("+0 dB", color="#8a929a", anchor=(0.0, 1.0))
+        self.gain_caption.setPos(0, 0)
+        self.view.addItem(self.gain_caption)
         self.view.setRange(xRange=(-4, size + 3), yRange=(-4, size + 3), padding=0)
         self.image.setImage(self._acc, autoLevels=False, levels=(0, 1))
 
     def push(self, block: np.ndarray) -> None:
-        hist = goniometer_histogram(block, self.bins)
+        peak = float(np.abs(block[:, :2]).max()) if block.ndim == 2 and block.size else 0.0
+        gain_db = goniometer_gain_db(peak, self.gain_db)
+        if round(gain_db) != round(self.gain_db):
+            self.gain_caption.setText(f"{gain_db:+.0f} dB")
+        self.gain_db = gain_db
+        hist = goniometer_histogram(block, self.bins, 10.0 ** (gain_db / 20.0))
         self._acc *= 0.55  # persistence: a trace fades over a few frames
         if hist.any():
             self._acc += np.log1p(hist) / np.log1p(max(1.0, float(hist.max())))
         self.image.setImage(np.minimum(self._acc, 1.0), autoLevels=False, levels=(0, 1))
 
     def reset(self) -> None:
+        self.gain_db = 0.0
+        self.gain_caption.setText("+0 dB")
         self._acc[:] = 0
         self.image.setImage(self._acc, autoLevels=False, levels=(0, 1))
 

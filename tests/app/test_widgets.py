@@ -49,6 +49,35 @@ def test_goniometer_mono_is_vertical():
     assert h2[:, 50].sum() == h2.sum()  # out of phase: mid = 0, one row
 
 
+def test_goniometer_scales_tape_level_program_to_fill_the_picture(qtbot):
+    """Program at -20 dBFS was a dot in the middle; with the gain it fills most of the picture,
+    the gain is shown, and a louder block lowers it at once (no picture beyond the edge)."""
+    from app.widgets.phase import Goniometer
+
+    gonio = Goniometer(size=101)
+    qtbot.addWidget(gonio)
+    rng = np.random.default_rng(3)
+    quiet = (0.1 * rng.standard_normal((4800, 2))).clip(-0.3, 0.3).astype(np.float32)
+
+    def extent(block, gain_db):
+        hist = goniometer_histogram(block, 101, 10 ** (gain_db / 20))
+        rows, cols = np.nonzero(hist)
+        return max(rows.max() - rows.min(), cols.max() - cols.min()) / 100
+
+    assert extent(quiet, 0.0) < 0.4  # unity gain: a small cloud in the middle
+    for _ in range(30):
+        gonio.push(quiet)
+    assert 6.0 <= gonio.gain_db <= 10.0  # peak 0.3 drawn at 0.8 of the radius: +8.5 dB
+    assert extent(quiet, gonio.gain_db) > 0.6
+    assert gonio.gain_caption.toPlainText() == f"{gonio.gain_db:+.0f} dB"
+    gonio.push(quiet * 3)  # three times louder: the gain drops at once
+    assert gonio.gain_db == pytest.approx(20 * np.log10(0.8 / 0.9), abs=0.1) or gonio.gain_db == 0
+    silence = np.zeros((4800, 2), np.float32)
+    for _ in range(60):
+        gonio.push(silence)
+    assert gonio.gain_db == 30.0  # never more than +30 dB on hiss or silence
+
+
 def test_vectorscope_bar_targets_and_histogram():
     cb, cr = bar_target((1, 0, 0), 1.0)  # 100% red: BT.601 (90, 240)
     assert cb == pytest.approx(90.2, abs=0.2) and cr == pytest.approx(240.0, abs=0.1)
