@@ -137,7 +137,7 @@ def _norm_carrier(text: str) -> str:
 
 
 def _carrier_table() -> dict[str, str]:
-    table: dict[str, str] = {}
+    table: dict[str, str] = {"": ""}  # none given: found at inspection
     for key, (label, physical, _kind) in CARRIERS.items():
         for spelling in (key, label, physical):
             table[_norm_carrier(spelling)] = key
@@ -178,6 +178,7 @@ class Entry:
 
     item: str
     where: str  # "row 12" or "document 3 (line 40)"
+    order: int = 0  # the row or document number, to list problems in file order
     values: dict[str, str] = field(default_factory=dict)  # FIELDS present in the source
     extra: dict[str, str] = field(default_factory=dict)  # other columns ("" clears)
 
@@ -210,10 +211,12 @@ def read_list(path: Path) -> list[Entry]:
     if not raw.strip():
         raise HeadblockError(f"{path} is empty: no header and no rows")
     if raw.lstrip().startswith(b"<"):
-        entries = _read_pbcore(path, raw)
+        entries, problems = _read_pbcore(path, raw), []
     else:
-        entries = _read_csv(path, raw)
-    _check(path, entries)
+        entries, problems = _read_csv(path, raw)
+    problems = sorted(problems + _check(entries))  # every row's problem, in file order
+    if problems:
+        raise _problem_error(path, [text for _, text in problems])
     return entries
 
 
@@ -246,11 +249,11 @@ def _bad_bytes(value: str) -> str | None:
     return None
 
 
-def _read_csv(path: Path, raw: bytes) -> list[Entry]:
+def _read_csv(path: Path, raw: bytes) -> tuple[list[Entry], list[tuple[int, str]]]:
     # surrogateescape keeps reading past a stray Latin-1 byte so every such row is named
     text = raw.decode("utf-8", errors="surrogateescape")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
-    problems: list[str] = []
+    problems: list[tuple[int, str]] = []  # (row, line)
     header: list[str] | None = None
     columns: list[tuple[str, str]] = []  # (field or "", original header) per column
     entries: list[Entry] = []
@@ -284,17 +287,23 @@ def _read_csv(path: Path, raw: bytes) -> list[Entry]:
             where = f"row {row_number}"
             if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns) :]):
                 problems.append(
-                    f"{where}: {len(cells)} fields where the header has {len(columns)} "
-                    "(a delimiter inside an unquoted value?)"
+                    (
+                        row_number,
+                        f"{where}: {len(cells)} fields where the header has {len(columns)} "
+                        "(a delimiter inside an unquoted value?)",
+                    )
                 )
                 continue
-            entry = Entry(item="", where=where)
+            entry = Entry(item="", where=where, order=row_number)
             for (target, name), value in zip(columns, cells, strict=False):
                 bad = _bad_bytes(value)
                 if bad:
                     problems.append(
-                        f"{where}: column {name!r} is not UTF-8 text (byte {bad}); "
-                        "the file mixes encodings: save it as UTF-8"
+                        (
+                            row_number,
+                            f"{where}: column {name!r} is not UTF-8 text (byte {bad}); "
+                            "the file mixes encodings: save it as UTF-8",
+                        )
                     )
                     break
                 value = value.strip()
@@ -312,14 +321,12 @@ def _read_csv(path: Path, raw: bytes) -> list[Entry]:
                         entry.extra[name] = ""
                 entries.append(entry)
     except csv.Error as exc:
-        problems.append(f"row {row_number + 1}: unreadable CSV ({exc})")
+        problems.append((row_number + 1, f"row {row_number + 1}: unreadable CSV ({exc})"))
     if header is None:
         raise HeadblockError(f"{path} is empty: no header and no rows")
-    if problems:
-        raise _problem_error(path, problems)
-    if not entries:
+    if not entries and not problems:
         raise HeadblockError(f"{path} has a header but no rows")
-    return entries
+    return entries, problems
 
 
 def _text(el) -> str:
@@ -387,6 +394,7 @@ def _pbcore_entry(doc, number: int) -> Entry:
     return Entry(
         item=ident,
         where=f"document {number} (line {doc.sourceline})",
+        order=number,
         values={
             "title": _text((main or titles or [None])[0]),
             "carrier": physical,
@@ -398,30 +406,34 @@ def _pbcore_entry(doc, number: int) -> Entry:
     )
 
 
-def _check(path: Path, entries: list[Entry]) -> None:
+def _check(entries: list[Entry]) -> list[tuple[int, str]]:
     """Identifier, duplicate and carrier of every entry; carriers become CARRIERS keys."""
     problems = []
     first_seen: dict[str, str] = {}
     for e in entries:
         problem = item_id_problem(e.item)
         if problem:
-            problems.append(f"{e.where}: {problem}")
+            problems.append((e.order, f"{e.where}: {problem}"))
             continue
         if e.item in first_seen:
-            problems.append(f"{e.where}: the identifier {e.item!r} is already on {first_seen[e.item]}")
+            problems.append(
+                (e.order, f"{e.where}: the identifier {e.item!r} is already on {first_seen[e.item]}")
+            )
             continue
         first_seen[e.item] = e.where
         if "carrier" in e.values:
             key = carrier_key(e.values["carrier"])
             if key is None:
                 problems.append(
-                    f"{e.where}: unknown carrier {e.values['carrier']!r} "
-                    f"(known: {known_carriers()})"
+                    (
+                        e.order,
+                        f"{e.where}: unknown carrier {e.values['carrier']!r} "
+                        f"(known: {known_carriers()})",
+                    )
                 )
                 continue
             e.values["carrier"] = key
-    if problems:
-        raise _problem_error(path, problems)
+    return problems
 
 
 # ---------------------------------------------------------------------------------------------
