@@ -156,7 +156,8 @@ class Inspection:
 
     def summary(self) -> str:
         parts = [
-            "condition: " + ("; ".join(condition_text(c) for c in self.conditions) or "not recorded")
+            "condition: "
+            + ("; ".join(condition_text(c) for c in self.conditions) or "not recorded")
         ]
         if self.treatments:
             parts.append("treatment: " + "; ".join(treatment_text(t) for t in self.treatments))
@@ -285,4 +286,3 @@ def carry_to_takes(library: Path, item: str, url: str | None = None) -> list[str
             ev = add_event(premis, premis_event(insp), agent)
             added.append(f"{premis.name}: event {ev.identifier} (inspection {insp.id})")
     return added
-

@@ -225,7 +225,8 @@ def _problem_error(path: Path, problems: list[str]) -> InventoryError:
     if len(problems) > MAX_PROBLEMS_SHOWN:
         shown.append(f"… and {len(problems) - MAX_PROBLEMS_SHOWN} more")
     return InventoryError(
-        f"{path}: {len(problems)} problem(s); nothing imported", [f"{path.name}: {p}" for p in shown]
+        f"{path}: {len(problems)} problem(s); nothing imported",
+        [f"{path.name}: {p}" for p in shown],
     )
 
 
@@ -417,7 +418,10 @@ def _check(entries: list[Entry]) -> list[tuple[int, str]]:
             continue
         if e.item in first_seen:
             problems.append(
-                (e.order, f"{e.where}: the identifier {e.item!r} is already on {first_seen[e.item]}")
+                (
+                    e.order,
+                    f"{e.where}: the identifier {e.item!r} is already on {first_seen[e.item]}",
+                )
             )
             continue
         first_seen[e.item] = e.where
@@ -483,9 +487,7 @@ def import_list(
             existing = {
                 r.item: dict(r._mapping)
                 for r in conn.execute(
-                    select(
-                        inventory.c.item, *[inventory.c[f] for f in FIELDS], inventory.c.extra
-                    )
+                    select(inventory.c.item, *[inventory.c[f] for f in FIELDS], inventory.c.extra)
                 )
             }
             have_items = set(conn.execute(select(items.c.item)).scalars())

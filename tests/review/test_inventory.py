@@ -61,12 +61,12 @@ def test_comma_csv_without_bom(library, tmp_path):
 
 def test_bad_rows_are_all_named_and_nothing_is_imported(library, tmp_path, capsys):
     text = (
-        "identifier,title,format\n"
-        "GOOD-1,Fine,VHS\n"
-        "bad id!,Space and bang,VHS\n"
-        "GOOD-1,Again,VHS\n"
-        "GOOD-2,Odd,Betamax\n"
-    ).encode() + "GOOD-3,Caf\u00e9,VHS\n".encode("latin-1")
+        b"identifier,title,format\n"
+        b"GOOD-1,Fine,VHS\n"
+        b"bad id!,Space and bang,VHS\n"
+        b"GOOD-1,Again,VHS\n"
+        b"GOOD-2,Odd,Betamax\n"
+    ) + "GOOD-3,Caf\u00e9,VHS\n".encode("latin-1")
     src = _write(tmp_path / "bad.csv", text)
     assert main(["inventory", "import", str(library), str(src)]) == 2
     err = capsys.readouterr().err
@@ -185,7 +185,10 @@ def test_pbcore_description_document_as_the_aapb_exports_it(library, tmp_path):
             AAPB_DOC.replace("pbcore-2.1.xsd", "pbcore-3.0.xsd"),
             "declares PBCore 3.0",
         ),
-        ("<pbcoreCollection xmlns='http://www.pbcore.org/PBCore/PBCoreNamespace.html'>", "not well-formed"),
+        (
+            "<pbcoreCollection xmlns='http://www.pbcore.org/PBCore/PBCoreNamespace.html'>",
+            "not well-formed",
+        ),
         (
             "<pbcoreCollection xmlns='http://www.pbcore.org/PBCore/PBCoreNamespace.html'/>",
             "holds no pbcoreDescriptionDocument",
