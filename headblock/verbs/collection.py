@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from metadata.catalogue import inventory as inv
-from metadata.catalogue.inspection import carry_to_takes, make_inspection, record_inspection
 from metadata.clock import format_minute
+from metadata.collection.inspection import carry_to_takes, make_inspection, record_inspection
 from metadata.errors import HeadblockError
 from metadata.progress import TerminalProgress
 from metadata.take.meta import CARRIERS
@@ -85,7 +85,7 @@ def cmd_inspect(args) -> int:
 
 
 def cmd_export_pbcore(args) -> int:
-    from metadata.catalogue.collection_pbcore import export_collection
+    from metadata.collection.pbcore import export_collection
 
     library = Path(args.library)
     only = list(args.item or [])

@@ -7,7 +7,7 @@ from lxml import etree
 
 from headblock.cli import main
 from metadata.catalogue import inventory as inv
-from metadata.catalogue.inspection import make_inspection, record_inspection
+from metadata.collection.inspection import make_inspection, record_inspection
 from metadata.formats.xmlvalidate import validate
 from tests.review.takes import make_audio_take, make_video_take
 

@@ -6,7 +6,7 @@ import pytest
 
 from headblock.cli import main
 from metadata.catalogue import inventory as inv
-from metadata.catalogue.inspection import (
+from metadata.collection.inspection import (
     carry_to_takes,
     history,
     make_inspection,

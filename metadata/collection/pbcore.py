@@ -15,9 +15,9 @@ from pathlib import Path
 
 from lxml import etree
 
-from metadata.catalogue.inspection import condition_text, history, treatment_text
 from metadata.catalogue.inventory import ITEM_SOURCE, PBCORE_NS, item_take_dirs, list_items
 from metadata.clock import utc_iso
+from metadata.collection.inspection import condition_text, history, treatment_text
 from metadata.formats.pbcore import SCHEMA_LOCATION, XSI_NS, timecode
 from metadata.formats.xmlvalidate import write_validated
 from metadata.take.meta import CARRIERS, carrier_kind
