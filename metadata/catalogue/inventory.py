@@ -206,6 +206,8 @@ def read_list(path: Path) -> list[Entry]:
         raise HeadblockError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise HeadblockError(f"{path} is UTF-16 text: save it as UTF-8 (with or without BOM)")
+    if raw.startswith(b"PK\x03\x04"):
+        raise HeadblockError(f"{path} is a workbook (.xlsx or .ods): save it as CSV, UTF-8")
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     if not raw.strip():

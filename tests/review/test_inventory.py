@@ -89,6 +89,8 @@ def test_bad_rows_are_all_named_and_nothing_is_imported(library, tmp_path, capsy
         (b"identifier,title\nA1,One,extra,cells\n", "row 2: 4 fields where the header has 2"),
         (b'identifier,title\nA1,"never closed\n', "unreadable CSV"),
         ("identifier,title\nA1,x\n".encode("utf-16"), "UTF-16"),
+        (b"PK\x03\x04\x14\x00\x06\x00", "is a workbook"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "row 1: the header is not UTF-8 text (byte 0x89)"),
     ],
 )
 def test_malformed_lists_get_one_line(library, tmp_path, capsys, content, expected):
