@@ -29,6 +29,7 @@ HANDLERS = {
     "inventory release": "headblock.verbs.collection:cmd_inventory_release",
     "inspect": "headblock.verbs.collection:cmd_inspect",
     "export pbcore": "headblock.verbs.collection:cmd_export_pbcore",
+    "dashboard": "headblock.verbs.collection:cmd_dashboard",
 }
 
 
@@ -180,6 +181,11 @@ def _add_collection_verbs(verbs) -> None:
     pbcore.add_argument("out")
     pbcore.add_argument("--item", action="append", help="only this item (repeatable)")
     pbcore.add_argument("--url", help=url_help)
+
+    dashboard = verbs.add_parser("dashboard", help="the project's progress and projected end")
+    dashboard.add_argument("library")
+    dashboard.add_argument("--html", metavar="OUT", help="also write a page with plots")
+    dashboard.add_argument("--url", help=url_help)
 
 
 def _resolve(verb: str):

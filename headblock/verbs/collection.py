@@ -98,3 +98,15 @@ def cmd_export_pbcore(args) -> int:
     n = export_collection(library, Path(args.out), only, args.url)
     print(f"{args.out}: PBCore 2.1 collection of {n} item(s), valid")
     return 0
+
+
+def cmd_dashboard(args) -> int:
+    from metadata.collection.dashboard import collect, text_lines, write_html
+
+    board = collect(Path(args.library), args.url)
+    for line in text_lines(board):
+        print(line)
+    if args.html:
+        write_html(board, Path(args.html))
+        print(f"{args.html}: written")
+    return 0

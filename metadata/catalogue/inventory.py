@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from metadata.catalogue.database import (
 from metadata.clock import utc_now
 from metadata.errors import HeadblockError
 from metadata.take.meta import CARRIERS
-from metadata.take.naming import item_id_problem, paths_for_take_dir, take_number_of
+from metadata.take.naming import TakePaths, item_id_problem, take_number_of
 
 PBCORE_NS = "http://www.pbcore.org/PBCore/PBCoreNamespace.html"
 _P = f"{{{PBCORE_NS}}}"
@@ -557,9 +558,20 @@ def import_list(
 
 
 def take_state(take_dir: Path) -> str | None:
-    """What one take folder says of its item: captured, qc_done, reviewed or signed_off."""
-    paths = paths_for_take_dir(take_dir)
-    if paths.signoff_json.exists():
+    """What one take folder says of its item: captured, qc_done, reviewed or signed_off.
+
+    One directory listing per take (a dashboard reads thousands): sidecars by name only, the
+    sign-off file read for its last decision."""
+    parsed = take_number_of(Path(take_dir).name)
+    if parsed is None:
+        return None
+    paths = TakePaths(Path(take_dir), *parsed)
+    stem = paths.stem
+    try:
+        names = set(os.listdir(take_dir))
+    except OSError:
+        return None
+    if f"{stem}.signoff.json" in names:
         try:
             decisions = json.loads(paths.signoff_json.read_text(encoding="utf-8"))
             decisions = decisions.get("decisions") if isinstance(decisions, dict) else decisions
@@ -568,24 +580,25 @@ def take_state(take_dir: Path) -> str | None:
             last = ""
         # a rejected take was reviewed and decided on; the item waits for a new take
         return "signed_off" if last == "approved" else "reviewed"
-    if paths.review_json.exists():
+    if f"{stem}.review.json" in names:
         return "reviewed"
-    if paths.qc_json.exists():
+    if f"{stem}.qc.json" in names:
         return "qc_done"
-    if paths.master_if_present() is not None:
+    if f"{stem}.wav" in names or f"{stem}.mkv" in names:
         return "captured"
     return None
 
 
 def item_take_dirs(library: Path, item: str) -> list[Path]:
-    item_dir = Path(library) / item
-    if not item_dir.is_dir():
-        return []
     out = []
-    for child in item_dir.iterdir():
-        parsed = take_number_of(child.name)
-        if child.is_dir() and parsed and parsed[0] == item:
-            out.append((parsed[1], child))
+    try:
+        with os.scandir(Path(library) / item) as entries:
+            for child in entries:
+                parsed = take_number_of(child.name)
+                if parsed and parsed[0] == item and child.is_dir():
+                    out.append((parsed[1], Path(child.path)))
+    except OSError:  # no folder: no takes
+        return []
     return [p for _, p in sorted(out)]
 
 
