@@ -359,11 +359,14 @@ def _read_pbcore(path: Path, raw: bytes) -> list[Entry]:
             "expected PBCore 2.x pbcoreCollection or pbcoreDescriptionDocument"
         )
     location = root.get("{http://www.w3.org/2001/XMLSchema-instance}schemaLocation") or ""
-    version = re.search(r"pbcore[-_ ]?(\d+)\.(\d+)", location, re.IGNORECASE)
+    # some writers put version="2.1" on the root, most only name the XSD in schemaLocation
+    declared = root.get("version") or ""
+    version = re.match(r"\s*(\d+)(?:\.(\d+))?", declared) or re.search(
+        r"pbcore[-_ ]?(\d+)\.(\d+)", location, re.IGNORECASE
+    )
     if version and version.group(1) != "2":
-        raise HeadblockError(
-            f"{path} declares PBCore {version.group(1)}.{version.group(2)}; this reads PBCore 2.x"
-        )
+        shown = ".".join(g for g in version.groups() if g)
+        raise HeadblockError(f"{path} declares PBCore {shown}; this reads PBCore 2.x")
     docs = [root] if qname.localname == "pbcoreDescriptionDocument" else list(root)
     docs = [d for d in docs if d.tag == _P + "pbcoreDescriptionDocument"]
     if not docs:

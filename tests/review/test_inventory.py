@@ -188,6 +188,12 @@ def test_pbcore_description_document_as_the_aapb_exports_it(library, tmp_path):
             "declares PBCore 3.0",
         ),
         (
+            AAPB_DOC.replace(
+                "<pbcoreDescriptionDocument ", '<pbcoreDescriptionDocument version="1.3" '
+            ),
+            "declares PBCore 1.3",
+        ),
+        (
             "<pbcoreCollection xmlns='http://www.pbcore.org/PBCore/PBCoreNamespace.html'>",
             "not well-formed",
         ),
