@@ -371,7 +371,11 @@ def _read_pbcore(path: Path, raw: bytes) -> list[Entry]:
     docs = [d for d in docs if d.tag == _P + "pbcoreDescriptionDocument"]
     if not docs:
         raise HeadblockError(f"{path}: the pbcoreCollection holds no pbcoreDescriptionDocument")
-    return [_pbcore_entry(doc, n) for n, doc in enumerate(docs, 1)]
+    entries = [_pbcore_entry(doc, n) for n, doc in enumerate(docs, 1)]
+    whole = (root.get("collectionTitle") or "").strip()  # the collection's own title, if any
+    for e in entries:
+        e.values["collection"] = e.values["collection"] or whole
+    return entries
 
 
 def _pbcore_entry(doc, number: int) -> Entry:

@@ -215,6 +215,16 @@ def test_bad_pbcore_gets_one_line(library, tmp_path, capsys, content, expected):
     assert _count(library) == 0
 
 
+def test_pbcore_collection_title_is_the_default_collection(library, tmp_path):
+    doc = AAPB_DOC.split("\n", 1)[1].replace(
+        '<pbcoreTitle titleType="Series">Evening Compass</pbcoreTitle>', ""
+    )
+    ns = "http://www.pbcore.org/PBCore/PBCoreNamespace.html"
+    body = f"<pbcoreCollection xmlns='{ns}' collectionTitle='WGBH tapes'>{doc}</pbcoreCollection>"
+    inv.import_list(library, _write(tmp_path / "c.xml", body))
+    assert inv.list_items(library)[0]["collection"] == "WGBH tapes"
+
+
 def test_status_follows_the_take_folders_and_holds(library, tmp_path, capsys):
     _write(tmp_path / "l.csv", "identifier,title,carrier\nREEL-001,Reel,open reel\nOTHER,O,DAT\n")
     inv.import_list(library, tmp_path / "l.csv")
