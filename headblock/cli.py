@@ -23,6 +23,13 @@ HANDLERS = {
     "report": "headblock.verbs.qc:cmd_report",
     "signoff": "headblock.verbs.review:cmd_signoff",
     "catalogue": "headblock.verbs.library:cmd_catalogue",
+    "inventory import": "headblock.verbs.collection:cmd_inventory_import",
+    "inventory list": "headblock.verbs.collection:cmd_inventory_list",
+    "inventory hold": "headblock.verbs.collection:cmd_inventory_hold",
+    "inventory release": "headblock.verbs.collection:cmd_inventory_release",
+    "inspect": "headblock.verbs.collection:cmd_inspect",
+    "export pbcore": "headblock.verbs.collection:cmd_export_pbcore",
+    "dashboard": "headblock.verbs.collection:cmd_dashboard",
 }
 
 
@@ -113,7 +120,72 @@ def build_parser() -> argparse.ArgumentParser:
     catalogue.add_argument("action", choices=("rebuild", "list"))
     catalogue.add_argument("library")
     catalogue.add_argument("--url", help="database URL (default: SQLite inside the library)")
+
+    _add_collection_verbs(verbs)
     return parser
+
+
+def _add_collection_verbs(verbs) -> None:
+    """inventory, inspect, export: the collection around the bench."""
+    url_help = "database URL (default: SQLite inside the library)"
+    inventory = verbs.add_parser("inventory", help="the collection's item list")
+    actions = inventory.add_subparsers(dest="inventory_action", parser_class=_Parser)
+    imp = actions.add_parser("import", help="import or update items from a CSV or PBCore 2.x file")
+    imp.add_argument("library")
+    imp.add_argument("file")
+    imp.add_argument("--dry-run", action="store_true", help="check and report; write nothing")
+    imp.add_argument("--url", help=url_help)
+    lst = actions.add_parser("list", help="items with their status")
+    lst.add_argument("library")
+    lst.add_argument("--status", help="only items of this status")
+    lst.add_argument("--json", action="store_true", help="machine-readable output")
+    lst.add_argument("--url", help=url_help)
+    hold = actions.add_parser("hold", help="put an item on hold")
+    hold.add_argument("library")
+    hold.add_argument("item")
+    hold.add_argument("--reason", required=True)
+    hold.add_argument("--by", help="who holds it")
+    hold.add_argument("--url", help=url_help)
+    release = actions.add_parser("release", help="lift an item's hold")
+    release.add_argument("library")
+    release.add_argument("item")
+    release.add_argument("--url", help=url_help)
+
+    inspect = verbs.add_parser("inspect", help="record a carrier inspection")
+    inspect.add_argument("library")
+    inspect.add_argument("item")
+    inspect.add_argument(
+        "--condition",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="none, mould, binder_hydrolysis (sticky shed), vinegar_syndrome, physical_damage, "
+        "pack_problems, splices, label_missing, label_wrong; 'KEY: detail' adds a detail",
+    )
+    inspect.add_argument(
+        "--treatment",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="'baked 54C 8h', 'cleaned HOW', 'repaired WHAT', 'rewound', 'rehoused'",
+    )
+    inspect.add_argument("--playable", choices=("yes", "no"))
+    inspect.add_argument("--note", help="free text")
+    inspect.add_argument("--by", help="who inspected it")
+    inspect.add_argument("--url", help=url_help)
+
+    export = verbs.add_parser("export", help="export the catalogue")
+    kinds = export.add_subparsers(dest="export_kind", parser_class=_Parser)
+    pbcore = kinds.add_parser("pbcore", help="collection-level PBCore 2.1")
+    pbcore.add_argument("library")
+    pbcore.add_argument("out")
+    pbcore.add_argument("--item", action="append", help="only this item (repeatable)")
+    pbcore.add_argument("--url", help=url_help)
+
+    dashboard = verbs.add_parser("dashboard", help="the project's progress and projected end")
+    dashboard.add_argument("library")
+    dashboard.add_argument("--html", metavar="OUT", help="also write a page with plots")
+    dashboard.add_argument("--url", help=url_help)
 
 
 def _resolve(verb: str):
@@ -131,6 +203,12 @@ def main(argv: list[str] | None = None) -> int:
         if not args.kind:
             parser.exit(2, "headblock: capture needs 'audio' or 'video'\n")
         verb = f"capture {args.kind}"
+    if verb in ("inventory", "export"):
+        action = args.inventory_action if verb == "inventory" else args.export_kind
+        if not action:
+            need = "import, list, hold or release" if verb == "inventory" else "pbcore"
+            parser.exit(2, f"headblock: {verb} needs {need}\n")
+        verb = f"{verb} {action}"
     try:
         status = _resolve(verb)(args)
     except HeadblockError as exc:

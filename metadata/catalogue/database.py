@@ -112,6 +112,44 @@ decisions = Table(
 
 
 # ---------------------------------------------------------------------------------------------
+# inventory and carrier inspection (metadata.catalogue.inventory)
+# New tables rather than new columns of ``items``: create_all adds missing tables to an existing
+# catalogue but never columns, and a take's sync rewrites ``items`` from the take's own metadata.
+
+inventory = Table(
+    "inventory",
+    md,
+    Column("item", String(64), primary_key=True),
+    Column("title", Text, nullable=False, default=""),
+    Column("carrier", Text, nullable=False, default=""),  # a key of metadata.take.meta.CARRIERS
+    Column("collection", Text, nullable=False, default="", index=True),
+    Column("date", Text, nullable=False, default=""),  # as the list gives it
+    Column("notes", Text, nullable=False, default=""),
+    Column("extra", Text, nullable=False, default="{}"),  # JSON: the list's other columns
+    Column("status", String(16), nullable=False, default="listed", index=True),  # stored part
+    Column("hold_reason", Text, nullable=False, default=""),  # non-empty: on hold
+    Column("hold_by", Text, nullable=False, default=""),
+    Column("hold_utc", DateTime(timezone=True)),
+    Column("source", Text, nullable=False, default=""),  # the file it was last imported from
+    Column("imported_utc", DateTime(timezone=True), nullable=False),
+    Column("updated_utc", DateTime(timezone=True), nullable=False),
+)
+
+inspections = Table(
+    "inspections",
+    md,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("item", String(64), ForeignKey("inventory.item"), nullable=False, index=True),
+    Column("at_utc", DateTime(timezone=True), nullable=False),
+    Column("by", Text, nullable=False, default=""),
+    Column("conditions", Text, nullable=False, default="[]"),  # JSON list of {key, detail}
+    Column("treatments", Text, nullable=False, default="[]"),  # JSON list of structured steps
+    Column("playable", String(3), nullable=False, default=""),  # "yes", "no" or "" (not said)
+    Column("note", Text, nullable=False, default=""),
+)
+
+
+# ---------------------------------------------------------------------------------------------
 # connection
 
 
