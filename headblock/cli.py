@@ -23,6 +23,7 @@ HANDLERS = {
     "report": "headblock.verbs.qc:cmd_report",
     "signoff": "headblock.verbs.review:cmd_signoff",
     "catalogue": "headblock.verbs.library:cmd_catalogue",
+    "package": "headblock.verbs.packaging:cmd_package",
 }
 
 
@@ -113,6 +114,22 @@ def build_parser() -> argparse.ArgumentParser:
     catalogue.add_argument("action", choices=("rebuild", "list"))
     catalogue.add_argument("library")
     catalogue.add_argument("--url", help="database URL (default: SQLite inside the library)")
+
+    package = verbs.add_parser("package", help="approved takes into packages for a repository")
+    package.add_argument("paths", nargs="+", metavar="PATH", help="take folder, item or library")
+    package.add_argument("--out", required=True, help="folder the packages are written into")
+    package.add_argument("--layout", default="bagit", help="bagit (default) or archivematica")
+    package.add_argument(
+        "--include-unapproved",
+        metavar="REASON",
+        help="also package takes not approved; the reason goes into the package",
+    )
+    package.add_argument(
+        "--copy", action="store_true", help="copy masters even where a hard link would do"
+    )
+    package.add_argument(
+        "--organization", help="BagIt Source-Organization (default: from the settings)"
+    )
     return parser
 
 
