@@ -270,7 +270,7 @@ def _verify_bag(check: MasterCheck) -> None:
         bag = bagit.Bag(str(check.master))
         bag.validate(processes=1)
     except bagit.BagValidationError as exc:
-        details = [str(d) for d in (exc.details or [])]
+        details = _bag_problems(exc.details or [])
         check.fail("; ".join(details[:5]) if details else str(exc.message))
         if len(details) > 5:
             check.problems.append(f"and {len(details) - 5} more")
@@ -287,6 +287,22 @@ def _verify_bag(check: MasterCheck) -> None:
         f"BagIt {version}, {len(bag.entries) - len(bag.tagfile_entries())} payload file(s), "
         f"{algs} manifests match, Payload-Oxum {bag.info.get('Payload-Oxum', '?')}"
     )
+
+
+def _bag_problems(details) -> list[str]:
+    """One short line per payload file: the algorithms whose digest differs, or what is wrong."""
+    import bagit
+
+    mismatched: dict[str, list[str]] = {}
+    out = []
+    for d in details:
+        if isinstance(d, bagit.ChecksumMismatch):
+            mismatched.setdefault(d.path, []).append(d.algorithm)
+        else:
+            out.append(str(d))
+    for path, algs in mismatched.items():
+        out.append(f"{path}: {'+'.join(sorted(algs))} checksum validation failed")
+    return out
 
 
 # the checksum files Archivematica verifies, and the algorithm of each
