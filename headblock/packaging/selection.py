@@ -111,8 +111,17 @@ def _last_decision(take_dir: Path) -> dict | None:
     return decisions[-1] if decisions else None
 
 
-def select(paths: list[str], include_unapproved: str | None = None) -> list[ItemSelection]:
-    """Items to package, each with its takes, in a stable order.
+def _why_not(take: SelectedTake) -> str:
+    if take.decision:
+        return f"its last decision is {take.decision.get('decision')!r}"
+    return "it has no sign-off"
+
+
+def select(
+    paths: list[str], include_unapproved: str | None = None, left_out: list[str] | None = None
+) -> list[ItemSelection]:
+    """Items to package, each with its takes, in a stable order; ``left_out`` (when given)
+    receives a line for each take passed over as unapproved.
 
     A take named on its own, or an item, with no approved take is refused (HeadblockError,
     exit 2) unless ``include_unapproved`` gives the reason; across a whole library, items with
@@ -145,15 +154,12 @@ def select(paths: list[str], include_unapproved: str | None = None) -> list[Item
             take = SelectedTake(paths_, master, _last_decision(take_dir))
             if not take.approved and not reason:
                 if kind == "take":
-                    why = (
-                        f"its last decision is {take.decision.get('decision')!r}"
-                        if take.decision
-                        else "it has no sign-off"
-                    )
                     raise HeadblockError(
-                        f"{take.identifier} is not approved ({why}); "
+                        f"{take.identifier} is not approved ({_why_not(take)}); "
                         "--include-unapproved REASON packages it anyway"
                     )
+                if left_out is not None:
+                    left_out.append(f"{take.identifier}: not approved ({_why_not(take)})")
                 continue
             picked.append(take)
             seen.add(take_dir)

@@ -28,7 +28,8 @@ def _organization(args, selections) -> str:
 
 def cmd_package(args) -> int:
     get_layout(args.layout)  # an unknown layout is refused before anything is read
-    selections = select(list(args.paths), args.include_unapproved)
+    left_out: list[str] = []
+    selections = select(list(args.paths), args.include_unapproved, left_out)
     progress = TerminalProgress("package")
     results = write_packages(
         selections,
@@ -58,6 +59,8 @@ def cmd_package(args) -> int:
         for note in r.notes:
             print(f"        {note}")
         sys.stdout.flush()
+    for line in left_out:
+        print(f"LEFT    {line}")
     if refused:
         raise VerificationFailed(f"{refused} of {len(results)} package(s) refused")
     return 0

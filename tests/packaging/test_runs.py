@@ -70,6 +70,7 @@ def test_approved_takes_only_from_an_item(library, approved_audio, tmp_path, cap
     out = tmp_path / "bags"
     assert main(["package", str(library / "REEL-001"), "--out", str(out), *ORG]) == 0
     assert sorted(p.name for p in (out / "REEL-001" / "data").iterdir()) == ["REEL-001_t01"]
+    assert "LEFT    REEL-001_t02: not approved (it has no sign-off)" in capsys.readouterr().out
 
 
 def test_master_failing_its_md5_is_refused(

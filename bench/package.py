@@ -1,0 +1,138 @@
+"""Packaging speed: masters into a BagIt bag and an Archivematica transfer, against reading them
+once with ``cat FILES > /dev/null`` in the same run, and the bag's validation on its own.
+
+``python -m bench package [--gb 1.0] [--takes 4] [--repeat 2] [--dir DIR]``
+
+Makes a library of ``--takes`` approved audio takes whose Broadcast-WAV-sized masters add up
+to ``--gb`` GB (24-bit noise, written with soundfile), then times, alternating and best of
+``--repeat``: ``cat`` of the masters; ``headblock package --layout bagit`` with hard links (one
+read: SHA-256, SHA-512 and MD5 while reading, then the bag validated, a second read) and with
+``--copy`` (each master read once while copied, then validated); ``--layout archivematica
+--copy``; and ``bagit.Bag(...).validate()`` of the finished bag alone. The masters are in the
+page cache after the first read (the station's disk is not dropped from under other work), so
+every figure is the CPU cost over cached data, the same for ``cat`` and for packaging.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_library(library: Path, gb: float, takes: int) -> list[Path]:
+    """Approved take folders whose masters are real 96 kHz 24-bit stereo WAVs of noise."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import soundfile as sf
+
+    from qc.signoff import signoff
+    from tests.review.takes import make_audio_take
+
+    os.environ.setdefault("HEADBLOCK_CONFIG", str(library.parent / "settings.toml"))
+    per_take = int(gb * 1e9 / takes)
+    frames = per_take // 6  # 2 channels x 3 bytes
+    rng = np.random.default_rng(7)
+    masters = []
+    for n in range(takes):
+        paths = make_audio_take(library, f"BENCH-{n:02d}")
+        master = paths.master("audio")
+        with sf.SoundFile(str(master), "w", 96000, 2, "PCM_24", format="WAV") as f:
+            left = frames
+            while left:
+                n_block = min(left, 1 << 20)
+                f.write((rng.standard_normal((n_block, 2)) * 0.1).astype(np.float32))
+                left -= n_block
+        h = hashlib.md5()
+        with open(master, "rb") as fh:
+            while chunk := fh.read(8 << 20):
+                h.update(chunk)
+        (paths.directory / f"{master.name}.md5").write_text(f"{h.hexdigest()}  {master.name}\n")
+        signoff(paths.directory, "Bench", "approved")
+        masters.append(master)
+    return masters
+
+
+def timed(cmd: list[str], **kw) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, **kw)
+    return time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="bench package", description=__doc__.splitlines()[0])
+    ap.add_argument("--gb", type=float, default=1.0, help="total size of the masters")
+    ap.add_argument("--takes", type=int, default=4)
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--dir", help="work folder (default: a temporary one, removed after)")
+    args = ap.parse_args(argv)
+    work = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="hb-bench-package-"))
+    work.mkdir(parents=True, exist_ok=True)
+    library = work / "library"
+    library.mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "HEADBLOCK_CONFIG": str(work / "settings.toml"),
+    }
+    hb = [sys.executable, "-m", "headblock", "package", str(library), "--organization", "Bench"]
+    try:
+        t0 = time.perf_counter()
+        masters = make_library(library, args.gb, args.takes)
+        size = sum(m.stat().st_size for m in masters)
+        print(
+            f"masters: {len(masters)} x {size / len(masters) / 1e6:.0f} MB = {size / 1e9:.2f} GB "
+            f"(made in {time.perf_counter() - t0:.1f} s)",
+            flush=True,
+        )
+        runs: dict[str, list[float]] = {}
+        cat = ["sh", "-c", 'cat "$@" > /dev/null', "cat", *map(str, masters)]
+        import bagit
+
+        for i in range(max(1, args.repeat)):
+            runs.setdefault("cat > /dev/null", []).append(timed(cat))
+            for label, extra in (
+                ("package bagit (hard links)", []),
+                ("package bagit --copy", ["--copy"]),
+                ("package archivematica --copy", ["--layout", "archivematica", "--copy"]),
+            ):
+                out = work / f"out-{i}-{len(runs)}"
+                runs.setdefault(label, []).append(timed([*hb, "--out", str(out), *extra], env=env))
+                if label == "package bagit --copy":
+                    bag = bagit.Bag(str(out / "BENCH-00"))
+                    t1 = time.perf_counter()
+                    for m in sorted(out.iterdir()):
+                        bagit.Bag(str(m)).validate()
+                    runs.setdefault("bagit validate (all bags)", []).append(
+                        time.perf_counter() - t1
+                    )
+                    del bag
+                shutil.rmtree(out)
+                for take_dir in library.glob("*/*_t*"):  # the next run packages them again
+                    for p in take_dir.glob("*.packages.json"):
+                        p.unlink()
+        base = min(runs["cat > /dev/null"])
+        for label, times in runs.items():
+            best = min(times)
+            print(
+                f"{label:<32} best {best:6.2f} s  {size / best / 1e6:7.0f} MB/s  "
+                f"x{best / base:5.2f} of cat   (runs: {', '.join(f'{t:.2f}' for t in times)})"
+            )
+        return 0
+    finally:
+        if not args.dir:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
