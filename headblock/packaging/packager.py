@@ -125,14 +125,21 @@ def _existing_parent(path: Path) -> Path:
 
 
 def _check_out(out: Path, selections: list[ItemSelection]) -> None:
+    real = Path(os.path.realpath(out))
     for sel in selections:
         lib = sel.library.resolve()
-        if out == lib or out.is_relative_to(lib):
+        if real == lib or real.is_relative_to(lib):
             raise HeadblockError(
                 f"--out {out} is inside the library {lib}; write packages elsewhere"
             )
     if out.exists() and not out.is_dir():
         raise HeadblockError(f"--out {out} is not a folder")
+    items = [sel.item for sel in selections]
+    twice = sorted({i for i in items if items.count(i) > 1})
+    if twice:
+        raise HeadblockError(
+            f"item {twice[0]} comes from more than one library; package them into different --out"
+        )
 
 
 def write_packages(
@@ -243,6 +250,7 @@ def _write_one(plan, layout, organization, reason, copy, when, on_bytes) -> Pack
         if result.problems:
             raise _Refused()
         layout.finish(plan.partial, info)
+        on_bytes(0, f"validating {sel.item}")  # a second read of every file, no finer progress
         check = layout.validate(plan.partial)
         if not check.ok:
             result.problems += [
