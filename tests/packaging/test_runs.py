@@ -136,6 +136,22 @@ def test_finished_package_is_left_and_other_takes_refused(
     assert "holds REEL-001_t01, not REEL-001_t01, REEL-001_t02" in err and _one_line(err)
 
 
+def test_rerun_completes_the_records_a_run_cut_short_after_the_rename(
+    library, approved_audio, tmp_path, capsys
+):
+    out = tmp_path / "bags"
+    assert main(["package", str(library), "--out", str(out), *ORG]) == 0
+    approved_audio.packages_json.unlink()  # as if the run stopped right after the rename
+    catalogue.rebuild(library)
+    assert catalogue.list_packages(library) == []
+    capsys.readouterr()
+    assert main(["package", str(library), "--out", str(out), *ORG]) == 0
+    assert "recorded REEL-001_t01's delivery the earlier run left out" in capsys.readouterr().out
+    (entry,) = json.loads(approved_audio.packages_json.read_text())["packages"]
+    assert entry["package"] == str(out / "REEL-001")
+    assert [r["take"] for r in catalogue.list_packages(library)] == ["REEL-001_t01"]
+
+
 def test_out_inside_the_library_and_paths_outside_any(library, approved_audio, tmp_path, capsys):
     assert main(["package", str(library), "--out", str(library / "bags"), *ORG]) == 2
     err = capsys.readouterr().err
