@@ -174,7 +174,7 @@ def write_packages(
     link_ok = not copy and all(same_file_system(m, base) for m in masters)
     needed = sum(p.bytes_to_write(link_ok) for p in plans)
     needed += SPARE_BYTES if needed or any(not p.exists and not p.problems for p in plans) else 0
-    free = shutil.disk_usage(base).free
+    free = shutil.disk_usage(base).free + sum(_freed(p.partial) for p in plans if not p.exists)
     if needed > free:
         raise HeadblockError(
             f"not enough room in {base}: the packages need {_size(needed)}, "
@@ -203,6 +203,16 @@ def write_packages(
         return [_write_one(p, layout, organization, reason, copy, when, on_bytes) for p in plans]
     finally:
         os.close(lock_fd)
+
+
+def _freed(partial: Path) -> int:
+    """Bytes an interrupted run's ``.partial`` folder gives back when it is removed."""
+    total = 0
+    for root, _, files in os.walk(partial):
+        for name in files:
+            st = os.lstat(os.path.join(root, name))
+            total += st.st_size if st.st_nlink == 1 else 0  # a hard link frees nothing
+    return total
 
 
 def _size(n: int) -> str:
