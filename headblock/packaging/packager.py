@@ -151,8 +151,10 @@ def write_packages(
     copy: bool = False,
     progress: ProgressFn | None = None,
     now: datetime | None = None,
+    on_result: Callable[[PackageResult], None] | None = None,
 ) -> list[PackageResult]:
-    """Package every item; returns one result per item.
+    """Package every item; returns one result per item (each also handed to ``on_result`` as
+    soon as its package is done).
 
     Raises HeadblockError (exit 2), before anything is written, for an unknown layout, an
     output folder inside a library, a finished package that holds other takes, a BagIt bag
@@ -200,7 +202,12 @@ def write_packages(
                 progress(min(done[0] / total, 1.0), label)
 
         when = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
-        return [_write_one(p, layout, organization, reason, copy, when, on_bytes) for p in plans]
+        results = []
+        for p in plans:
+            results.append(_write_one(p, layout, organization, reason, copy, when, on_bytes))
+            if on_result:
+                on_result(results[-1])
+        return results
     finally:
         os.close(lock_fd)
 

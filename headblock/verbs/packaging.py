@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from headblock.packaging.packager import get_layout, write_packages
+from headblock.packaging.packager import PackageResult, get_layout, write_packages
 from headblock.packaging.selection import select
 from metadata.errors import VerificationFailed
 from metadata.progress import TerminalProgress
@@ -26,6 +26,23 @@ def _organization(args, selections) -> str:
     return ""
 
 
+def _show(r: PackageResult, progress: TerminalProgress) -> None:
+    if progress.enabled:  # the result line replaces the progress line
+        progress.stream.write("\r\033[K")
+        progress.stream.flush()
+    takes = ", ".join(r.takes)
+    if r.status == "written":
+        linked = f", {r.bytes_linked / 1e6:.1f} MB hard-linked" if r.bytes_linked else ""
+        print(f"WRITTEN {r.path}  ({takes}; {r.files} files, {r.bytes_total / 1e6:.1f} MB{linked})")
+    elif r.status == "exists":
+        print(f"EXISTS  {r.path}  ({takes}; already packaged, left as it is)")
+    else:
+        print(f"REFUSED {r.item}: {'; '.join(r.problems)}")
+    for note in r.notes:
+        print(f"        {note}")
+    sys.stdout.flush()
+
+
 def cmd_package(args) -> int:
     get_layout(args.layout)  # an unknown layout is refused before anything is read
     left_out: list[str] = []
@@ -39,28 +56,11 @@ def cmd_package(args) -> int:
         reason=(args.include_unapproved or "").strip(),
         copy=args.copy,
         progress=progress,
+        on_result=lambda r: _show(r, progress),
     )
-    if progress.enabled:
-        progress.stream.write("\r\033[K")
-        progress.stream.flush()
-    refused = 0
-    for r in results:
-        takes = ", ".join(r.takes)
-        if r.status == "written":
-            linked = f", {r.bytes_linked / 1e6:.1f} MB hard-linked" if r.bytes_linked else ""
-            print(
-                f"WRITTEN {r.path}  ({takes}; {r.files} files, {r.bytes_total / 1e6:.1f} MB{linked})"
-            )
-        elif r.status == "exists":
-            print(f"EXISTS  {r.path}  ({takes}; already packaged, left as it is)")
-        else:
-            refused += 1
-            print(f"REFUSED {r.item}: {'; '.join(r.problems)}")
-        for note in r.notes:
-            print(f"        {note}")
-        sys.stdout.flush()
     for line in left_out:
         print(f"LEFT    {line}")
+    refused = sum(r.status == "refused" for r in results)
     if refused:
         raise VerificationFailed(f"{refused} of {len(results)} package(s) refused")
     return 0
