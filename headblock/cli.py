@@ -30,6 +30,7 @@ HANDLERS = {
     "inspect": "headblock.verbs.collection:cmd_inspect",
     "export pbcore": "headblock.verbs.collection:cmd_export_pbcore",
     "dashboard": "headblock.verbs.collection:cmd_dashboard",
+    "package": "headblock.verbs.packaging:cmd_package",
 }
 
 
@@ -122,6 +123,21 @@ def build_parser() -> argparse.ArgumentParser:
     catalogue.add_argument("--url", help="database URL (default: SQLite inside the library)")
 
     _add_collection_verbs(verbs)
+    package = verbs.add_parser("package", help="approved takes into packages for a repository")
+    package.add_argument("paths", nargs="+", metavar="PATH", help="take folder, item or library")
+    package.add_argument("--out", required=True, help="folder the packages are written into")
+    package.add_argument("--layout", default="bagit", help="bagit (default) or archivematica")
+    package.add_argument(
+        "--include-unapproved",
+        metavar="REASON",
+        help="also package takes not approved; the reason goes into the package",
+    )
+    package.add_argument(
+        "--copy", action="store_true", help="copy masters even where a hard link would do"
+    )
+    package.add_argument(
+        "--organization", help="BagIt Source-Organization (default: from the settings)"
+    )
     return parser
 
 

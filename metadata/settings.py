@@ -46,6 +46,7 @@ class Settings:
     preset: str = ""  # the last carrier preset chosen
     confirm_stop_after_min: float = 10.0  # ask before stopping a take longer than this
     catalogue_url: str = ""  # SQLAlchemy URL shared by a lab's stations; "" = SQLite in the library
+    organization: str = ""  # the archive, named in packages (BagIt Source-Organization)
     audio: AudioInputSettings = field(default_factory=AudioInputSettings)
     video: VideoInputSettings = field(default_factory=VideoInputSettings)
     meta: dict[str, str] = field(default_factory=dict)  # TakeMeta fields, the last values

@@ -7,7 +7,13 @@ from pathlib import Path
 
 from metadata.errors import VerificationFailed
 from metadata.progress import TerminalProgress
-from metadata.review.verify import collect, is_take_master, record_fixity_event, verify_master
+from metadata.review.verify import (
+    collect_targets,
+    is_take_master,
+    record_fixity_event,
+    verify_master,
+    verify_package,
+)
 from metadata.take.naming import paths_for_take_dir
 from qc.signoff import signoff
 
@@ -20,8 +26,16 @@ def _shown(path: Path) -> str:
 
 
 def cmd_verify(args) -> int:
-    targets = collect(list(args.paths))
+    targets, packages = collect_targets(list(args.paths))
     failed = 0
+    for package in packages:
+        check = verify_package(package)
+        if check.ok:
+            print(f"OK      {_shown(package)}  ({'; '.join(check.notes)})")
+        else:
+            failed += 1
+            print(f"FAILED  {_shown(package)}: {'; '.join(check.problems)}")
+        sys.stdout.flush()
     for master, md5_path in targets:
         progress = TerminalProgress(f"verify {master.name}")
         check = verify_master(master, md5_path, progress)
@@ -37,9 +51,10 @@ def cmd_verify(args) -> int:
         if note:
             print(f"        {note}")
         sys.stdout.flush()
+    what = f"{len(targets)} master(s)" + (f" and {len(packages)} package(s)" if packages else "")
     if failed:
-        raise VerificationFailed(f"{failed} of {len(targets)} master(s) failed verification")
-    print(f"{len(targets)} master(s) verified")
+        raise VerificationFailed(f"{failed} of {what} failed verification")
+    print(f"{what} verified")
     return 0
 
 

@@ -46,7 +46,7 @@ from metadata.verdicts import worst_first
 
 log = logging.getLogger(__name__)
 
-STATES = ("captured", "qc_done", "in_review", "signed_off", "rejected")
+STATES = ("captured", "qc_done", "in_review", "signed_off", "rejected", "delivered")
 AWAITING_STATES = ("qc_done", "in_review")
 
 md = MetaData()
@@ -108,6 +108,21 @@ decisions = Table(
     Column("qc_sha256", String(64), nullable=False, default=""),
     Column("report_sha256", String(64), nullable=False, default=""),
     UniqueConstraint("take", "at_utc", "decided_by", name="uq_decision"),
+)
+
+
+packages = Table(
+    "packages",
+    md,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("take", String(80), ForeignKey("takes.identifier", ondelete="CASCADE"), nullable=False),
+    Column("item", String(64), nullable=False, index=True),
+    Column("layout", String(16), nullable=False),
+    Column("package", Text, nullable=False),  # the package folder where it was written
+    Column("at_utc", Text, nullable=False),
+    Column("approved", Integer, nullable=False, default=1),
+    Column("reason", Text, nullable=False, default=""),  # why an unapproved take went in
+    UniqueConstraint("take", "package", "at_utc", name="uq_package"),
 )
 
 
@@ -253,6 +268,7 @@ class TakeFacts:
     carrier: str
     notes: list[dict]
     decisions: list[dict]
+    packages: list[dict]
 
 
 def _read_json(path: Path):
@@ -316,7 +332,14 @@ def read_take_folder(take_dir: Path) -> TakeFacts:
     decs = (
         _list_of(_read_json(paths.signoff_json), "decisions") if paths.signoff_json.exists() else []
     )
-    if decs:
+    delivered = (
+        _list_of(_read_json(paths.packages_json), "packages")
+        if paths.packages_json.exists()
+        else []
+    )
+    if delivered:
+        state = "delivered"  # handed to a repository: the end of the take's road here
+    elif decs:
         last = decs[-1].get("decision")
         state = "signed_off" if last == "approved" else "rejected"
     elif notes:
@@ -347,6 +370,7 @@ def read_take_folder(take_dir: Path) -> TakeFacts:
         carrier=carrier,
         notes=notes,
         decisions=decs,
+        packages=delivered,
     )
 
 
@@ -435,6 +459,22 @@ def _write_facts(conn, f: TakeFacts) -> None:
         if key not in seen:
             seen.add(key)
             conn.execute(decisions.insert().values(**row))
+    conn.execute(delete(packages).where(packages.c.take == f.identifier))
+    seen = set()
+    for p in f.packages:
+        row = {
+            "take": f.identifier,
+            "item": f.item,
+            "layout": str(p.get("layout") or ""),
+            "package": str(p.get("package") or ""),
+            "at_utc": str(p.get("at_utc") or ""),
+            "approved": 1 if p.get("approved", True) else 0,
+            "reason": str(p.get("reason") or ""),
+        }
+        key = (row["package"], row["at_utc"])
+        if key not in seen:
+            seen.add(key)
+            conn.execute(packages.insert().values(**row))
 
 
 def _sync(eng: Engine, facts: TakeFacts, attempts: int = 3) -> None:
@@ -494,6 +534,7 @@ def rebuild(library: Path, url: str | None = None, progress=None) -> int:
         for ident in gone:
             conn.execute(delete(review_notes).where(review_notes.c.take == ident))
             conn.execute(delete(decisions).where(decisions.c.take == ident))
+            conn.execute(delete(packages).where(packages.c.take == ident))
             conn.execute(delete(takes).where(takes.c.identifier == ident))
     return len(present)
 
@@ -540,6 +581,24 @@ def awaiting_signoff(
     else:
         rows.sort(key=lambda r: (worst_first(r["verdict"]), when(r), r["identifier"]))
     return rows
+
+
+def list_packages(
+    library: Path | None = None, url: str | None = None, item: str | None = None
+) -> list[dict]:
+    """Packages made of the library's takes (one row per take and package), oldest first."""
+    eng = engine_for(resolve_url(library, url))
+    q = select(packages).join(takes, takes.c.identifier == packages.c.take)
+    if library is not None:
+        q = q.where(takes.c.library == str(Path(library).resolve()))
+    if item is not None:
+        q = q.where(packages.c.item == item)
+    q = q.order_by(packages.c.at_utc, packages.c.take)
+    try:
+        with eng.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+    except SQLAlchemyError as exc:
+        raise HeadblockError(f"catalogue {eng.url}: {_one_line(exc)}") from exc
 
 
 def take_history(identifier: str, library: Path | None = None, url: str | None = None) -> dict:

@@ -48,6 +48,7 @@ EVENT_TYPES = {
     "replication": "rep",
     "transfer": "tra",
     "deletion": "del",
+    "information package creation": "ipc",
 }
 # id.loc.gov eventRelatedAgentRole labels
 AGENT_ROLES = ("executing program", "implementer", "authorizer", "validator")
@@ -211,6 +212,20 @@ def signoff_event(when: datetime, by: str, decision: str, comment: str = "") -> 
         decision,
         comment,
         [(person_agent(by).identifier, "authorizer")],
+    )
+
+
+def package_event(
+    when: datetime, package: str, layout: str, detail: str, software: str
+) -> PremisEvent:
+    """The master went into a package a repository can ingest (a BagIt bag, a transfer)."""
+    return PremisEvent(
+        "information package creation",
+        when,
+        f"{layout} package {package}",
+        "success",
+        detail,
+        [(software_agent(software).identifier, "executing program")],
     )
 
 

@@ -1,6 +1,8 @@
 """``headblock verify PATH...``: re-hash masters against their sidecars.
 
-PATH may be a master, an ``.md5`` file, a take folder or a whole library (walked). For each
+PATH may be a master, an ``.md5`` file, a take folder, a whole library (walked) or a package
+(a BagIt bag: a folder with ``bagit.txt``; an Archivematica transfer: ``objects/`` and
+``metadata/checksum.md5``), which is validated as a whole and not walked. For each
 master: the whole-file MD5 against ``MASTER.md5``; for a Broadcast WAV also its audio MD5
 against the ``MD5 `` chunk (same read); for a video master the ``.framemd5`` against a fresh
 decode; for a signed-off take the QC result and report against the hashes the sign-off
@@ -11,7 +13,9 @@ or holds nothing to verify.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,20 +58,44 @@ def _md5_for(master: Path) -> Path:
     return master.with_name(master.name + ".md5")
 
 
+def is_package(path: Path) -> bool:
+    """A BagIt bag or an Archivematica transfer (validated whole, never walked as takes)."""
+    path = Path(path)
+    return (path / "bagit.txt").is_file() or (
+        (path / "metadata" / "checksum.md5").is_file() and (path / "objects").is_dir()
+    )
+
+
 def collect(paths: list[str]) -> list[tuple[Path, Path | None]]:
     """(master, md5 sidecar or None) for every PATH, in a stable order, without repeats.
 
     Raises HeadblockError (exit 2) for a PATH that does not exist or holds nothing to verify.
     """
+    return collect_targets(paths)[0]
+
+
+def collect_targets(paths: list[str]) -> tuple[list[tuple[Path, Path | None]], list[Path]]:
+    """(masters with their md5 sidecar or None, packages) for every PATH, without repeats.
+
+    Raises HeadblockError (exit 2) for a PATH that does not exist or holds nothing to verify.
+    """
     found: dict[Path, Path | None] = {}
+    packages: list[Path] = []
     for raw in paths:
         p = Path(raw)
         if not p.exists():
             raise HeadblockError(f"{raw} does not exist")
         here: list[tuple[Path, Path | None]] = []
-        if p.is_dir():
+        packages_here: list[Path] = []
+        if p.is_dir() and is_package(p):
+            packages_here.append(p)
+        elif p.is_dir():
             for root, dirs, files in os.walk(p):
                 dirs.sort()
+                for d in list(dirs):
+                    if is_package(Path(root) / d):
+                        packages_here.append(Path(root) / d)
+                        dirs.remove(d)
                 for name in sorted(files):
                     f = Path(root) / name
                     if name.endswith(".md5"):
@@ -83,11 +111,12 @@ def collect(paths: list[str]) -> list[tuple[Path, Path | None]]:
             here.append((p, _md5_for(p)))
         elif p.suffix.lower() in MASTER_SUFFIXES:
             here.append((p, None))
-        if not here:
+        if not here and not packages_here:
             raise HeadblockError(f"{raw} holds nothing to verify (no master and no .md5 file)")
         for master, md5 in here:
             found.setdefault(master, md5)
-    return list(found.items())
+        packages += [b for b in packages_here if b not in packages]
+    return list(found.items()), packages
 
 
 def _masters_of_md5(md5_path: Path) -> list[Path]:
@@ -217,3 +246,121 @@ def record_fixity_event(check: MasterCheck) -> str | None:
     except Exception as exc:  # noqa: BLE001 - the verification result stands without it
         return f"PREMIS event not written: {exc}"
     return None
+
+
+# --------------------------------------------------------------------------- packages
+
+
+def verify_package(path: Path) -> MasterCheck:
+    """Validate a BagIt bag (every manifest, Payload-Oxum, completeness) or an Archivematica
+    transfer (``metadata/checksum.md5`` as Archivematica checks it); never raises."""
+    path = Path(path)
+    check = MasterCheck(path, None)
+    if (path / "bagit.txt").is_file():
+        _verify_bag(check)
+    else:
+        _verify_transfer(check)
+    return check
+
+
+def _verify_bag(check: MasterCheck) -> None:
+    import bagit
+
+    try:
+        bag = bagit.Bag(str(check.master))
+        bag.validate(processes=1)
+    except bagit.BagValidationError as exc:
+        details = _bag_problems(exc.details or [])
+        check.fail("; ".join(details[:5]) if details else str(exc.message))
+        if len(details) > 5:
+            check.problems.append(f"and {len(details) - 5} more")
+        return
+    except bagit.BagError as exc:
+        check.fail(f"not a valid bag: {exc}")
+        return
+    except OSError as exc:
+        check.fail(f"cannot read the bag: {exc.strerror or exc}")
+        return
+    version = ".".join(str(v) for v in bag.version_info)
+    algs = "+".join(sorted(bag.algorithms))
+    check.notes.append(
+        f"BagIt {version}, {len(bag.entries) - len(bag.tagfile_entries())} payload file(s), "
+        f"{algs} manifests match, Payload-Oxum {bag.info.get('Payload-Oxum', '?')}"
+    )
+
+
+def _bag_problems(details) -> list[str]:
+    """One short line per payload file: the algorithms whose digest differs, or what is wrong."""
+    import bagit
+
+    mismatched: dict[str, list[str]] = {}
+    out = []
+    for d in details:
+        if isinstance(d, bagit.ChecksumMismatch):
+            mismatched.setdefault(d.path, []).append(d.algorithm)
+        else:
+            out.append(str(d))
+    for path, algs in mismatched.items():
+        out.append(f"{path}: {'+'.join(sorted(algs))} checksum validation failed")
+    return out
+
+
+# the checksum files Archivematica verifies, and the algorithm of each
+_TRANSFER_CHECKSUMS = {
+    "checksum.md5": "md5",
+    "checksum.sha1": "sha1",
+    "checksum.sha256": "sha256",
+    "checksum.sha512": "sha512",
+}
+
+
+def _verify_transfer(check: MasterCheck) -> None:
+    """What Archivematica's "Verify transfer checksums" does: ``md5sum -c --strict`` run in the
+    transfer folder, with exactly one line per file under ``objects/``."""
+    root = check.master
+    objects = sorted(
+        str(Path(r, f).relative_to(root)) for r, _, fs in os.walk(root / "objects") for f in fs
+    )
+    for name, alg in _TRANSFER_CHECKSUMS.items():
+        sums = root / "metadata" / name
+        if not sums.is_file():
+            continue
+        raw = sums.read_bytes()
+        if raw.startswith(b"\xef\xbb\xbf"):
+            check.fail(f"metadata/{name} starts with a byte-order mark")
+        if b"\r" in raw:
+            check.fail(f"metadata/{name} has CR line endings (Archivematica needs LF)")
+        width = hashlib.new(alg).digest_size * 2
+        line_re = re.compile(rf"^([0-9a-fA-F]{{{width}}}) [ *](.+)$")
+        listed: dict[str, str] = {}
+        for number, line in enumerate(raw.decode("utf-8", "replace").split("\n"), 1):
+            if not line:
+                continue
+            m = line_re.match(line)
+            if not m:
+                check.fail(f"metadata/{name} line {number} is not in {alg}sum format")
+                return
+            listed[m.group(2)] = m.group(1).lower()
+        if sorted(listed) != objects:
+            missing = sorted(set(objects) - set(listed))
+            extra = sorted(set(listed) - set(objects))
+            check.fail(
+                f"metadata/{name} lists {len(listed)} file(s), objects/ holds {len(objects)}"
+                + (f"; not listed: {', '.join(missing[:3])}" if missing else "")
+                + (f"; missing: {', '.join(extra[:3])}" if extra else "")
+            )
+            continue
+        bad = []
+        for rel, digest in listed.items():
+            h = hashlib.new(alg)
+            with open(root / rel, "rb") as fh:
+                while block := fh.read(8 << 20):
+                    h.update(block)
+            if h.hexdigest() != digest:
+                bad.append(rel)
+        if bad:
+            check.fail(f"{len(bad)} file(s) differ from metadata/{name}, first {bad[0]}")
+        else:
+            check.notes.append(f"{len(listed)} object(s) match metadata/{name}")
+    if check.ok and not check.notes:
+        check.fail("the transfer has no checksum file in metadata/")

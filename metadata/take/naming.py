@@ -92,6 +92,11 @@ class TakePaths:
     def signoff_json(self) -> Path:
         return self.file(".signoff.json")
 
+    @property
+    def packages_json(self) -> Path:
+        """The packages made of this take (``headblock package``), appended."""
+        return self.file(".packages.json")
+
     def master_if_present(self) -> Path | None:
         for kind in ("audio", "video"):
             p = self.master(kind)

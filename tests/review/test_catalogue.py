@@ -142,3 +142,34 @@ def test_several_stations_rebuild_at_once(library, catalogue_url):
         "LAB_t02",
         "LAB_t03",
     ]
+
+
+def test_packages_are_indexed_and_rebuilt(library, catalogue_url, tmp_path, monkeypatch):
+    """A package's take-folder record makes the take `delivered`; rebuild reproduces it."""
+    from headblock.packaging.packager import write_packages
+    from headblock.packaging.selection import select
+
+    if catalogue_url:
+        monkeypatch.setenv("HEADBLOCK_CATALOGUE_URL", catalogue_url)
+    take = make_audio_take(library)
+    signoff(take.directory, "S. Upervisor", "approved")
+    (result,) = write_packages(select([str(library)]), tmp_path / "out", "archivematica")
+    assert result.status == "written"
+    assert _states(library, catalogue_url) == {"REEL-001_t01": "delivered"}
+    (row,) = catalogue.list_packages(library, catalogue_url)
+    assert (row["take"], row["item"], row["layout"], row["package"]) == (
+        "REEL-001_t01",
+        "REEL-001",
+        "archivematica",
+        str(tmp_path / "out" / "REEL-001"),
+    )
+    with catalogue.engine_for(catalogue.resolve_url(library, catalogue_url)).begin() as conn:
+        conn.execute(catalogue.delete(catalogue.packages))
+    assert catalogue.list_packages(library, catalogue_url) == []
+    assert catalogue.rebuild(library, catalogue_url) == 1
+    assert [r["package"] for r in catalogue.list_packages(library, catalogue_url)] == [
+        row["package"]
+    ]
+    shutil.rmtree(take.directory)  # a take that is gone takes its package rows with it
+    assert catalogue.rebuild(library, catalogue_url) == 0
+    assert catalogue.list_packages(library, catalogue_url) == []
