@@ -470,21 +470,24 @@ class FFmpegSource(StoppableInput, VideoSource):
 
     def _release(self) -> None:
         self._stop.set()
+        container = getattr(self, "container", None)
+        if container is not None:
+            container.close()
+        try:  # FFmpeg blocked writing into a pipe nobody reads ends on EPIPE
+            self.proc.stdout.close()
+        except OSError:
+            pass
         self._terminate()
         try:
             self.proc.wait(STOP_GRACE_S)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(STOP_GRACE_S)
-        container = getattr(self, "container", None)
-        if container is not None:
-            container.close()
-        for pipe in (self.proc.stdout, self.proc.stderr):
-            try:
-                pipe.close()
-            except OSError:
-                pass
         self._stderr_thread.join(1.0)
+        try:
+            self.proc.stderr.close()
+        except OSError:
+            pass
 
 
 def _exit_text(status: int) -> str:
