@@ -109,7 +109,7 @@ def _describe(path: str) -> tuple[str, bool]:
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return "", False
-    first = version[0] if version else ""
+    first = version[0].split(" Copyright")[0] if version else ""
     return first, bool(re.search(r"^\s*D\S*\s+decklink\b", devices, re.MULTILINE))
 
 

@@ -24,7 +24,8 @@ Sink = Callable[[str], None]
 
 class _Catcher:
     def __init__(self):
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the listeners
+        self._fd_lock = threading.Lock()  # descriptor 2 and sys.stderr
         self._holds: list[Sink] = []
         self._saved_fd: int | None = None
         self._saved_stderr = None
@@ -32,17 +33,23 @@ class _Catcher:
         self._thread: threading.Thread | None = None
 
     def hold(self, sink: Sink) -> None:
-        with self._lock:
-            self._holds.append(sink)
-            if len(self._holds) == 1:
+        with self._fd_lock:
+            with self._lock:
+                self._holds.append(sink)
+                first = len(self._holds) == 1
+            if first:
                 self._redirect()
 
     def release(self, sink: Sink) -> None:
-        with self._lock:
-            if sink in self._holds:
-                self._holds.remove(sink)
-            if not self._holds:
+        with self._fd_lock:
+            with self._lock:
+                if sink not in self._holds:
+                    return
+                last = len(self._holds) == 1
+            if last:  # the reader hands its last lines to ``sink`` before it goes
                 self._restore()
+            with self._lock:
+                self._holds.remove(sink)
 
     def _redirect(self) -> None:
         try:

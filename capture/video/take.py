@@ -31,7 +31,7 @@ import av
 import numpy as np
 
 from capture import backends
-from capture.disk_room import DiskReserve
+from capture.disk_room import DiskReserve, is_disk_full
 from capture.mkv_writer import AudioParams, MkvWriter, VideoParams, master_pix_fmt
 from capture.priority import AFTER_TAKE_NICE, lower_this_thread
 from capture.ring import RingBuffer
@@ -42,7 +42,7 @@ from capture.video.preview import PreviewPlanes, preview_of
 from capture.video.record import matroska_tags, settings_for_log, take_record
 from capture.video_input import VideoDeviceSpec, VideoSource, standard_for
 from capture.watchdog import DiskWatchdog, log_disk_check, log_disk_event
-from metadata.errors import HeadblockError
+from metadata.errors import HeadblockError, TakeCutShort
 from metadata.take.log import TakeLog, utc_now
 from metadata.take.meta import TakeMeta
 from metadata.take.naming import TakePaths, new_take_dir
@@ -372,15 +372,19 @@ class VideoTake:
                 name = threading.current_thread().name
                 if not fatal:
                     self.input_error = exc
-                    if self.log:
-                        self.log.write("input_error", "ERROR", thread=name, error=str(exc))
+                    log_event(self.log, None, "input_error", "ERROR", thread=name, error=str(exc))
                     self.stop("input error")
                     self._reader_done.set()
                     return
+                if is_disk_full(exc):  # even the reserve is gone: recover finishes it later
+                    exc = TakeCutShort(
+                        f"the disk holding {self.paths.directory} is full: free space on it, "
+                        f"then run headblock recover {self.paths.directory.parent.parent} "
+                        f"(every frame on disk is kept)"
+                    )
                 if self.error is None:
                     self.error = exc
-                if self.log:
-                    self.log.write("error", "ERROR", thread=name, error=str(exc))
+                log_event(self.log, None, "error", "ERROR", thread=name, error=str(exc))
                 self.stop("error")
                 self._reader_done.set()
 

@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -26,7 +27,14 @@ from capture.disk_room import RESERVE_FILE
 from capture.video.take import VideoTake, VideoTakeSettings
 from headblock.cli import main
 from metadata.clock import parse_utc
-from tests.capture.helpers import ffmpeg_framemd5, log_events, only_take_dir, spawn, wait_for
+from tests.capture.helpers import (
+    REPO,
+    ffmpeg_framemd5,
+    log_events,
+    only_take_dir,
+    spawn,
+    wait_for,
+)
 from tests.fixtures.pulse import PrivatePulse, pulseaudio_available
 
 MIB = 1 << 20
@@ -241,3 +249,29 @@ def test_a_lost_pulseaudio_input_is_noticed_at_once_and_its_errors_kept_off_the_
     assert parse_utc(lost[0].time).timestamp() - killed_at < 2.0
     assert (take / "LOST_t01.pbcore.xml").exists() and (take / "LOST_t01.premis.xml").exists()
     _md5sum_ok(take, master)
+
+
+def test_library_lines_on_stderr_go_to_the_listener_and_python_keeps_the_terminal():
+    code = (
+        "import os, sys, time\n"
+        "from capture import native_stderr\n"
+        "got = []\n"
+        "native_stderr.catch(got.append)\n"
+        "os.write(2, b'Expression x failed in pa_linux_alsa.c\\npartial')\n"
+        "print('headblock: a line of ours', file=sys.stderr)\n"
+        "time.sleep(0.2)\n"
+        "native_stderr.release(got.append)\n"
+        "os.write(2, b'after release\\n')\n"
+        "print(got)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "['Expression x failed in pa_linux_alsa.c', 'partial']"
+    assert run.stderr == "headblock: a line of ours\nafter release\n"
