@@ -263,6 +263,9 @@ class VideoTake:
         self._emit("take_start", {"master": str(self.master)})
         if hasattr(source, "attach"):  # a source whose own software reports (capture.ffmpeg_input)
             source.attach(self._device_report)
+        feed_input = getattr(self._feed, "input", None)
+        if feed_input is not None:  # a second audio input's library lines (PortAudio's)
+            feed_input.on_message = self._audio_device_line
         self._spawn(self._reader, "video-reader", fatal=False)
         if self._feed is not None:
             self._spawn(self._audio_feed_loop, "video-audio-feed")
@@ -413,6 +416,9 @@ class VideoTake:
             )
         else:
             self._event("device_message", report.level, at_s=at_s, text=report.text)
+
+    def _audio_device_line(self, text: str) -> None:
+        self._event("device_message", "WARN", text=text, source="audio input")
 
     def _reader(self) -> None:
         source = self._source
