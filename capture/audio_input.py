@@ -13,6 +13,8 @@ for ``"demo"``, PortAudio for a device name substring or index.
 
 from __future__ import annotations
 
+import collections
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +37,10 @@ CLOCK_LOSS_MIN_S = 0.25
 CLOCK_STABLE_S = 2.0
 CLOCK_STABLE_TOLERANCE_S = 0.06
 STALL_MIN_S = 0.25  # a gap between blocks this long is noted to place a later loss in time
+
+# PortAudio's error lines ("Expression '...' failed in 'src/hostapi/alsa/pa_linux_alsa.c'")
+# and ALSA's ("ALSA lib pcm.c:2664:(snd_pcm_open_noupdate) Unknown PCM ...")
+_PORTAUDIO_LINE = re.compile(r"^Expression '|pa_linux_alsa|^PaAlsa|^ALSA lib |portaudio", re.I)
 
 _EV_PORTAUDIO = 1
 _EV_RING = 2
@@ -109,8 +115,9 @@ class AudioInput:
         self._poll_lock = threading.Lock()
         self.running = False
         # what the device's own library says (PortAudio's error lines), from its thread;
-        # a take sets it to log them
+        # a take sets it to log them, and takes those said before it listened
         self.on_message: Callable[[str], None] | None = None
+        self.early_messages: collections.deque[str] = collections.deque(maxlen=50)
 
     # -- real-time side -----------------------------------------------------------------------
     def _note(self, kind: int, pos: int, amount: int) -> None:
@@ -559,9 +566,14 @@ class PortAudioInput(AudioInput):
             self._ended.set()
 
     def _library_line(self, text: str) -> None:
+        if not _PORTAUDIO_LINE.search(text):
+            native_stderr.to_terminal(text)  # another library's: not ours to hide
+            return
         sink = self.on_message
         if sink is not None:
             sink(text)
+        else:  # before a take listens (opening the stream): handed to the take's log
+            self.early_messages.append(text)
 
     @property
     def alive(self) -> bool:

@@ -139,6 +139,9 @@ class AudioTake:
         audio_input.begin_take()
         self._saved_on_message = audio_input.on_message
         audio_input.on_message = self._device_line
+        early = getattr(audio_input, "early_messages", ())
+        while early:
+            self._device_line(early.popleft())
         self._state = "recording"
         self._thread = threading.Thread(target=self._run, name="audio-take-writer", daemon=True)
         self._thread.start()

@@ -113,6 +113,14 @@ class _Catcher:
         finally:
             os.close(read_fd)
 
+    def to_terminal(self, text: str) -> None:
+        """A line that is not the listener's: where it would have gone (the terminal)."""
+        fd = self._saved_fd if self._saved_fd is not None else 2
+        try:
+            os.write(fd, text.encode("utf-8", "replace") + b"\n")
+        except OSError:
+            pass
+
     def _hand(self, raw: bytes) -> None:
         text = raw.decode("utf-8", "replace").rstrip("\r")
         if not text.strip():
@@ -144,3 +152,8 @@ def catch(sink: Sink) -> None:
 def release(sink: Sink) -> None:
     """``sink`` no longer listens; descriptor 2 is the terminal again after the last one."""
     _CATCHER.release(sink)
+
+
+def to_terminal(text: str) -> None:
+    """Pass on a caught line that the listener does not keep (another library's)."""
+    _CATCHER.to_terminal(text)

@@ -275,3 +275,21 @@ def test_library_lines_on_stderr_go_to_the_listener_and_python_keeps_the_termina
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "['Expression x failed in pa_linux_alsa.c', 'partial']"
     assert run.stderr == "headblock: a line of ours\nafter release\n"
+
+
+@pytest.mark.parametrize(
+    "line, portaudio",
+    [
+        # as PortAudio printed them when the PulseAudio server was killed under a take
+        ("Expression 'alsa_snd_pcm_poll_descriptors_revents( self->pcm, pfds, self->nfds, "
+         "&revents )' failed in 'src/hostapi/alsa/pa_linux_alsa.c', line: 3665", True),
+        ("Expression 'PaAlsaStream_WaitForFrames( stream, &framesAvail, &xrun )' failed in "
+         "'src/hostapi/alsa/pa_linux_alsa.c', line: 4285", True),
+        ("ALSA lib pcm.c:2664:(snd_pcm_open_noupdate) Unknown PCM cards.pcm.rear", True),
+        ("qt.qpa.xcb: could not connect to display", False),  # another library's: not hidden
+    ],
+)  # fmt: skip
+def test_which_library_lines_a_portaudio_input_keeps_for_the_log(line, portaudio):
+    from capture.audio_input import _PORTAUDIO_LINE
+
+    assert bool(_PORTAUDIO_LINE.search(line)) is portaudio
