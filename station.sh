@@ -16,6 +16,7 @@ SYSTEM_PACKAGES=(
   xvfb xauth libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
   libxcb-render-util0 libxcb-image0 libxcb-randr0 libxcb-xinerama0 libxcb-xkb1
   ffmpeg mkvtoolnix postgresql poppler-utils espeak-ng
+  mediaconch
 )
 
 install_system() {

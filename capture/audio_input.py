@@ -13,12 +13,16 @@ for ``"demo"``, PortAudio for a device name substring or index.
 
 from __future__ import annotations
 
+import collections
+import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from capture import native_stderr
 from capture.ring import RingBuffer
 from metadata.errors import HeadblockError
 
@@ -33,6 +37,10 @@ CLOCK_LOSS_MIN_S = 0.25
 CLOCK_STABLE_S = 2.0
 CLOCK_STABLE_TOLERANCE_S = 0.06
 STALL_MIN_S = 0.25  # a gap between blocks this long is noted to place a later loss in time
+
+# PortAudio's error lines ("Expression '...' failed in 'src/hostapi/alsa/pa_linux_alsa.c'")
+# and ALSA's ("ALSA lib pcm.c:2664:(snd_pcm_open_noupdate) Unknown PCM ...")
+_PORTAUDIO_LINE = re.compile(r"^Expression '|pa_linux_alsa|^PaAlsa|^ALSA lib |portaudio", re.I)
 
 _EV_PORTAUDIO = 1
 _EV_RING = 2
@@ -106,6 +114,10 @@ class AudioInput:
         self._unsettled = False  # a stall was seen and the clock check has not yet ruled
         self._poll_lock = threading.Lock()
         self.running = False
+        # what the device's own library says (PortAudio's error lines), from its thread;
+        # a take sets it to log them, and takes those said before it listened
+        self.on_message: Callable[[str], None] | None = None
+        self.early_messages: collections.deque[str] = collections.deque(maxlen=50)
 
     # -- real-time side -----------------------------------------------------------------------
     def _note(self, kind: int, pos: int, amount: int) -> None:
@@ -152,6 +164,12 @@ class AudioInput:
 
     def __exit__(self, *exc):
         self.stop()
+
+    @property
+    def alive(self) -> bool:
+        """False once the device has ended its stream on its own (an unplugged interface, a
+        sound server gone): the take ends at once instead of waiting for silence."""
+        return True
 
     def wait_first_block(self, timeout_s: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout_s
@@ -533,6 +551,7 @@ class PortAudioInput(AudioInput):
         self.hostapi = sd.query_hostapis(info["hostapi"])["name"]
         self._latency = latency
         self._stream = None
+        self._ended = threading.Event()  # the stream finished without stop()
 
     def describe(self) -> dict:
         facts = super().describe()
@@ -542,10 +561,38 @@ class PortAudioInput(AudioInput):
     def _callback(self, indata, frames, time_info, status) -> None:
         self._deliver(indata, status.input_overflow)
 
+    def _finished(self) -> None:  # PortAudio's thread, once, when the stream stops
+        if self.running:
+            self._ended.set()
+
+    def _library_line(self, text: str) -> None:
+        if not _PORTAUDIO_LINE.search(text):
+            native_stderr.to_terminal(text)  # another library's: not ours to hide
+            return
+        sink = self.on_message
+        if sink is not None:
+            sink(text)
+        else:  # before a take listens (opening the stream): handed to the take's log
+            self.early_messages.append(text)
+
+    @property
+    def alive(self) -> bool:
+        stream = self._stream
+        if not self.running or stream is None:
+            return True  # not started, or stopped by us: nothing has failed
+        if self._ended.is_set():
+            return False
+        try:
+            return bool(stream.active)
+        except Exception:  # noqa: BLE001 - a stream PortAudio no longer knows
+            return False
+
     def start(self) -> None:
         if self.running:
             return
         sd = _sd()
+        native_stderr.catch(self._library_line)  # PortAudio's and ALSA's lines: our log
+        self._ended.clear()
         try:
             self._stream = sd.InputStream(
                 device=self.index,
@@ -553,19 +600,29 @@ class PortAudioInput(AudioInput):
                 channels=self.channels,
                 dtype="int16" if self.bits == 16 else "int32",
                 callback=self._callback,
+                finished_callback=self._finished,
                 latency=self._latency,
             )
+            self.running = True
             self._stream.start()
         except sd.PortAudioError as exc:
             self._stream = None
+            self.running = False
+            native_stderr.release(self._library_line)
             raise HeadblockError(f"cannot open {self.device_name}: {exc}") from exc
-        self.running = True
 
     def stop(self) -> None:
-        if self._stream is not None:
-            try:
-                self._stream.stop()
-            finally:
-                self._stream.close()
-        self._stream = None
         self.running = False
+        try:
+            if self._stream is not None:
+                try:
+                    self._stream.stop()
+                except Exception:  # noqa: BLE001 - a device already gone cannot stop
+                    pass
+                try:
+                    self._stream.close()
+                except Exception:  # noqa: BLE001
+                    pass
+        finally:
+            self._stream = None
+            native_stderr.release(self._library_line)

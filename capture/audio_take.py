@@ -20,19 +20,24 @@ import numpy as np
 
 from capture.audio_input import AudioInput
 from capture.backends import open_audio_input
+from capture.disk_room import DiskReserve, is_disk_full
 from capture.finalize import finalize_take, record_for
 from capture.take import EventFn, TakeResult, TakeStatus, log_event
 from capture.watchdog import DEFAULT_RESERVE_BYTES, DiskWatchdog, log_disk_check, log_disk_event
 from metadata.clock import utc_stamp
-from metadata.errors import HeadblockError
+from metadata.errors import HeadblockError, TakeCutShort
 from metadata.take.log import TakeLog, utc_now
 from metadata.take.meta import TakeMeta, coding_history_lines
 from metadata.take.naming import TakePaths, new_take_dir, validate_item_id
 from metadata.take.record import AudioEssence, software_string
 
-RESERVE_FILE = ".headblock-reserve"  # freed on ENOSPC so the take can still be finished
 RESERVE_FILE_BYTES = 1 << 20
-NO_AUDIO_TIMEOUT_S = 15.0
+# An input that delivers nothing this long is lost (a sound server gone, a cable pulled);
+# PortAudio's callbacks come every few tens of milliseconds. A writer that was itself
+# suspended this long (SIGSTOP, a stalled machine) restarts the count: the input was not
+# silent, we were away.
+NO_AUDIO_TIMEOUT_S = 1.5
+WRITER_AWAY_S = 0.5
 
 
 @dataclass
@@ -89,6 +94,9 @@ class AudioTake:
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
         self._writer = None
+        self._saved_on_message = None
+        self._reserve: DiskReserve | None = None
+        self.cut_short: TakeCutShort | None = None  # the disk had no room for the sidecars
         self._log: TakeLog | None = None
         self._frames_written = 0
         self._disk_free: int | None = None
@@ -129,6 +137,11 @@ class AudioTake:
                 audio_input.stop()
             raise
         audio_input.begin_take()
+        self._saved_on_message = audio_input.on_message
+        audio_input.on_message = self._device_line
+        early = getattr(audio_input, "early_messages", ())
+        while early:
+            self._device_line(early.popleft())
         self._state = "recording"
         self._thread = threading.Thread(target=self._run, name="audio-take-writer", daemon=True)
         self._thread.start()
@@ -166,6 +179,10 @@ class AudioTake:
         return None if self.input is None else self.input.latest(n_frames)
 
     # -- internals ----------------------------------------------------------------------------
+    def _device_line(self, text: str) -> None:
+        """A line the input's own library printed (PortAudio's errors), from its thread."""
+        self._event("device_message", "WARN", text=text, source=self.input.backend)
+
     def _closing_progress(self, fraction: float, _message: str = "") -> None:
         self._closing = fraction
 
@@ -206,7 +223,9 @@ class AudioTake:
             rate_hz=audio_input.rate_hz,
             bits=audio_input.bits,
         )
-        self._log = TakeLog(paths.log)
+        # room to finish the take should the disk fill up anyway (capture.disk_room)
+        self._reserve = DiskReserve(paths.directory, RESERVE_FILE_BYTES)
+        self._log = TakeLog(paths.log, on_full=self._reserve.release)
         kwargs = {}
         if settings.rf64_threshold_bytes is not None:
             kwargs["rf64_threshold_bytes"] = settings.rf64_threshold_bytes
@@ -221,11 +240,6 @@ class AudioTake:
             ixml=ixml,
             **kwargs,
         )
-        try:  # room to finish the take should the disk fill up anyway
-            with open(paths.directory / RESERVE_FILE, "wb") as reserve:
-                reserve.write(b"\0" * RESERVE_FILE_BYTES)
-        except OSError:
-            pass
         self._event(
             "take_start",
             kind="audio",
@@ -250,13 +264,22 @@ class AudioTake:
             self._state = "finishing"
             try:
                 self._finish(reason, outcome)
+            except TakeCutShort as exc:  # the master is whole; its sidecars found no room
+                self.error = self.error or str(exc)
+                self.cut_short = exc
+                self._state = "failed"
             except Exception as exc:
                 self.error = self.error or f"{type(exc).__name__}: {exc}"
                 self._event("error", "ERROR", error=f"finishing the take: {exc}")
                 self._state = "failed"
             finally:
+                if self._reserve is not None:
+                    self._reserve.discard()
                 if self._log is not None:
-                    self._log.close()
+                    try:
+                        self._log.close()
+                    except OSError:
+                        pass  # its last lines found no room: the master matters more
                 self._done.set()
 
     def _log_losses(self, settle: bool = False) -> None:
@@ -293,7 +316,12 @@ class AudioTake:
         last_received = audio_input.stats().frames_received
         self._check_disk(watchdog)
         fill_logged = 0.0  # the highest ring fill level already logged
+        last_turn = time.monotonic()
         while True:
+            turn = time.monotonic()
+            if turn - last_turn > WRITER_AWAY_S:
+                last_frames_at = turn  # we were away, not the input
+            last_turn = turn
             stopping = self._stop.is_set()
             ready = ring.available
             fill = ring.fill
@@ -351,8 +379,13 @@ class AudioTake:
                 received = audio_input.stats().frames_received
                 if received != last_received:
                     last_received, last_frames_at = received, now
-                elif now - last_frames_at > NO_AUDIO_TIMEOUT_S:
-                    self._event("error", "ERROR", error=f"no audio for {NO_AUDIO_TIMEOUT_S:g} s")
+                elif not audio_input.alive or now - last_frames_at > NO_AUDIO_TIMEOUT_S:
+                    why = (
+                        "the input's stream ended"
+                        if not audio_input.alive
+                        else f"no audio for {now - last_frames_at:.1f} s"
+                    )
+                    self._event("error", "ERROR", error=f"input lost: {why}")
                     return "input lost", "stopped: input lost"
             if stopping:
                 self._log_losses(settle=True)
@@ -373,14 +406,26 @@ class AudioTake:
 
         writer = self._writer
         master = self.paths.master("audio")
-        reserve = self.paths.directory / RESERVE_FILE
         try:
             return writer.close().md5
         except OSError as exc:
-            reserve.unlink(missing_ok=True)
+            if not is_disk_full(exc):
+                raise
+            # the disk is full: what is on disk is repaired in place, in the reserve's room
+            # (kept until now: given back earlier, another program still writing takes it)
+            self._reserve.release()
             self._event("error", "WARN", error=f"closing the master: {exc.strerror or exc}")
             writer.abort()
-            repaired = bwf.repair(master)
+            try:
+                repaired = self._reserve.retry_on_full(bwf.repair, master)
+            except OSError as repair_exc:
+                if not is_disk_full(repair_exc):
+                    raise
+                raise TakeCutShort(
+                    f"the disk holding {self.paths.directory} is full: {master.name} could "
+                    f"not be closed; free space on that disk, then run headblock recover "
+                    f"{self.paths.directory.parent.parent} (every sample on disk is kept)"
+                ) from repair_exc
             self._frames_written = repaired.frames_kept
             self._event(
                 "recovery",
@@ -390,13 +435,12 @@ class AudioTake:
                 notes=repaired.notes,
             )
             return repaired.data_md5 or bwf.data_md5(master)
-        finally:
-            reserve.unlink(missing_ok=True)
 
     def _finish(self, reason: str, outcome: str) -> None:
         audio_input = self.input
         essence_md5 = self._close_master()
         audio_input.end_take()
+        audio_input.on_message = self._saved_on_message
         stats = audio_input.stats()
         if self._own_input:
             audio_input.stop()
@@ -429,7 +473,9 @@ class AudioTake:
             profile=settings.profile,
             on_event=settings.on_event,
             readback_progress=self._closing_progress,
+            reserve=self._reserve,
         )
+        self._reserve.discard()
         self._state = "done" if self.result.fixity_ok else "failed"
 
 

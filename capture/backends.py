@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from capture import audio_input, demo_video, video_input
+from capture import audio_input, demo_video, ffmpeg_input, video_input
 from capture.video.audio_feeds import AudioConverter, AudioInputFeed, LavfiAudioFeed
 from metadata.errors import HeadblockError
 
@@ -128,6 +128,8 @@ def parse_video_device(
         raise HeadblockError(f"unknown video input format {kind!r} (expected one of: {formats})")
     if not target:
         raise HeadblockError(f"--device {text!r} names no target after '{kind}:'")
+    if not backend.available() and kind == "ffmpeg":
+        raise HeadblockError(ffmpeg_input.missing_text())
     if not backend.available():
         here = [
             known.name for known in backends("video") if known.name != "demo" and known.available()
@@ -137,7 +139,8 @@ def parse_video_device(
             f"this FFmpeg build (PyAV {video_input.av.__version__}) has no '{kind}' input "
             f"device; available here: {', '.join(here)}"
             + (
-                " (decklink needs an FFmpeg built with the Blackmagic SDK)"
+                " (decklink needs an FFmpeg built with the Blackmagic SDK: set it as the "
+                "station's FFmpeg and use ffmpeg:-f decklink -i NAME)"
                 if kind == "decklink"
                 else ""
             )
@@ -238,6 +241,17 @@ register(
         demo_video.DemoVideoSource,
         "the demo deck's VHS-like tape",
         demo_video.demo_video_inputs,
+    )
+)
+register(
+    Backend(
+        "ffmpeg",
+        "video",
+        "ffmpeg:",
+        ffmpeg_input.FFmpegSource,
+        "an input read by the station's own FFmpeg (e.g. one built with the DeckLink SDK)",
+        ffmpeg_input.inputs,
+        ffmpeg_input.available,
     )
 )
 register(

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from capture.disk_room import DiskReserve, is_disk_full
 from capture.take import EventFn, TakeResult, log_event
+from metadata.errors import TakeCutShort
 from metadata.take.log import TakeLog, utc_now
 from metadata.take.naming import TakePaths
 from metadata.take.record import TakeRecord
@@ -62,19 +64,25 @@ def premis_events(record: TakeRecord, *, fixity_ok: bool, detail: str = ""):
     ]
 
 
-def write_sidecars(record: TakeRecord, paths: TakePaths, events) -> list[str]:
-    """PBCore and PREMIS; returns notes for what could not be written (never raises)."""
+def _direct(write, *args, **kwargs):
+    return write(*args, **kwargs)
+
+
+def write_sidecars(record: TakeRecord, paths: TakePaths, events, room=_direct) -> list[str]:
+    """PBCore and PREMIS; returns notes for what could not be written (never raises).
+    ``room(write, *args)`` runs each write (``DiskReserve.retry_on_full``: a full disk
+    gives back the take's reserve and the write is tried again)."""
     notes = []
     try:
         from metadata.formats.pbcore import write_pbcore
 
-        write_pbcore(record, paths.pbcore)
+        room(write_pbcore, record, paths.pbcore)
     except Exception as exc:  # a sidecar problem must not lose the take
         notes.append(f"PBCore not written: {type(exc).__name__}: {exc}")
     try:
         from metadata.formats.premis import write_premis
 
-        write_premis(record, events, paths.premis)
+        room(write_premis, record, events, paths.premis)
     except Exception as exc:
         notes.append(f"PREMIS not written: {type(exc).__name__}: {exc}")
     return notes
@@ -94,6 +102,7 @@ def finalize_take(
     on_event: EventFn | None = None,
     progress=None,
     readback_progress=None,
+    reserve: DiskReserve | None = None,
 ) -> TakeResult:
     """Finish a closed take; see the module docstring.
 
@@ -102,7 +111,11 @@ def finalize_take(
     passes ``essence_verified`` (its packet check) and ``essence_detail`` (how, for PREMIS)
     instead. ``log`` stays open (the caller closes it). ``progress`` follows QC,
     ``readback_progress`` the read of the whole file (minutes for hours of video).
+    ``reserve``: the take's room on its disk, given back when a write finds the disk full;
+    with none left the take ends as ``TakeCutShort`` (the master is whole, ``headblock
+    recover`` writes what is missing once there is room).
     """
+    room = reserve.retry_on_full if reserve is not None else _direct
 
     def event(name: str, level: str = "INFO", **fields) -> None:
         log_event(log, on_event, name, level, **fields)
@@ -130,7 +143,18 @@ def finalize_take(
     # fixity: the whole file once, then the essence as stored against what was written
     record.size_bytes = master.stat().st_size
     record.md5, on_disk = read_back_md5(master, record.kind, readback_progress)
-    _write_md5(master, record.md5)
+    try:
+        room(_write_md5, master, record.md5)
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        event("disk_stop", "ERROR", message=f"no room for {master.name}.md5 and the sidecars")
+        library = paths.directory.parent.parent
+        raise TakeCutShort(
+            f"the disk holding {paths.directory} is full: {master.name} is whole, but its "
+            f".md5 and sidecars could not be written; free space on that disk, then run "
+            f"headblock recover {library}"
+        ) from exc
     if essence_verified is None:
         essence_verified = bool(essence_md5) and on_disk == essence_md5
     result.fixity_ok = bool(essence_verified)
@@ -147,24 +171,29 @@ def finalize_take(
     except Exception as exc:
         events = []
         result.notes.append(f"PREMIS events not built: {type(exc).__name__}: {exc}")
-    result.notes += write_sidecars(record, paths, events)
+    result.notes += write_sidecars(record, paths, events, room)
 
     if run_qc:
-        result.qc_verdict = _run_qc(master, profile, event, progress)
+        result.qc_verdict = _run_qc(master, profile, event, progress, reserve)
     _sync_catalogue(paths.directory, event)
     for note in result.notes:
         event("warning", "WARN", text=note)
     return result
 
 
-def _run_qc(master: Path, profile: str, event, progress) -> str | None:
+def _run_qc(master: Path, profile: str, event, progress, reserve=None) -> str | None:
     try:
         from qc.runner import run_qc
     except ImportError as exc:
         event("qc_skipped", "WARN", reason=f"QC is not available: {exc}")
         return None
     try:
-        qc_result = run_qc(master, profile=profile, progress=progress)
+        try:
+            qc_result = run_qc(master, profile=profile, progress=progress)
+        except OSError as exc:  # a full disk: QC's files get the reserve, once
+            if not (is_disk_full(exc) and reserve is not None and reserve.release()):
+                raise
+            qc_result = run_qc(master, profile=profile, progress=progress)
     except Exception as exc:
         event("qc_error", "ERROR", error=f"{type(exc).__name__}: {exc}")
         return None

@@ -11,6 +11,9 @@ display aspect ratio. Two things PyAV's Matroska muxer cannot do are done here:
 
 Packets are flushed to the file as they are muxed (``flush_packets``), so a crash loses at
 most the frame being written (``capture.video_recover`` remuxes what reached the disk).
+Given a ``capture.disk_room.DiskReserve``, the master and its framemd5 are written through
+``RoomyFile``: a disk another program fills gives back the reserve, and the master is still
+closed by the muxer itself.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pathlib import Path
 import av
 import av.filter
 
+from capture.disk_room import DiskReserve, RoomyFile, roomy_text
 from metadata.errors import HeadblockError
 from metadata.formats.framemd5 import FrameMD5Writer
 from metadata.formats.pixfmt import pixel_format
@@ -192,16 +196,21 @@ class MkvWriter:
         tags: dict[str, str] | None = None,
         framemd5_path: Path | None = None,
         threads: int = 2,
+        reserve: DiskReserve | None = None,
     ):
         self.path = Path(path)
+        self._file = None  # the RoomyFile under the muxer, when there is a reserve
+        self._framemd5_file = None
         self.video = video
         self.audio = audio
         self.stats = WriterStats()
         self._closed = False
         self._essence = {"video": hashlib.md5(), **({"audio": hashlib.md5()} if audio else {})}
         try:
+            if reserve is not None:
+                self._file = RoomyFile(self.path, reserve)
             self._out = av.open(
-                str(self.path),
+                self._file if self._file is not None else str(self.path),
                 "w",
                 format="matroska",
                 container_options={
@@ -209,8 +218,11 @@ class MkvWriter:
                     "max_interleave_delta": "1000000",
                     "cluster_time_limit": str(CLUSTER_TIME_LIMIT_MS),
                 },
+                **({"buffer_size": 1 << 20} if self._file is not None else {}),  # fewer calls
             )
         except (av.error.FFmpegError, OSError) as exc:
+            if self._file is not None:
+                self._file.close()
             raise HeadblockError(f"cannot create {self.path}: {exc}") from exc
         for key, value in (tags or {}).items():
             if value:
@@ -247,8 +259,10 @@ class MkvWriter:
         )
         self.framemd5 = None
         if framemd5_path is not None:
+            if reserve is not None:
+                self._framemd5_file = roomy_text(Path(framemd5_path), reserve)
             self.framemd5 = FrameMD5Writer(
-                framemd5_path,
+                self._framemd5_file or framemd5_path,
                 width=video.width,
                 height=video.height,
                 pix_fmt=video.pix_fmt,
@@ -341,9 +355,10 @@ class MkvWriter:
                 for packet in self._audio_stream.encode(None):
                     self._mux(packet, "audio")
         finally:
-            self._out.close()
-            if self.framemd5 is not None:
-                self.framemd5.close()
+            try:
+                self._out.close()
+            finally:
+                self._close_files()
         self.stats.essence_md5 = {
             kind: digest.hexdigest() for kind, digest in self._essence.items()
         }
@@ -355,12 +370,21 @@ class MkvWriter:
         if self._closed:
             return
         self._closed = True
-        for closer in (self._out.close, getattr(self.framemd5, "close", None)):
-            if closer:
-                try:
-                    closer()
-                except Exception:  # noqa: BLE001 - best effort on the error path
-                    pass
+        for closer in (self._out.close, self._close_files):
+            try:
+                closer()
+            except Exception:  # noqa: BLE001 - best effort on the error path
+                pass
+
+    def _close_files(self) -> None:
+        try:
+            if self.framemd5 is not None:
+                self.framemd5.close()
+            if self._framemd5_file is not None:
+                self._framemd5_file.close()
+        finally:
+            if self._file is not None:
+                self._file.close()
 
 
 def essence_md5_of(path: Path, progress=None) -> dict[str, str]:

@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 
-from capture.audio_take import RESERVE_FILE
+from capture.disk_room import RESERVE_FILE, is_disk_full
 from capture.finalize import finalize_take, record_for
+from capture.watchdog import free_space_bytes
 from metadata.errors import HeadblockError
 from metadata.formats.checksums import md5_path_for
 from metadata.formats.pixfmt import pixel_format
@@ -23,6 +24,8 @@ from metadata.take.log import TakeLog, read_log, utc_now
 from metadata.take.meta import TakeMeta
 from metadata.take.naming import TakePaths, iter_take_dirs, paths_for_take_dir
 from metadata.take.record import AudioEssence, TakeRecord, VideoEssence
+
+RECOVER_SIDECAR_BYTES = 4 << 20  # the .md5, PBCore, PREMIS, log lines and QC's files
 
 
 @dataclass
@@ -81,12 +84,47 @@ def _device_name(device) -> str:
     return str(device or "unknown")
 
 
+def room_needed(master: Path) -> int:
+    """Bytes a recovery writes beside ``master``: its sidecars, and for a Matroska master
+    the remuxed copy that replaces it."""
+    needed = RECOVER_SIDECAR_BYTES
+    if master.suffix != ".wav":
+        needed += master.stat().st_size
+    return needed
+
+
+def _disk_full_error(paths: TakePaths, free: int, needed: int) -> HeadblockError:
+    return HeadblockError(
+        f"the disk holding {paths.directory} is full ({_mib(free)} free, about "
+        f"{_mib(needed)} needed to recover {paths.directory.name}): free space on it, then "
+        f"run headblock recover again (the take is kept as it is)"
+    )
+
+
 def recover_take(paths: TakePaths, log_progress=None) -> Recovered:
-    """Repair one open take; never raises for a take that cannot be repaired (``ok=False``)."""
+    """Repair one open take; never raises for a take that cannot be repaired (``ok=False``).
+    A disk without room for the recovery is HeadblockError: the take is left to a later
+    run, with nothing changed when the room was missing from the start."""
     master = paths.master_if_present()
     if master is None:
         return Recovered(paths.directory, None, False, "no master file: nothing to recover")
     (paths.directory / RESERVE_FILE).unlink(missing_ok=True)
+    needed, free = room_needed(master), free_space_bytes(paths.directory)
+    if free < needed:
+        raise _disk_full_error(paths, free, needed)
+    try:
+        return _recover(paths, master)
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        raise _disk_full_error(paths, free_space_bytes(paths.directory), needed) from exc
+
+
+def _mib(n_bytes: int) -> str:
+    return f"{n_bytes / (1 << 20):.1f} MiB"
+
+
+def _recover(paths: TakePaths, master: Path) -> Recovered:
     start, events = _start_fields(paths)
     settings = start.get("settings") or {}
     meta = TakeMeta.from_dict(start.get("meta") or {})

@@ -41,6 +41,19 @@ class TakeStatus:
     closing: float | None = None  # share of the read-back after the master closed, while it runs
 
 
+# Why a take may end and still be whole: its --seconds, the user (a button, Ctrl-C:
+# "signal SIGINT"), the input's own end. Anything else (disk full, input lost or failed, an
+# error) cut it short: the master is made valid all the same, and the command line exits 1.
+COMPLETE_REASONS = ("user", "duration", "end of input")
+
+
+def cut_short(reason: str) -> bool:
+    """True when a take that stopped for ``reason`` ended before it was asked to ("" is a
+    take whose reason is not known: not cut short)."""
+    reason = (reason or "").strip()
+    return bool(reason) and reason not in COMPLETE_REASONS and not reason.startswith("signal")
+
+
 @dataclass
 class TakeResult:
     """What a finished take left on disk and what QC said of it."""
@@ -54,11 +67,15 @@ class TakeResult:
 
     @property
     def exit_status(self) -> int:
-        """The command line's: 0 for a QC pass or warn (or no QC), 1 for a QC fail or failed
-        fixity."""
-        if not self.fixity_ok or self.qc_verdict == "fail":
+        """The command line's: 0 for a QC pass or warn (or no QC), 1 for a QC fail, a failed
+        fixity or a take cut short (``cut_short``)."""
+        if not self.fixity_ok or self.qc_verdict == "fail" or self.cut_short:
             return 1
         return 0
+
+    @property
+    def cut_short(self) -> bool:
+        return cut_short(self.reason)
 
 
 @runtime_checkable

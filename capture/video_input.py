@@ -201,6 +201,7 @@ class VideoSource:
     info: SourceInfo
     device_drops: int = 0  # frames the device delivered that could not be decoded
     device_errors: int = 0  # frames the device flagged corrupt (kept as delivered)
+    reported_drops: int = 0  # frames the device's own software says it dropped or duplicated
 
     def frames(self) -> Iterator[tuple[str, av.frame.Frame, float]]:
         raise NotImplementedError

@@ -35,6 +35,9 @@ class VideoInputSettings:
     device: str = ""  # FORMAT:TARGET (v4l2:/dev/video0, lavfi:..., demo:ntsc); "" = audio only
     standard: str = "ntsc"  # "ntsc" | "pal"
     audio_device: str = ""  # "" = the device's embedded audio
+    # the station's own FFmpeg for ``ffmpeg:ARGS`` inputs (e.g. one built with the DeckLink
+    # SDK): a path or a name on PATH; $HEADBLOCK_FFMPEG overrides it
+    ffmpeg: str = "ffmpeg"
 
 
 @dataclass

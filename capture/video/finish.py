@@ -60,4 +60,5 @@ def finish_video_take(take, record: TakeRecord, reason: str) -> TakeResult:
         run_qc=take.settings.run_qc,
         profile=take.settings.profile,
         on_event=take.on_event,
+        reserve=take.reserve,
     )

@@ -11,11 +11,10 @@ import av
 
 from capture.finalize import record_for
 from capture.mkv_writer import slices_for
+from capture.take import cut_short
 from metadata.formats.pixfmt import pixel_format
 from metadata.take.log import utc_now
 from metadata.take.record import AudioEssence, TakeRecord, VideoEssence
-
-COMPLETE_REASONS = ("user", "duration", "signal", "end of input")
 
 
 def ratio_text(size: tuple[int, int]) -> str:
@@ -112,7 +111,7 @@ def take_record(take, reason: str) -> TakeRecord:
             codec=audio_params.codec,
             container="Matroska",
         )
-    outcome = "complete" if reason in COMPLETE_REASONS else f"stopped: {reason}"
+    outcome = f"stopped: {reason}" if cut_short(reason) else "complete"
     return record_for(
         take.paths,
         "video",

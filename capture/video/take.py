@@ -31,6 +31,7 @@ import av
 import numpy as np
 
 from capture import backends
+from capture.disk_room import DiskReserve, is_disk_full
 from capture.mkv_writer import AudioParams, MkvWriter, VideoParams, master_pix_fmt
 from capture.priority import AFTER_TAKE_NICE, lower_this_thread
 from capture.ring import RingBuffer
@@ -40,14 +41,19 @@ from capture.video.finish import finish_video_take
 from capture.video.preview import PreviewPlanes, preview_of
 from capture.video.record import matroska_tags, settings_for_log, take_record
 from capture.video_input import VideoDeviceSpec, VideoSource, standard_for
-from capture.watchdog import DiskWatchdog, log_disk_check
-from metadata.errors import HeadblockError
+from capture.watchdog import DiskWatchdog, log_disk_check, log_disk_event
+from metadata.errors import HeadblockError, TakeCutShort
 from metadata.take.log import TakeLog, utc_now
 from metadata.take.meta import TakeMeta
 from metadata.take.naming import TakePaths, new_take_dir
 
 DISK_RESERVE_BYTES = 64 << 20  # kept for the trailer, cues, framemd5 and sidecars
 DISK_STOP_MARGIN_S = 5.0  # stop while this much video still fits (the queue drains after)
+# Kept in a reserve file should another program fill the disk: the cluster being muxed (up to
+# a second of video, CLUSTER_TIME_LIMIT_MS) and the frame being written, then cues, trailer,
+# framemd5, log and sidecars (PBCore, PREMIS, QC's files).
+RESERVE_VIDEO_S = 1.5
+RESERVE_SIDECAR_BYTES = 6 << 20
 SD_BYTES_PER_S_GUESS = 25e6  # 10-bit SD FFV1 on noisy tape, until measured
 QUEUE_LOG_INTERVAL_S = 1.0
 # The encoder thread leaves and re-enters FFmpeg several times a frame; with CPython's
@@ -142,6 +148,7 @@ class VideoTake:
         self._feed = None  # the second audio input (capture.video.audio_feeds)
         self._converter: AudioConverter | None = None
         self._watchdog: DiskWatchdog | None = None
+        self.reserve: DiskReserve | None = None  # room to close the take on a full disk
         # the take's audio as placed on the video's time line, newest first, for meters
         self._meter_ring: RingBuffer | None = None
         self.audio_frames_metered = 0
@@ -214,10 +221,14 @@ class VideoTake:
         self.rate = Fraction(info.rate)
         self.target_frames = round(settings.seconds * self.rate) if settings.seconds else None
 
+        bytes_per_s = SD_BYTES_PER_S_GUESS * (info.width * info.height) / (720 * 486)
         try:
             self.paths = new_take_dir(Path(settings.library), settings.item)
+            self.reserve = DiskReserve(
+                self.paths.directory, int(RESERVE_VIDEO_S * bytes_per_s) + RESERVE_SIDECAR_BYTES
+            )
             self.master = self.paths.master("video")
-            self.log = TakeLog(self.paths.log)
+            self.log = TakeLog(self.paths.log, on_full=self.reserve.release)
             self.started_utc = utc_now()
             self.log.write(
                 "take_start",
@@ -233,20 +244,28 @@ class VideoTake:
                 tags=matroska_tags(self),
                 framemd5_path=self.paths.framemd5,
                 threads=settings.encoder_threads,
+                reserve=self.reserve,
             )
         except BaseException:
             self._close_inputs()
             if self.log:
                 self.log.close()
+            if self.reserve is not None:
+                self.reserve.discard()
             raise
         self._watchdog = DiskWatchdog(
             self.paths.directory,
-            bytes_per_s=SD_BYTES_PER_S_GUESS * (info.width * info.height) / (720 * 486),
+            bytes_per_s=bytes_per_s,
             reserve_bytes=DISK_RESERVE_BYTES,
             stop_margin_s=DISK_STOP_MARGIN_S + settings.queue_frames / float(self.rate),
         )
         self._set_state("recording")
         self._emit("take_start", {"master": str(self.master)})
+        if hasattr(source, "attach"):  # a source whose own software reports (capture.ffmpeg_input)
+            source.attach(self._device_report)
+        feed_input = getattr(self._feed, "input", None)
+        if feed_input is not None:  # a second audio input's library lines (PortAudio's)
+            feed_input.on_message = self._audio_device_line
         self._spawn(self._reader, "video-reader", fatal=False)
         if self._feed is not None:
             self._spawn(self._audio_feed_loop, "video-audio-feed")
@@ -356,15 +375,19 @@ class VideoTake:
                 name = threading.current_thread().name
                 if not fatal:
                     self.input_error = exc
-                    if self.log:
-                        self.log.write("input_error", "ERROR", thread=name, error=str(exc))
+                    log_event(self.log, None, "input_error", "ERROR", thread=name, error=str(exc))
                     self.stop("input error")
                     self._reader_done.set()
                     return
+                if is_disk_full(exc):  # even the reserve is gone: recover finishes it later
+                    exc = TakeCutShort(
+                        f"the disk holding {self.paths.directory} is full: free space on it, "
+                        f"then run headblock recover {self.paths.directory.parent.parent} "
+                        f"(every frame on disk is kept)"
+                    )
                 if self.error is None:
                     self.error = exc
-                if self.log:
-                    self.log.write("error", "ERROR", thread=name, error=str(exc))
+                log_event(self.log, None, "error", "ERROR", thread=name, error=str(exc))
                 self.stop("error")
                 self._reader_done.set()
 
@@ -375,6 +398,27 @@ class VideoTake:
 
     def _event(self, name: str, level: str = "INFO", **fields) -> None:
         log_event(self.log, self.on_event, name, level, **fields)
+
+    def _device_report(self, report) -> None:
+        """What the device's own software said (its stderr thread): the log and the listener;
+        frames it says it lost are a ``frame_drop`` (QC's frame_drop check reads them)."""
+        at_s = round(self.status().elapsed_s, 3)
+        if report.frames_lost:
+            with self._lock:
+                self._status.device_drops = self._source.device_drops + _reported(self._source)
+            self._event(
+                "frame_drop",
+                "WARN",
+                at_s=at_s,
+                frames_lost=report.frames_lost,
+                source="device",
+                detail=report.text,
+            )
+        else:
+            self._event("device_message", report.level, at_s=at_s, text=report.text)
+
+    def _audio_device_line(self, text: str) -> None:
+        self._event("device_message", "WARN", text=text, source="audio input")
 
     def _reader(self) -> None:
         source = self._source
@@ -460,7 +504,7 @@ class VideoTake:
                 with self._lock:
                     self._status.frames_received += 1
                     self._status.elapsed_s = float((slot + 1) / self.rate)
-                    self._status.device_drops = source.device_drops
+                    self._status.device_drops = source.device_drops + _reported(source)
                 try:
                     self._queue.put_nowait((slot, frame))
                     if drop_run:
@@ -493,9 +537,9 @@ class VideoTake:
             self._video_done.set()
             self._reader_done.set()
             self._first_frame_or_end.set()
-            if source.device_drops:
+            if source.device_drops or _reported(source):
                 with self._lock:
-                    self._status.device_drops = source.device_drops
+                    self._status.device_drops = source.device_drops + _reported(source)
 
     def _log_drops(self, run: list) -> None:
         self.log.write(
@@ -605,6 +649,8 @@ class VideoTake:
                 except queue.Empty:
                     if self._reader_done.is_set() and self._queue.empty():
                         break
+                    if self._disk_filled():
+                        break
                     self._check_disk()
                     continue
                 depth = self._queue.qsize()
@@ -642,6 +688,8 @@ class VideoTake:
                         status.encode_fps = status.frames_written / (
                             time.monotonic() - first_write_at
                         )
+                if self._disk_filled():
+                    break  # the frames still queued have no room: the master ends here
                 if status.frames_written % 15 == 0:
                     self._check_disk()
             # the end: audio up to the end of the last frame slot written
@@ -689,6 +737,24 @@ class VideoTake:
         with self._lock:
             self._status.audio_samples_written = self.writer.stats.audio_samples
 
+    def _disk_filled(self) -> bool:
+        """True once a write met a full disk (the reserve was given back to finish the take);
+        the first time, the take stops and the log says why."""
+        reserve = self.reserve
+        if reserve is None or not reserve.released.is_set():
+            return False
+        if self._stop_reason != "disk full":
+            log_disk_event(
+                self._event,
+                "stop",
+                message="the disk is full (ENOSPC): the take ends at the last frame written, "
+                "closed in the room kept for it",
+                at_s=self.writer.duration_s,
+            )
+            self._stop_reason = ""  # a full disk says why the take ended, whatever came first
+            self.stop("disk full")
+        return True
+
     def _check_disk(self) -> None:
         """The shared disk watchdog, fed with the master's measured data rate."""
         watchdog = self._watchdog
@@ -715,8 +781,13 @@ class VideoTake:
         try:
             self._finish_inner()
         finally:
+            if self.reserve is not None:
+                self.reserve.discard()
             if self.log:
-                self.log.close()
+                try:
+                    self.log.close()
+                except OSError:
+                    pass  # its last lines found no room: the master matters more
             self._set_state("failed" if (self.error or self.fixity_ok is False) else "done")
             self._finished.set()
 
@@ -766,6 +837,11 @@ class VideoTake:
             return
         self.result = finish_video_take(self, take_record(self, reason), reason)
         self.fixity_ok = self.result.fixity_ok
+
+
+def _reported(source) -> int:
+    """Frames the device's own software says it lost (``VideoSource.reported_drops``)."""
+    return getattr(source, "reported_drops", 0)
 
 
 # -- command line ------------------------------------------------------------------------------

@@ -99,6 +99,8 @@ def cmd_capture_audio(args) -> int:
 
     run_until_done(take, line)
     result = take.result
+    if take.cut_short is not None:
+        raise take.cut_short
     if result is None:
         raise HeadblockError(f"the take in {paths.directory} failed: {take.error}")
     record = result.record
@@ -109,6 +111,8 @@ def cmd_capture_audio(args) -> int:
         f"QC {verdict}",
         file=sys.stderr,
     )
+    if result.cut_short:
+        print(f"headblock: the take was cut short: {result.reason}", file=sys.stderr)
     print(os.fspath(paths.directory))
     return result.exit_status
 
@@ -159,8 +163,10 @@ def cmd_capture_video(args) -> int:
             f"the {status.frames_written} frames captured are kept in {result.record.master}",
             file=sys.stderr,
         )
-        return 2
+        return 1
     record = result.record
+    if result.cut_short:
+        print(f"headblock: the take was cut short: {result.reason}", file=sys.stderr)
     print(
         f"{record.master}: {status.frames_written} frames, {record.duration_s:.2f} s, "
         f"{status.frames_lost} lost" + (f", QC {result.qc_verdict}" if result.qc_verdict else ""),

@@ -5,6 +5,7 @@ Line format: ``2026-11-22T14:55:00.123Z WARN  overflow {"at_s": 12.3, "frames_lo
 
 from __future__ import annotations
 
+import errno
 import json
 import threading
 from dataclasses import dataclass
@@ -29,10 +30,13 @@ class TakeLog:
     Not for the audio callback: call from writer/control threads only.
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, on_full=None):
         self.path = Path(path)
         self._lock = threading.Lock()
         self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        # on a full disk: called once; True when it made room (the take's reserve), and the
+        # line is flushed again rather than lost
+        self._on_full = on_full
 
     def write(self, event: str, level: str = "INFO", **fields) -> None:
         if level not in LEVELS:
@@ -42,7 +46,14 @@ class TakeLog:
             if self._fh.closed:
                 return
             self._fh.write(line)
-            self._fh.flush()
+            try:
+                self._fh.flush()
+            except OSError as exc:
+                if exc.errno not in (errno.ENOSPC, errno.EDQUOT) or not (
+                    self._on_full and self._on_full()
+                ):
+                    raise
+                self._fh.flush()
 
     def close(self) -> None:
         with self._lock:

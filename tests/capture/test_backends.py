@@ -22,10 +22,17 @@ EXAMPLES = {
     ("video", "dshow"): "dshow:video=Card",
     ("video", "lavfi"): "lavfi:testsrc2=size=64x48:rate=25",
     ("video", "demo"): "demo:ntsc",
+    ("video", "ffmpeg"): "ffmpeg:-f lavfi -i testsrc2=size=64x48:rate=25",
     ("video-audio", "lavfi"): "lavfi:sine=frequency=1000:sample_rate=48000",
     ("video-audio", "audio-input"): "demo",
 }
-OPENS_HERE = {("audio", "demo"), ("video", "lavfi"), ("video", "demo"), ("video-audio", "lavfi")}
+OPENS_HERE = {
+    ("audio", "demo"),
+    ("video", "lavfi"),
+    ("video", "demo"),
+    ("video", "ffmpeg"),
+    ("video-audio", "lavfi"),
+}
 
 
 def test_every_registered_backend_is_listed_with_an_example():

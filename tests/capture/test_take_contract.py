@@ -4,6 +4,7 @@ sound), as Picard's common format tests run against every format."""
 
 from __future__ import annotations
 
+import shutil
 import time
 
 import numpy as np
@@ -20,6 +21,11 @@ LAVFI_WITH_SOUND = (
     "lavfi:testsrc2=size=64x48:rate=25,format=yuv422p[out0];"
     "sine=frequency=1000:sample_rate=48000[out1]"
 )
+# the same signal through the station's own FFmpeg (``capture.ffmpeg_input``)
+FFMPEG_WITH_SOUND = (
+    "ffmpeg:-f lavfi -i testsrc2=size=64x48:rate=25,format=yuv422p "
+    "-f lavfi -i sine=frequency=1000:sample_rate=48000"
+)
 
 
 def _audio_take(library) -> AudioTake:
@@ -32,7 +38,15 @@ def _video_take(library) -> VideoTake:
     return VideoTake(VideoTakeSettings(device=LAVFI_WITH_SOUND, library=library, item="CONTRACT"))
 
 
-@pytest.fixture(params=[_audio_take, _video_take], ids=["audio", "video"])
+def _ffmpeg_video_take(library) -> VideoTake:
+    if not shutil.which("ffmpeg"):
+        pytest.skip("no ffmpeg on PATH")
+    return VideoTake(VideoTakeSettings(device=FFMPEG_WITH_SOUND, library=library, item="CONTRACT"))
+
+
+@pytest.fixture(
+    params=[_audio_take, _video_take, _ffmpeg_video_take], ids=["audio", "video", "ffmpeg-video"]
+)
 def take(request, tmp_path) -> Take:
     return request.param(tmp_path / "lib")
 
