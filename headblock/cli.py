@@ -23,6 +23,8 @@ HANDLERS = {
     "report": "headblock.verbs.qc:cmd_report",
     "signoff": "headblock.verbs.review:cmd_signoff",
     "catalogue": "headblock.verbs.library:cmd_catalogue",
+    "deck": "headblock.verbs.deck:cmd_deck",
+    "timecode": "headblock.verbs.deck:cmd_timecode",
 }
 
 
@@ -113,6 +115,35 @@ def build_parser() -> argparse.ArgumentParser:
     catalogue.add_argument("action", choices=("rebuild", "list"))
     catalogue.add_argument("library")
     catalogue.add_argument("--url", help="database URL (default: SQLite inside the library)")
+
+    deck = verbs.add_parser("deck", help="control a deck over Sony 9-pin (RS-422)")
+    deck.add_argument("port", help="serial port, e.g. /dev/ttyUSB0")
+    deck.add_argument(
+        "action",
+        choices=("status", "play", "stop", "rewind", "ff", "eject", "standby", "time", "cue"),
+    )
+    deck.add_argument("timecode", nargs="?", help="for cue: HH:MM:SS:FF (;FF for drop-frame)")
+    deck.add_argument("--off", action="store_true", help="for standby: standby off")
+    deck.add_argument(
+        "--source",
+        default="ltc",
+        choices=("ltc", "vitc", "timer1", "timer2", "auto"),
+        help="for time: which time the deck reports (default ltc)",
+    )
+    deck.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="for cue: wait up to S seconds until the deck is cued",
+    )
+    deck.add_argument("--timeout", type=float, default=0.5, help="seconds to wait for an answer")
+    deck.add_argument("--json", action="store_true", help="machine-readable output")
+
+    timecode = verbs.add_parser("timecode", help="read the LTC on one channel of a file")
+    timecode.add_argument("file")
+    timecode.add_argument("--channel", type=int, default=1, help="channel with LTC (from 1)")
+    timecode.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
 

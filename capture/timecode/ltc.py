@@ -96,7 +96,14 @@ def decode_bits(reg: int) -> tuple[int, int, int, int, bool, int] | None:
     user_bits = 0
     for group in range(8):  # bits 4-7, 12-15, ... 60-63
         user_bits |= _bcd(reg, 4 + 8 * group, 4) << (4 * group)
-    return hours, min_tens * 10 + min_units, sec_tens * 10 + sec_units, frames, drop_frame, user_bits
+    return (
+        hours,
+        min_tens * 10 + min_units,
+        sec_tens * 10 + sec_units,
+        frames,
+        drop_frame,
+        user_bits,
+    )
 
 
 def _next_second(raw: _Raw) -> tuple[int, int, int]:

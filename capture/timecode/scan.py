@@ -91,7 +91,9 @@ def summarize(frames: list[LtcFrame], rate_hz: int, channel: int = 1) -> LtcSumm
     summary = LtcSummary(rate_hz, channel, list(frames))
     for a, b in zip(frames, frames[1:], strict=False):
         if not _continuous(a, b, rate_hz):
-            summary.breaks.append(LtcBreak(b.position, b.position / rate_hz, a.timecode, b.timecode))
+            summary.breaks.append(
+                LtcBreak(b.position, b.position / rate_hz, a.timecode, b.timecode)
+            )
     return summary
 
 

@@ -75,9 +75,13 @@ def to_frames(text: str, rate: TimecodeRate) -> int:
     """The frame number (0 at 00:00:00:00) of ``HH:MM:SS:FF``; drop-frame counts real frames."""
     h, m, s, f = split(text)
     if f >= rate.count:
-        raise HeadblockError(f"timecode {text}: frame {f} but {rate.label} fps counts 0-{rate.count - 1}")
+        raise HeadblockError(
+            f"timecode {text}: frame {f} but {rate.label} fps counts 0-{rate.count - 1}"
+        )
     if rate.drop_frame and s == 0 and f < 2 and m % 10 != 0:
-        raise HeadblockError(f"timecode {text} does not exist in drop-frame (frames 0 and 1 are dropped)")
+        raise HeadblockError(
+            f"timecode {text} does not exist in drop-frame (frames 0 and 1 are dropped)"
+        )
     sep = ";" if rate.drop_frame else ":"
     return _tc(rate, f"{h:02d}:{m:02d}:{s:02d}{sep}{f:02d}").frame_number
 
@@ -89,7 +93,9 @@ def from_frames(frames: int, rate: TimecodeRate) -> str:
 
 
 def frames_per_day(rate: TimecodeRate) -> int:
-    return to_frames("23:59:59:29" if rate.count == 30 else f"23:59:59:{rate.count - 1:02d}", rate) + 1
+    return (
+        to_frames("23:59:59:29" if rate.count == 30 else f"23:59:59:{rate.count - 1:02d}", rate) + 1
+    )
 
 
 def split(text: str) -> tuple[int, int, int, int]:
