@@ -33,6 +33,7 @@ from metadata.take.record import AudioEssence, software_string
 RESERVE_FILE = ".headblock-reserve"  # freed on ENOSPC so the take can still be finished
 RESERVE_FILE_BYTES = 1 << 20
 NO_AUDIO_TIMEOUT_S = 15.0
+IXML_TIMECODE_RESERVE = 768  # bytes of iXML room for the timecode read after the take
 
 
 @dataclass
@@ -47,6 +48,7 @@ class AudioTakeSettings:
     meta: TakeMeta = field(default_factory=TakeMeta)
     qc: bool = True
     profile: str = "default"
+    ltc_channel: int | None = None  # channel (from 1) with the tape's LTC: written as timecode
     header_interval_s: float = 1.0
     rf64_threshold_bytes: int | None = None  # for tests; None: the BWF writer's 4 GiB limit
     disk_reserve_bytes: int = DEFAULT_RESERVE_BYTES
@@ -63,6 +65,7 @@ class AudioTakeSettings:
             "seconds": self.seconds,
             "qc": self.qc,
             "profile": self.profile,
+            "ltc_channel": self.ltc_channel,
             "header_interval_s": self.header_interval_s,
             "disk_reserve_bytes": self.disk_reserve_bytes,
         }
@@ -94,6 +97,7 @@ class AudioTake:
         self._disk_free: int | None = None
         self._disk_left: float | None = None
         self._started_utc = None
+        self._ixml_fields: dict = {}
 
     # -- control ------------------------------------------------------------------------------
     def start(self) -> TakePaths:
@@ -116,6 +120,16 @@ class AudioTake:
             raise HeadblockError(
                 f"the armed input runs at {audio_input.rate_hz} Hz/{audio_input.bits}-bit, "
                 f"the take asks {settings.rate_hz} Hz/{settings.bits}-bit"
+            )
+        if (
+            settings.ltc_channel is not None
+            and not 1 <= settings.ltc_channel <= audio_input.channels
+        ):
+            if self._own_input:
+                audio_input.stop()
+            raise HeadblockError(
+                f"--ltc-channel {settings.ltc_channel}: the input has "
+                f"{audio_input.channels} channel(s)"
             )
         try:
             if not audio_input.running:
@@ -197,19 +211,22 @@ class AudioTake:
         info = bwf.info_from_meta(
             meta, title=paths.stem, created=self._started_utc, software=software
         )
-        ixml = bwf.build_ixml(
-            project=settings.item,
-            scene=meta.carrier_label,
-            take=str(paths.take_number),
-            note=meta.notes,
-            file_uid=paths.stem,
-            rate_hz=audio_input.rate_hz,
-            bits=audio_input.bits,
-        )
+        self._ixml_fields = {
+            "project": settings.item,
+            "scene": meta.carrier_label,
+            "take": str(paths.take_number),
+            "note": meta.notes,
+            "file_uid": paths.stem,
+            "rate_hz": audio_input.rate_hz,
+            "bits": audio_input.bits,
+        }
+        ixml = bwf.build_ixml(**self._ixml_fields)
         self._log = TakeLog(paths.log)
         kwargs = {}
         if settings.rf64_threshold_bytes is not None:
             kwargs["rf64_threshold_bytes"] = settings.rf64_threshold_bytes
+        if settings.ltc_channel is not None:  # the timecode's iXML fields, once read
+            kwargs["ixml_reserve_bytes"] = IXML_TIMECODE_RESERVE
         master = paths.master("audio")
         self._writer = bwf.BWFWriter(
             master,
@@ -393,9 +410,54 @@ class AudioTake:
         finally:
             reserve.unlink(missing_ok=True)
 
+    def _write_timecode(self) -> None:
+        """Read the LTC on ``ltc_channel`` of the closed master and write it where tools look:
+        bext TimeReference and the iXML SPEED fields. Without code the take keeps the
+        station's clock (a WARN line); nothing here can fail the take."""
+        from capture.timecode.scan import scan_file
+        from metadata.formats import bwf
+
+        channel = self.settings.ltc_channel
+        master = self.paths.master("audio")
+        try:
+            summary = scan_file(master, channel)
+            first = summary.first
+            if first is None:
+                self._event(
+                    "timecode",
+                    "WARN",
+                    channel=channel,
+                    found=False,
+                    text=f"no LTC on channel {channel}: TimeReference keeps the station's clock",
+                )
+                return
+            samples = summary.samples_since_midnight()
+            timecode = bwf.IxmlTimecode(first.rate.ixml_rate, first.rate.ixml_flag, samples)
+            ixml = bwf.build_ixml(**self._ixml_fields, timecode=timecode)
+            bwf.write_timecode(master, samples, ixml)
+            last = summary.last
+            self._event(
+                "timecode",
+                "WARN" if summary.breaks else "INFO",
+                channel=channel,
+                found=True,
+                fps=first.fps,
+                drop_frame=first.drop_frame,
+                first=first.timecode,
+                first_at_s=round(first.position / summary.rate_hz, 4),
+                last=last.timecode,
+                frames_decoded=len(summary.frames),
+                samples_since_midnight=samples,
+                breaks=[b.to_dict() for b in summary.breaks[:100]],
+            )
+        except Exception as exc:
+            self._event("timecode", "WARN", channel=channel, error=f"{type(exc).__name__}: {exc}")
+
     def _finish(self, reason: str, outcome: str) -> None:
         audio_input = self.input
         essence_md5 = self._close_master()
+        if self.settings.ltc_channel is not None:
+            self._write_timecode()
         audio_input.end_take()
         stats = audio_input.stats()
         if self._own_input:

@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     audio.add_argument("--meta-file", help="TOML file of item/carrier fields")
     audio.add_argument("--profile", default="default", help="QC profile run after the take")
     audio.add_argument("--no-qc", action="store_true", help="skip QC after the take")
+    audio.add_argument(
+        "--ltc-channel",
+        type=int,
+        metavar="N",
+        help="channel N (from 1) carries the tape's LTC: written as BWF TimeReference and iXML",
+    )
     video = kinds.add_parser("video", help="record a video take to FFV1/Matroska")
     video.add_argument(
         "--device",

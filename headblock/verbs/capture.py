@@ -68,6 +68,8 @@ def audio_settings_from_args(args) -> AudioTakeSettings:
         raise HeadblockError(f"--rate must be positive, got {args.rate}")
     if args.channels is not None and args.channels <= 0:
         raise HeadblockError(f"--channels must be positive, got {args.channels}")
+    if args.ltc_channel is not None and args.ltc_channel <= 0:
+        raise HeadblockError(f"--ltc-channel counts from 1, got {args.ltc_channel}")
     return AudioTakeSettings(
         device=args.device,
         item=args.item,
@@ -79,6 +81,7 @@ def audio_settings_from_args(args) -> AudioTakeSettings:
         meta=meta,
         qc=not args.no_qc,
         profile=args.profile,
+        ltc_channel=args.ltc_channel,
     )
 
 
