@@ -411,47 +411,21 @@ class AudioTake:
             reserve.unlink(missing_ok=True)
 
     def _write_timecode(self) -> None:
-        """Read the LTC on ``ltc_channel`` of the closed master and write it where tools look:
-        bext TimeReference and the iXML SPEED fields. Without code the take keeps the
-        station's clock (a WARN line); nothing here can fail the take."""
-        from capture.timecode.scan import scan_file
-        from metadata.formats import bwf
+        """The tape's LTC on ``ltc_channel`` written into the closed master (bext TimeReference,
+        iXML); without code the take keeps the station's clock. Never fails the take."""
+        from capture.timecode.master import write_wav_timecode
 
         channel = self.settings.ltc_channel
-        master = self.paths.master("audio")
         try:
-            summary = scan_file(master, channel)
-            first = summary.first
-            if first is None:
-                self._event(
-                    "timecode",
-                    "WARN",
-                    channel=channel,
-                    found=False,
-                    text=f"no LTC on channel {channel}: TimeReference keeps the station's clock",
-                )
-                return
-            samples = summary.samples_since_midnight()
-            timecode = bwf.IxmlTimecode(first.rate.ixml_rate, first.rate.ixml_flag, samples)
-            ixml = bwf.build_ixml(**self._ixml_fields, timecode=timecode)
-            bwf.write_timecode(master, samples, ixml)
-            last = summary.last
-            self._event(
-                "timecode",
-                "WARN" if summary.breaks else "INFO",
-                channel=channel,
-                found=True,
-                fps=first.fps,
-                drop_frame=first.drop_frame,
-                first=first.timecode,
-                first_at_s=round(first.position / summary.rate_hz, 4),
-                last=last.timecode,
-                frames_decoded=len(summary.frames),
-                samples_since_midnight=samples,
-                breaks=[b.to_dict() for b in summary.breaks[:100]],
-            )
+            fields = write_wav_timecode(self.paths.master("audio"), channel, self._ixml_fields)
         except Exception as exc:
             self._event("timecode", "WARN", channel=channel, error=f"{type(exc).__name__}: {exc}")
+            return
+        if not fields["found"]:
+            fields["text"] = f"no LTC on channel {channel}: TimeReference keeps the station's clock"
+        self._event(
+            "timecode", "INFO" if fields["found"] and not fields["breaks"] else "WARN", **fields
+        )
 
     def _finish(self, reason: str, outcome: str) -> None:
         audio_input = self.input

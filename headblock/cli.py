@@ -95,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     video.add_argument("--meta-file")
     video.add_argument("--profile", default="default")
     video.add_argument("--no-qc", action="store_true")
+    video.add_argument(
+        "--ltc-channel",
+        type=int,
+        metavar="N",
+        help="audio channel N (from 1) carries the tape's LTC: Matroska TIMECODE tag and .vtt",
+    )
 
     qc = verbs.add_parser("qc", help="run every check on a file and write the sidecars")
     qc.add_argument("file")

@@ -43,6 +43,9 @@ class LtcSummary:
     channel: int
     frames: list[LtcFrame] = field(default_factory=list)
     breaks: list[LtcBreak] = field(default_factory=list)
+    start_s: float = (
+        0.0  # media time of the audio's first sample (a Matroska stream may start late)
+    )
 
     @property
     def first(self) -> LtcFrame | None:
@@ -86,9 +89,11 @@ def _continuous(a: LtcFrame, b: LtcFrame, rate_hz: int) -> bool:
     return counted >= 1 and abs(counted - elapsed) <= _SPEED_TOLERANCE * elapsed + 1.5
 
 
-def summarize(frames: list[LtcFrame], rate_hz: int, channel: int = 1) -> LtcSummary:
+def summarize(
+    frames: list[LtcFrame], rate_hz: int, channel: int = 1, start_s: float = 0.0
+) -> LtcSummary:
     """The breaks of a list of decoded frames."""
-    summary = LtcSummary(rate_hz, channel, list(frames))
+    summary = LtcSummary(rate_hz, channel, list(frames), start_s=start_s)
     for a, b in zip(frames, frames[1:], strict=False):
         if not _continuous(a, b, rate_hz):
             summary.breaks.append(
@@ -97,7 +102,9 @@ def summarize(frames: list[LtcFrame], rate_hz: int, channel: int = 1) -> LtcSumm
     return summary
 
 
-def _soundfile_blocks(path: Path, channel: int) -> tuple[int, int, Iterator[np.ndarray]] | None:
+def _soundfile_blocks(
+    path: Path, channel: int
+) -> tuple[int, int, float, Iterator[np.ndarray]] | None:
     import soundfile as sf
 
     try:
@@ -111,10 +118,10 @@ def _soundfile_blocks(path: Path, channel: int) -> tuple[int, int, Iterator[np.n
         for block in sf.blocks(str(path), blocksize=_BLOCK, dtype="float32", always_2d=True):
             yield block[:, channel - 1]
 
-    return info.samplerate, info.frames, blocks()
+    return info.samplerate, info.frames, 0.0, blocks()
 
 
-def _av_blocks(path: Path, channel: int) -> tuple[int, int, Iterator[np.ndarray]]:
+def _av_blocks(path: Path, channel: int) -> tuple[int, int, float, Iterator[np.ndarray]]:
     import av
 
     try:
@@ -131,6 +138,7 @@ def _av_blocks(path: Path, channel: int) -> tuple[int, int, Iterator[np.ndarray]
         raise HeadblockError(f"{path.name} has {channels} channel(s); no channel {channel}")
     rate_hz = stream.codec_context.sample_rate
     total = int(float(stream.duration * stream.time_base) * rate_hz) if stream.duration else 0
+    start_s = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
     resampler = av.AudioResampler(format="fltp")
 
     def blocks() -> Iterator[np.ndarray]:
@@ -142,7 +150,7 @@ def _av_blocks(path: Path, channel: int) -> tuple[int, int, Iterator[np.ndarray]
         finally:
             container.close()
 
-    return rate_hz, total, blocks()
+    return rate_hz, total, start_s, blocks()
 
 
 def scan_file(path: Path, channel: int = 1, progress: ProgressFn = no_progress) -> LtcSummary:
@@ -153,7 +161,7 @@ def scan_file(path: Path, channel: int = 1, progress: ProgressFn = no_progress) 
     if channel < 1:
         raise HeadblockError(f"channels count from 1, got {channel}")
     opened = _soundfile_blocks(path, channel) or _av_blocks(path, channel)
-    rate_hz, total, blocks = opened
+    rate_hz, total, start_s, blocks = opened
     decoder = LtcDecoder(rate_hz)
     frames: list[LtcFrame] = []
     done = 0
@@ -168,4 +176,4 @@ def scan_file(path: Path, channel: int = 1, progress: ProgressFn = no_progress) 
     except Exception as exc:
         raise HeadblockError(f"cannot read the audio of {path}: {exc}") from exc
     frames += decoder.finish()
-    return summarize(frames, rate_hz, channel)
+    return summarize(frames, rate_hz, channel, start_s)

@@ -118,6 +118,8 @@ def cmd_capture_audio(args) -> int:
 
 def video_settings_from_args(args) -> VideoTakeSettings:
     meta = meta_from_args(args)
+    if args.ltc_channel is not None and args.ltc_channel <= 0:
+        raise HeadblockError(f"--ltc-channel counts from 1, got {args.ltc_channel}")
     return VideoTakeSettings(
         device=args.device,
         library=Path(args.library),
@@ -133,6 +135,7 @@ def video_settings_from_args(args) -> VideoTakeSettings:
         meta=meta,
         profile=args.profile,
         run_qc=not args.no_qc,
+        ltc_channel=args.ltc_channel,
     )
 
 

@@ -168,3 +168,54 @@ def test_timecode_verb_reads_a_matroska_file(tmp_path, capsys):
     assert main(["timecode", str(mkv), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["first"]["timecode"].startswith("00:59:59:0") and report["fps"] == "25"
+
+
+@pytest.mark.slow
+def test_video_take_writes_matroska_timecode_and_vtt(tmp_path):
+    from capture.video.take import VideoTake, VideoTakeSettings
+
+    signal, planted = ltc.join(
+        ltc.ltc_signal("01:00:00:00", 50, "25", RATE, level_db=-12),
+        ltc.silence(0.4, RATE),
+        ltc.ltc_signal("03:00:00:00", 40, "25", RATE, level_db=-12),
+    )
+    wav = tmp_path / "ltc.wav"
+    sf.write(wav, np.stack([np.zeros_like(signal), signal], axis=1), RATE, subtype="PCM_24")
+    settings = VideoTakeSettings(
+        device="lavfi:testsrc2=size=320x240:rate=25",
+        library=tmp_path,
+        item="VTC001",
+        seconds=3.6,
+        audio_device=f"lavfi:amovie={wav}",
+        run_qc=False,
+        ltc_channel=2,
+    )
+    take = VideoTake(settings)
+    paths = take.start()
+    assert take.wait(60) and take.result is not None and take.result.fixity_ok
+    master = paths.master("video")
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream_tags", "-of", "json", str(master)],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    video_tags = json.loads(probe)["streams"][0]["tags"]
+    assert video_tags["TIMECODE"] == "01:00:00:00" and "DURATION" in video_tags
+    if shutil.which("mediainfo"):
+        out = subprocess.run(
+            ["mediainfo", "--Inform=Video;%TimeCode_FirstFrame%|%TimeCode_Source%", str(master)],
+            capture_output=True, text=True,
+        ).stdout.strip()  # fmt: skip
+        assert out == "01:00:00:00|Matroska tags"
+    assert read_md5_file(master.with_name(master.name + ".md5"))[0][0] == file_md5(master)
+    vtt = (paths.directory / f"{paths.stem}.timecode.vtt").read_text()
+    assert vtt.startswith("WEBVTT")
+    cues = [block.splitlines() for block in vtt.split("\n\n")[2:] if block.strip()]
+    texts = [cue[2] for cue in cues]
+    assert texts[0].startswith("01:00:00:0") and texts[1].startswith("01:00:01:0")
+    assert any(t.startswith("03:00:00:0") for t in texts)  # a new cue where the code jumps
+    assert not any(t.startswith("01:00:02") for t in texts)  # the code ended at 01:00:01:24
+    starts = {t: cue[1].split(" --> ")[0] for t, cue in zip(texts, cues, strict=True)}
+    after_break = next(t for t in texts if t.startswith("03:"))
+    assert starts[after_break] >= "00:00:02.3"  # 2 s of code + 0.4 s of silence
+    event = log_events(paths.directory, "timecode")[0]
+    assert event.level == "WARN" and len(event.fields["breaks"]) == 1
