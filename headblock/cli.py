@@ -33,6 +33,19 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"headblock: {message} (see `{self.prog} --help`)\n")
 
 
+def _deck_options(parser: argparse.ArgumentParser) -> None:
+    """Capture from IN to OUT on a Sony 9-pin deck."""
+    parser.add_argument("--deck", metavar="PORT", help="serial port of a Sony 9-pin deck")
+    parser.add_argument("--in", dest="in_tc", metavar="TC", help="with --deck: start at TC")
+    parser.add_argument("--out", dest="out_tc", metavar="TC", help="with --deck: stop at TC")
+    parser.add_argument(
+        "--preroll", type=int, default=5, metavar="S", help="with --deck: seconds before IN"
+    )
+    parser.add_argument(
+        "--deck-timeout", type=float, default=0.5, metavar="S", help="seconds to wait for the deck"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="headblock", description="Audiovisual digitization station.")
     verbs = parser.add_subparsers(dest="verb", parser_class=_Parser)
@@ -65,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     audio.add_argument("--meta-file", help="TOML file of item/carrier fields")
     audio.add_argument("--profile", default="default", help="QC profile run after the take")
     audio.add_argument("--no-qc", action="store_true", help="skip QC after the take")
+    _deck_options(audio)
     audio.add_argument(
         "--ltc-channel",
         type=int,
@@ -95,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     video.add_argument("--meta-file")
     video.add_argument("--profile", default="default")
     video.add_argument("--no-qc", action="store_true")
+    _deck_options(video)
     video.add_argument(
         "--ltc-channel",
         type=int,

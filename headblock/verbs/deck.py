@@ -7,7 +7,9 @@ import sys
 import time
 
 from capture.deck.sony9pin import Deck, timecode_bytes
+from capture.deck.transfer import DeckTransfer, TransferOutcome, TransferPlan, log_transfer
 from capture.timecode.scan import scan_file
+from headblock.terminal import run_until_done
 from metadata.errors import HeadblockError
 from metadata.progress import TerminalProgress
 
@@ -81,3 +83,64 @@ def cmd_timecode(args) -> int:
     for b in summary.breaks:
         print(f"  at {b.at_s:.3f} s: {b.before} -> {b.after}")
     return 0
+
+
+# --------------------------------------------------------------------------- capture IN to OUT
+
+
+def deck_plan_from_args(args) -> TransferPlan | None:
+    """The IN/OUT of ``capture ... --deck PORT --in TC --out TC``; None without ``--deck``."""
+    deck, in_tc, out_tc = getattr(args, "deck", None), args.in_tc, args.out_tc
+    if deck is None:
+        if in_tc or out_tc:
+            raise HeadblockError("--in and --out need --deck PORT")
+        return None
+    if not (in_tc and out_tc):
+        raise HeadblockError("--deck needs --in TC and --out TC")
+    if getattr(args, "seconds", None):
+        raise HeadblockError(
+            "--seconds and --deck exclude each other: the deck's OUT ends the take"
+        )
+    timecode_bytes(in_tc), timecode_bytes(out_tc)  # said before the port is opened
+    return TransferPlan(in_tc, out_tc, preroll_s=args.preroll)
+
+
+def run_take_from_deck(args, plan: TransferPlan, take, status_line, armed=None):
+    """Cue the deck, roll it, start ``take`` at IN and stop it at OUT, with the terminal's
+    status line and SIGINT/SIGTERM as for any take. Returns (take paths, outcome)."""
+    with Deck(args.deck, timeout_s=args.deck_timeout) as deck:
+        transfer = DeckTransfer(deck, plan)
+        paths = None
+        try:
+            if armed is not None:
+                armed.start()
+            print(
+                f"headblock: cueing the deck to {plan.cue_tc} ({plan.preroll_s} s before IN)",
+                file=sys.stderr,
+                flush=True,
+            )
+            at_in = transfer.prepare()
+            paths = take.start()
+            print(
+                f"headblock: at {at_in}: recording {paths.directory}", file=sys.stderr, flush=True
+            )
+            transfer.watch(take, at_in)
+            run_until_done(take, status_line)
+        finally:
+            outcome = transfer.finish()
+            if armed is not None:
+                armed.stop()
+    log_transfer(take, plan, outcome)
+    print(
+        f"headblock: deck: started at {outcome.started_at}, stopped at {outcome.stopped_at} "
+        f"({outcome.reason})",
+        file=sys.stderr,
+    )
+    return paths, outcome
+
+
+def deck_exit_status(status: int, outcome: TransferOutcome | None) -> int:
+    """A take the deck cut short (lost, stopped before OUT) is not a complete transfer: 1."""
+    if outcome is not None and outcome.reason.startswith(("deck lost", "deck stopped")):
+        return max(status, 1)
+    return status
