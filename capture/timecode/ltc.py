@@ -200,12 +200,46 @@ class LtcDecoder:
         previous = np.empty_like(state)
         previous[0] = self._state
         previous[1:] = state[:-1]
-        flips = np.flatnonzero((state != previous) & (previous != 0))
+        flips = np.flatnonzero((state != previous) & (previous != 0)) + base
         self._state = int(state[-1])
-        for position in (flips + base).tolist():
-            if self._last_edge is not None:
-                self._interval(self._last_edge, position - self._last_edge)
-            self._last_edge = position
+        if len(flips) == 0:
+            return
+        if self._last_edge is not None:
+            edges = np.concatenate(([self._last_edge], flips))
+        else:
+            edges = flips
+        self._last_edge = int(flips[-1])
+        if len(edges) > 1:
+            self._intervals(edges[:-1], np.diff(edges))
+
+    def _intervals(self, starts: np.ndarray, lengths: np.ndarray) -> None:
+        """Feed intervals between transitions; while no code is locked, stretches that cannot
+        be LTC (intervals no bit rate gives: noise, music) are skipped without a Python loop."""
+        plausible = (lengths >= 0.3 * self._min_period) & (lengths <= 1.4 * self._max_period)
+        n, i = len(lengths), 0
+        starts_list, lengths_list = starts.tolist(), lengths.tolist()
+        good, bad = np.flatnonzero(plausible), np.flatnonzero(~plausible)
+        while i < n:
+            if self._period is not None:
+                self._interval(starts_list[i], lengths_list[i])
+                i += 1
+                continue
+            if not plausible[i]:
+                self._calibration.clear()
+                k = int(np.searchsorted(good, i))
+                if k == len(good):
+                    return
+                i = int(good[k])
+                continue
+            k = int(np.searchsorted(bad, i))
+            end = n if k == len(bad) else int(bad[k])
+            room = _CALIBRATE - len(self._calibration)
+            if end - i < room:  # not enough for a first estimate yet: keep them all at once
+                self._calibration.extend(zip(starts_list[i:end], lengths_list[i:end], strict=True))
+                i = end
+                continue
+            self._interval(starts_list[i], lengths_list[i])
+            i += 1
 
     # -- bits ----------------------------------------------------------------------------------
     def _interval(self, start: int, length: int) -> None:
