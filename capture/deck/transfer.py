@@ -67,7 +67,8 @@ class TransferPlan:
 
 @dataclass
 class TransferOutcome:
-    started_at: str | None = None  # the deck's timecode when the take was started
+    in_reached_at: str | None = None  # the deck's timecode when it reached IN
+    started_at: str | None = None  # the deck's timecode once the take had started
     stopped_at: str | None = None  # the deck's timecode when the take was stopped
     reason: str = ""  # OUT_REASON, or why the transfer ended early
     error: str | None = None  # the deck's failure, if any
@@ -79,6 +80,7 @@ class TransferOutcome:
 
     def to_dict(self) -> dict:
         return {
+            "in_reached_at": self.in_reached_at,
             "started_at": self.started_at,
             "stopped_at": self.stopped_at,
             "reason": self.reason,
@@ -126,7 +128,9 @@ class DeckTransfer:
         self._event("deck_cued", at=parked)
         deck.play()
         self._event("deck_play", at=parked)
-        return self._wait_for(plan.in_tc, plan.preroll_s + plan.stall_s + 5.0)
+        reached = self._wait_for(plan.in_tc, plan.preroll_s + plan.stall_s + 5.0)
+        self.outcome.in_reached_at = reached
+        return reached
 
     def _wait_for(self, target: str, timeout_s: float) -> str:
         deadline = time.monotonic() + timeout_s
@@ -147,10 +151,19 @@ class DeckTransfer:
             time.sleep(self.plan.poll_s)
 
     # -- during the take ------------------------------------------------------------------------
-    def watch(self, take: Take, started_at: str | None = None) -> None:
-        """Stop ``take`` at OUT (or when the deck fails) from a thread of its own."""
-        self.outcome.started_at = started_at
-        self._event("deck_in", at=started_at, in_tc=self.plan.in_tc)
+    def watch(self, take: Take) -> None:
+        """Call once ``take`` has started: stops it at OUT (or when the deck fails) from a
+        thread of its own."""
+        try:  # how long the take took to start, in the tape's frames
+            self.outcome.started_at = self._now()
+        except DeckError:
+            self.outcome.started_at = None
+        self._event(
+            "deck_in",
+            at=self.outcome.started_at,
+            in_tc=self.plan.in_tc,
+            in_reached_at=self.outcome.in_reached_at,
+        )
         self._thread = threading.Thread(
             target=self._watch, args=(take,), name="deck-transfer", daemon=True
         )
@@ -226,16 +239,12 @@ def capture_in_to_out(
     leaves no take."""
     transfer = DeckTransfer(deck, plan, on_event)
     try:
-        at_in = transfer.prepare()
-    except BaseException:
-        transfer.finish()
-        raise
-    try:
+        transfer.prepare()
         take.start()
     except BaseException:
         transfer.finish()
         raise
-    transfer.watch(take, at_in)
+    transfer.watch(take)
     take.wait(timeout_s)
     outcome = transfer.finish()
     log_transfer(take, plan, outcome)

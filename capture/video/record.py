@@ -15,7 +15,7 @@ from metadata.formats.pixfmt import pixel_format
 from metadata.take.log import utc_now
 from metadata.take.record import AudioEssence, TakeRecord, VideoEssence
 
-COMPLETE_REASONS = ("user", "duration", "signal", "end of input")
+COMPLETE_REASONS = ("user", "duration", "signal", "end of input", "deck out point")
 
 
 def ratio_text(size: tuple[int, int]) -> str:

@@ -124,7 +124,7 @@ def run_take_from_deck(args, plan: TransferPlan, take, status_line, armed=None):
             print(
                 f"headblock: at {at_in}: recording {paths.directory}", file=sys.stderr, flush=True
             )
-            transfer.watch(take, at_in)
+            transfer.watch(take)
             run_until_done(take, status_line)
         finally:
             outcome = transfer.finish()

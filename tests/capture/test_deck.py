@@ -118,6 +118,15 @@ def test_a_deck_that_answers_garbage(sim):
         deck.stop()
 
 
+def test_nak_bits_are_named(sim):
+    sim.mode = "nak"
+    with Deck(sim.port) as deck:
+        with pytest.raises(
+            DeckError, match=r"refused status sense \(NAK: checksum error, parity error\)"
+        ):
+            deck.status()
+
+
 def test_no_such_port():
     with pytest.raises(DeckError, match="cannot open the deck's serial port /dev/nonexistent"):
         Deck("/dev/nonexistent")

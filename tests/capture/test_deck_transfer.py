@@ -166,3 +166,26 @@ def test_deck_options_are_checked_before_anything_opens(tmp_path, capsys):
     assert main([*base, "--deck", "/dev/null", "--in", "1:00", "--out", "01:00:01:00"]) == 2
     assert "not a timecode" in capsys.readouterr().err
     assert not (tmp_path / "DK020").exists()
+
+
+@pytest.mark.slow
+def test_capture_video_with_deck_from_the_command_line(tmp_path):
+    from tests.capture.helpers import only_take_dir, spawn
+
+    with SimulatedDeck("05:00:00:00", fps="25", wind_speed=40) as sim:
+        proc = spawn(
+            ["capture", "video", "--device", "demo:pal", "--item", "DV001",
+             "--library", str(tmp_path), "--no-qc", "--deck", sim.port,
+             "--in", "05:00:10:00", "--out", "05:00:11:12", "--preroll", "1"]
+        )  # fmt: skip
+        _, err = proc.communicate(timeout=90)
+        assert proc.returncode == 0, err
+        take_dir = only_take_dir(tmp_path, "DV001")
+        stop = log_events(take_dir, "take_stop")[0].fields
+        transfer = log_events(take_dir, "deck_transfer")[0].fields
+        assert stop["reason"] == OUT_REASON and stop["outcome"] == "complete"
+        assert transfer["in_reached_at"] >= "05:00:10:00"
+        # the take ran from the moment it started to OUT (the video input opens after IN)
+        started_s = int(transfer["started_at"][6:8]) + int(transfer["started_at"][9:]) / 25
+        assert abs(stop["duration_s"] - (11.48 - started_s)) < 0.3
+        assert sim.transport == "stop"

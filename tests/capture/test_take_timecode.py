@@ -219,3 +219,20 @@ def test_video_take_writes_matroska_timecode_and_vtt(tmp_path):
     assert starts[after_break] >= "00:00:02.3"  # 2 s of code + 0.4 s of silence
     event = log_events(paths.directory, "timecode")[0]
     assert event.level == "WARN" and len(event.fields["breaks"]) == 1
+
+
+def test_video_ltc_channel_needs_audio(tmp_path):
+    from capture.video.take import VideoTake, VideoTakeSettings
+    from metadata.errors import HeadblockError
+
+    settings = VideoTakeSettings(
+        device="lavfi:testsrc2=size=320x240:rate=25",
+        library=tmp_path,
+        item="VTC002",
+        seconds=1,
+        audio_device="none",
+        ltc_channel=1,
+    )
+    with pytest.raises(HeadblockError, match="--ltc-channel 1: the take's audio has 0 channel"):
+        VideoTake(settings).start()
+    assert not (tmp_path / "VTC002").exists()
