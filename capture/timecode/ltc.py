@@ -65,7 +65,7 @@ class LtcFrame:
 
 @dataclass
 class _Raw:
-    position: int
+    position: float
     hours: int
     minutes: int
     seconds: int
@@ -154,14 +154,14 @@ class LtcDecoder:
         self._max_period = rate_hz / _MIN_BIT_RATE
         self._offset = 0  # samples fed so far
         self._state = 0  # comparator: +1, -1, 0 unknown
-        self._last_edge: int | None = None
+        self._last_edge: float | None = None
         self._period: float | None = None  # bit period in samples
-        self._calibration: list[tuple[int, int]] = []  # (start, length) of intervals
+        self._calibration: list[tuple[float, float]] = []  # (start, length) of intervals
         self._half: int | None = None  # start of a 1 whose middle transition is awaited
         self._half_length = 0
         self._reg = 0
         self._valid_bits = 0  # consecutive bits decoded without an error
-        self._starts: list[int] = []  # start sample of each recent bit
+        self._starts: list[float] = []  # start of each recent bit, in (fractional) samples
         self._bits_since_sync: int | None = None
         self._last_raw: _Raw | None = None
         self._run: _Run | None = None
@@ -200,49 +200,73 @@ class LtcDecoder:
         previous = np.empty_like(state)
         previous[0] = self._state
         previous[1:] = state[:-1]
-        flips = np.flatnonzero((state != previous) & (previous != 0)) + base
+        flips = np.flatnonzero((state != previous) & (previous != 0))
         self._state = int(state[-1])
         if len(flips) == 0:
             return
+        flips = self._crossings(x, flips) + base
         if self._last_edge is not None:
             edges = np.concatenate(([self._last_edge], flips))
         else:
             edges = flips
-        self._last_edge = int(flips[-1])
+        self._last_edge = float(flips[-1])
         if len(edges) > 1:
             self._intervals(edges[:-1], np.diff(edges))
 
+    @staticmethod
+    def _crossings(x: np.ndarray, flips: np.ndarray) -> np.ndarray:
+        """Where each transition crosses the middle, to a fraction of a sample: the comparator
+        flips once past the hysteresis, a rise time later (a frame's position is then exact)."""
+        below = np.signbit(x)
+        zero = np.flatnonzero(below[1:] != below[:-1])  # x changes sign between j and j + 1
+        out = flips.astype(np.float64)
+        if len(zero) == 0:
+            return out
+        k = np.searchsorted(zero, flips, side="right") - 1
+        j = zero[np.maximum(k, 0)]
+        near = (k >= 0) & (flips - j <= 8)
+        a, b = x[j].astype(np.float64), x[j + 1].astype(np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            at = j + np.where(a != b, a / (a - b), 0.0)
+        out[near] = at[near]
+        return out
+
     def _intervals(self, starts: np.ndarray, lengths: np.ndarray) -> None:
         """Feed intervals between transitions; while no code is locked, stretches that cannot
-        be LTC (intervals no bit rate gives: noise, music) are skipped without a Python loop."""
+        be LTC (intervals no bit rate gives: noise, music) are skipped without a Python loop:
+        only a run of plausible intervals long enough for a first estimate (or one reaching
+        the end of the block, to be continued) is looked at."""
         plausible = (lengths >= 0.3 * self._min_period) & (lengths <= 1.4 * self._max_period)
         n, i = len(lengths), 0
         starts_list, lengths_list = starts.tolist(), lengths.tolist()
-        good, bad = np.flatnonzero(plausible), np.flatnonzero(~plausible)
+        edges = np.diff(np.concatenate(([0], plausible.view(np.int8), [0])))
+        run_starts, run_ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        useful = (run_ends - run_starts >= _CALIBRATE) | (run_ends == n)
+        useful_starts, useful_ends = run_starts[useful], run_ends[useful]
         while i < n:
             if self._period is not None:
                 self._interval(starts_list[i], lengths_list[i])
                 i += 1
                 continue
-            if not plausible[i]:
-                self._calibration.clear()
-                k = int(np.searchsorted(good, i))
-                if k == len(good):
-                    return
-                i = int(good[k])
+            if plausible[i]:
+                end = int(run_ends[np.searchsorted(run_ends, i, side="right")])
+                if end - i < _CALIBRATE - len(self._calibration):  # too few yet: keep them
+                    self._calibration.extend(
+                        zip(starts_list[i:end], lengths_list[i:end], strict=True)
+                    )
+                    i = end
+                    continue
+                self._interval(starts_list[i], lengths_list[i])
+                i += 1
                 continue
-            k = int(np.searchsorted(bad, i))
-            end = n if k == len(bad) else int(bad[k])
-            room = _CALIBRATE - len(self._calibration)
-            if end - i < room:  # not enough for a first estimate yet: keep them all at once
-                self._calibration.extend(zip(starts_list[i:end], lengths_list[i:end], strict=True))
-                i = end
-                continue
-            self._interval(starts_list[i], lengths_list[i])
-            i += 1
+            self._calibration.clear()
+            k = int(np.searchsorted(useful_ends, i, side="right"))
+            if k == len(useful_starts):
+                return
+            i = max(i, int(useful_starts[k]))
 
     # -- bits ----------------------------------------------------------------------------------
-    def _interval(self, start: int, length: int) -> None:
+    def _interval(self, start: float, length: float) -> None:
         if self._period is None:
             self._calibration.append((start, length))
             if len(self._calibration) >= _CALIBRATE:
@@ -295,7 +319,7 @@ class LtcDecoder:
         self._valid_bits = 0
         self._bits_since_sync = None
 
-    def _bit(self, bit: int, start: int) -> None:
+    def _bit(self, bit: int, start: float) -> None:
         self._errors = 0
         self._reg = (self._reg >> 1) | (bit << (FRAME_BITS - 1))
         self._starts.append(start)
@@ -310,7 +334,7 @@ class LtcDecoder:
             self._frame(self._starts[-FRAME_BITS], contiguous)
 
     # -- frames --------------------------------------------------------------------------------
-    def _frame(self, position: int, contiguous: bool) -> None:
+    def _frame(self, position: float, contiguous: bool) -> None:
         fields = decode_bits(self._reg)
         previous = self._last_raw
         if fields is None:
@@ -319,7 +343,7 @@ class LtcDecoder:
             return
         h, m, s, f, df, ub = fields
         length = float(position - previous.position) if contiguous and previous else 0.0
-        raw = _Raw(position, h, m, s, f, df, ub, length)
+        raw = _Raw(position, h, m, s, f, df, ub, length)  # position: fractional samples
         self._last_raw = raw
         run = self._run
         step = _follows(run.frames[-1], raw) if run is not None and contiguous else None
@@ -365,7 +389,8 @@ class LtcDecoder:
                 number = to_frames(text, rate)
             except HeadblockError:  # a number the rate does not have: not a timecode
                 continue
-            self._out.append(LtcFrame(raw.position, text, rate, number, raw.user_bits))
+            position = int(np.floor(raw.position + 0.5))
+            self._out.append(LtcFrame(position, text, rate, number, raw.user_bits))
         run.emitted = len(run.frames)
         # a run keeps only what the next frame needs; the rest is already out
         if len(run.frames) > 2:
