@@ -14,6 +14,7 @@ wrong.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
@@ -230,6 +231,8 @@ class Deck:
                 stopbits=serial.STOPBITS_ONE,
                 timeout=timeout_s,
                 write_timeout=timeout_s,
+                # POSIX: a second program cannot open the same port and garble the exchange
+                **({"exclusive": True} if os.name == "posix" else {}),
             )
         except Exception as exc:  # SerialException, OSError, termios.error, ValueError
             raise DeckError(f"cannot open the deck's serial port {port}: {exc}") from exc

@@ -96,13 +96,15 @@ class DeckTransfer:
         self.outcome = TransferOutcome()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self.last_timecode: str | None = None  # the deck's, as last read (for a status line)
 
     def _event(self, name: str, **fields) -> None:
         self.outcome.events.append((name, fields))
         notify(self.on_event, name, fields)
 
     def _now(self) -> str:
-        return self.deck.current_time(self.plan.source).timecode
+        self.last_timecode = self.deck.current_time(self.plan.source).timecode
+        return self.last_timecode
 
     # -- before the take ------------------------------------------------------------------------
     def prepare(self) -> str:

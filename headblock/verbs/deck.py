@@ -125,7 +125,7 @@ def run_take_from_deck(args, plan: TransferPlan, take, status_line, armed=None):
                 f"headblock: at {at_in}: recording {paths.directory}", file=sys.stderr, flush=True
             )
             transfer.watch(take)
-            run_until_done(take, status_line)
+            run_until_done(take, lambda status: f"{transfer.last_timecode}  {status_line(status)}")
         finally:
             outcome = transfer.finish()
             if armed is not None:
