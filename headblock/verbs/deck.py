@@ -13,8 +13,6 @@ from headblock.terminal import run_until_done
 from metadata.errors import HeadblockError
 from metadata.progress import TerminalProgress
 
-ACTIONS = ("status", "play", "stop", "rewind", "ff", "eject", "standby", "time", "cue")
-
 
 def cmd_deck(args) -> int:
     action = args.action
