@@ -45,7 +45,7 @@ def _take(tmp_path, item="DK001"):
 def test_capture_from_in_to_out(tmp_path):
     with SimulatedDeck("01:00:00:00", fps="25", wind_speed=40) as sim:
         take, source = _take(tmp_path)
-        plan = TransferPlan("01:00:20:00", "01:00:22:00", preroll_s=1, poll_s=0.005)
+        plan = TransferPlan("01:00:20:00", "01:00:21:00", preroll_s=1, poll_s=0.005)
         events = []
         try:
             with Deck(sim.port) as deck:
@@ -56,10 +56,12 @@ def test_capture_from_in_to_out(tmp_path):
         finally:
             source.stop()
         assert outcome.complete and outcome.reason == OUT_REASON and outcome.error is None
-        assert "01:00:20:00" <= outcome.started_at <= "01:00:20:03"
-        assert "01:00:22:00" <= outcome.stopped_at <= "01:00:22:03"
+        assert outcome.in_reached_at >= "01:00:20:00"
+        assert "01:00:20:00" <= outcome.started_at <= "01:00:20:12"  # an armed input: at once
+        assert "01:00:21:00" <= outcome.stopped_at <= "01:00:21:05"
         assert take.result is not None and take.result.fixity_ok
-        assert abs(take.result.record.duration_s - 2.0) < 0.25
+        started_s = int(outcome.started_at[6:8]) + int(outcome.started_at[9:]) / 25
+        assert abs(take.result.record.duration_s - (21.0 - started_s)) < 0.25
         assert time.monotonic() - started < 8
         assert events[:4] == ["deck_cue", "deck_cued", "deck_play", "deck_in"]
         # cue to IN minus pre-roll, play, and the deck stopped once the take ended
@@ -135,7 +137,7 @@ def test_capture_audio_with_deck_from_the_command_line(tmp_path):
     with SimulatedDeck("05:00:00:00", fps="25", wind_speed=40) as sim:
         args = ["capture", "audio", "--device", "demo", "--rate", "48000", "--item", "DK010",
                 "--library", str(tmp_path), "--no-qc", "--deck", sim.port,
-                "--in", "05:00:10:00", "--out", "05:00:11:12", "--preroll", "1"]  # fmt: skip
+                "--in", "05:00:10:00", "--out", "05:00:10:18", "--preroll", "1"]  # fmt: skip
         proc = spawn(args)
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err
@@ -143,8 +145,10 @@ def test_capture_audio_with_deck_from_the_command_line(tmp_path):
         take_dir = only_take_dir(tmp_path, "DK010")
         assert out.strip() == str(take_dir)
         duration = log_events(take_dir, "take_stop")[0].fields["duration_s"]
-        assert abs(duration - 1.48) < 0.25
-        assert log_events(take_dir, "deck_transfer")[0].fields["started_at"] >= "05:00:10:00"
+        transfer = log_events(take_dir, "deck_transfer")[0].fields
+        assert transfer["in_reached_at"] >= "05:00:10:00"
+        started_s = int(transfer["started_at"][6:8]) + int(transfer["started_at"][9:]) / 25
+        assert abs(duration - (10.72 - started_s)) < 0.25  # from the take's start to OUT
 
         sim.mode = "silent"
         proc = spawn([*args[:7], "DK011", *args[8:], "--deck-timeout", "0.2"])
@@ -176,7 +180,7 @@ def test_capture_video_with_deck_from_the_command_line(tmp_path):
         proc = spawn(
             ["capture", "video", "--device", "demo:pal", "--item", "DV001",
              "--library", str(tmp_path), "--no-qc", "--deck", sim.port,
-             "--in", "05:00:10:00", "--out", "05:00:11:12", "--preroll", "1"]
+             "--in", "05:00:10:00", "--out", "05:00:10:18", "--preroll", "1"]
         )  # fmt: skip
         _, err = proc.communicate(timeout=90)
         assert proc.returncode == 0, err
@@ -187,5 +191,5 @@ def test_capture_video_with_deck_from_the_command_line(tmp_path):
         assert transfer["in_reached_at"] >= "05:00:10:00"
         # the take ran from the moment it started to OUT (the video input opens after IN)
         started_s = int(transfer["started_at"][6:8]) + int(transfer["started_at"][9:]) / 25
-        assert abs(stop["duration_s"] - (11.48 - started_s)) < 0.3
+        assert abs(stop["duration_s"] - (10.72 - started_s)) < 0.3
         assert sim.transport == "stop"
