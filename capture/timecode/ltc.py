@@ -170,8 +170,12 @@ class LtcDecoder:
 
     # -- input ---------------------------------------------------------------------------------
     def feed(self, samples: np.ndarray) -> list[LtcFrame]:
-        """Decode one block (1-D, any float or int dtype; the next block continues it)."""
-        x = np.asarray(samples, dtype=np.float32).reshape(-1)
+        """Decode one block (1-D; float at full scale 1.0, or integer PCM at its own full
+        scale; the next block continues it)."""
+        raw = np.asarray(samples).reshape(-1)
+        x = raw.astype(np.float32)
+        if raw.dtype.kind in "iu":  # PCM: full scale is the type's range
+            x *= np.float32(1.0 / (1 << (8 * raw.dtype.itemsize - 1)))
         for start in range(0, len(x), _SUBBLOCK):
             self._edges(x[start : start + _SUBBLOCK], self._offset + start)
         self._offset += len(x)

@@ -157,6 +157,15 @@ def test_blocks_of_any_size_decode_the_same():
     assert_planted(whole, planted)
 
 
+def test_integer_pcm_at_its_own_full_scale():
+    wave, planted = ltc.ltc_signal("08:00:00:00", 40, "25", RATE, level_db=-30)
+    pcm16 = np.round(wave * 32767).astype(np.int16)
+    assert_planted(decode(pcm16, RATE), planted)
+    pcm32 = np.round(wave * 8388607).astype(np.int32) << 8  # 24-bit in the top bits
+    assert_planted(decode(pcm32, RATE), planted)
+    assert decode(np.zeros(RATE, np.int32) + 3, RATE) == []
+
+
 def test_96_khz_with_dc_and_inverted_polarity():
     wave, planted = ltc.ltc_signal("07:00:00:00", 50, "30", 96000, level_db=-20)
     frames = decode(-wave + 0.02, 96000)
