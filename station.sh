@@ -15,7 +15,7 @@ SYSTEM_PACKAGES=(
   libgl1 libegl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3 fonts-dejavu-core
   xvfb xauth libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
   libxcb-render-util0 libxcb-image0 libxcb-randr0 libxcb-xinerama0 libxcb-xkb1
-  ffmpeg mkvtoolnix postgresql poppler-utils espeak-ng
+  ffmpeg mkvtoolnix mediainfo postgresql poppler-utils espeak-ng
   mediaconch
 )
 

@@ -38,6 +38,7 @@ RESERVE_FILE_BYTES = 1 << 20
 # silent, we were away.
 NO_AUDIO_TIMEOUT_S = 1.5
 WRITER_AWAY_S = 0.5
+IXML_TIMECODE_RESERVE = 768  # bytes of iXML room for the timecode read after the take
 
 
 @dataclass
@@ -52,6 +53,7 @@ class AudioTakeSettings:
     meta: TakeMeta = field(default_factory=TakeMeta)
     qc: bool = True
     profile: str = "default"
+    ltc_channel: int | None = None  # channel (from 1) with the tape's LTC: written as timecode
     header_interval_s: float = 1.0
     rf64_threshold_bytes: int | None = None  # for tests; None: the BWF writer's 4 GiB limit
     disk_reserve_bytes: int = DEFAULT_RESERVE_BYTES
@@ -68,6 +70,7 @@ class AudioTakeSettings:
             "seconds": self.seconds,
             "qc": self.qc,
             "profile": self.profile,
+            "ltc_channel": self.ltc_channel,
             "header_interval_s": self.header_interval_s,
             "disk_reserve_bytes": self.disk_reserve_bytes,
         }
@@ -102,6 +105,7 @@ class AudioTake:
         self._disk_free: int | None = None
         self._disk_left: float | None = None
         self._started_utc = None
+        self._ixml_fields: dict = {}
 
     # -- control ------------------------------------------------------------------------------
     def start(self) -> TakePaths:
@@ -124,6 +128,16 @@ class AudioTake:
             raise HeadblockError(
                 f"the armed input runs at {audio_input.rate_hz} Hz/{audio_input.bits}-bit, "
                 f"the take asks {settings.rate_hz} Hz/{settings.bits}-bit"
+            )
+        if (
+            settings.ltc_channel is not None
+            and not 1 <= settings.ltc_channel <= audio_input.channels
+        ):
+            if self._own_input:
+                audio_input.stop()
+            raise HeadblockError(
+                f"--ltc-channel {settings.ltc_channel}: the input has "
+                f"{audio_input.channels} channel(s)"
             )
         try:
             if not audio_input.running:
@@ -214,21 +228,24 @@ class AudioTake:
         info = bwf.info_from_meta(
             meta, title=paths.stem, created=self._started_utc, software=software
         )
-        ixml = bwf.build_ixml(
-            project=settings.item,
-            scene=meta.carrier_label,
-            take=str(paths.take_number),
-            note=meta.notes,
-            file_uid=paths.stem,
-            rate_hz=audio_input.rate_hz,
-            bits=audio_input.bits,
-        )
+        self._ixml_fields = {
+            "project": settings.item,
+            "scene": meta.carrier_label,
+            "take": str(paths.take_number),
+            "note": meta.notes,
+            "file_uid": paths.stem,
+            "rate_hz": audio_input.rate_hz,
+            "bits": audio_input.bits,
+        }
+        ixml = bwf.build_ixml(**self._ixml_fields)
         # room to finish the take should the disk fill up anyway (capture.disk_room)
         self._reserve = DiskReserve(paths.directory, RESERVE_FILE_BYTES)
         self._log = TakeLog(paths.log, on_full=self._reserve.release)
         kwargs = {}
         if settings.rf64_threshold_bytes is not None:
             kwargs["rf64_threshold_bytes"] = settings.rf64_threshold_bytes
+        if settings.ltc_channel is not None:  # the timecode's iXML fields, once read
+            kwargs["ixml_reserve_bytes"] = IXML_TIMECODE_RESERVE
         master = paths.master("audio")
         self._writer = bwf.BWFWriter(
             master,
@@ -436,9 +453,28 @@ class AudioTake:
             )
             return repaired.data_md5 or bwf.data_md5(master)
 
+    def _write_timecode(self) -> None:
+        """The tape's LTC on ``ltc_channel`` written into the closed master (bext TimeReference,
+        iXML); without code the take keeps the station's clock. Never fails the take."""
+        from capture.timecode.master import write_wav_timecode
+
+        channel = self.settings.ltc_channel
+        try:
+            fields = write_wav_timecode(self.paths.master("audio"), channel, self._ixml_fields)
+        except Exception as exc:
+            self._event("timecode", "WARN", channel=channel, error=f"{type(exc).__name__}: {exc}")
+            return
+        if not fields["found"]:
+            fields["text"] = f"no LTC on channel {channel}: TimeReference keeps the station's clock"
+        self._event(
+            "timecode", "INFO" if fields["found"] and not fields["breaks"] else "WARN", **fields
+        )
+
     def _finish(self, reason: str, outcome: str) -> None:
         audio_input = self.input
         essence_md5 = self._close_master()
+        if self.settings.ltc_channel is not None:
+            self._write_timecode()
         audio_input.end_take()
         audio_input.on_message = self._saved_on_message
         stats = audio_input.stats()

@@ -44,7 +44,7 @@ class TakeStatus:
 # Why a take may end and still be whole: its --seconds, the user (a button, Ctrl-C:
 # "signal SIGINT"), the input's own end. Anything else (disk full, input lost or failed, an
 # error) cut it short: the master is made valid all the same, and the command line exits 1.
-COMPLETE_REASONS = ("user", "duration", "end of input")
+COMPLETE_REASONS = ("user", "duration", "end of input", "deck out point")
 
 
 def cut_short(reason: str) -> bool:

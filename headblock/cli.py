@@ -31,12 +31,27 @@ HANDLERS = {
     "export pbcore": "headblock.verbs.collection:cmd_export_pbcore",
     "dashboard": "headblock.verbs.collection:cmd_dashboard",
     "package": "headblock.verbs.packaging:cmd_package",
+    "deck": "headblock.verbs.deck:cmd_deck",
+    "timecode": "headblock.verbs.deck:cmd_timecode",
 }
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2, as for every bad input
         self.exit(2, f"headblock: {message} (see `{self.prog} --help`)\n")
+
+
+def _deck_options(parser: argparse.ArgumentParser) -> None:
+    """Capture from IN to OUT on a Sony 9-pin deck."""
+    parser.add_argument("--deck", metavar="PORT", help="serial port of a Sony 9-pin deck")
+    parser.add_argument("--in", dest="in_tc", metavar="TC", help="with --deck: start at TC")
+    parser.add_argument("--out", dest="out_tc", metavar="TC", help="with --deck: stop at TC")
+    parser.add_argument(
+        "--preroll", type=int, default=5, metavar="S", help="with --deck: seconds before IN"
+    )
+    parser.add_argument(
+        "--deck-timeout", type=float, default=0.5, metavar="S", help="seconds to wait for the deck"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,6 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     audio.add_argument("--meta-file", help="TOML file of item/carrier fields")
     audio.add_argument("--profile", default="default", help="QC profile run after the take")
     audio.add_argument("--no-qc", action="store_true", help="skip QC after the take")
+    _deck_options(audio)
+    audio.add_argument(
+        "--ltc-channel",
+        type=int,
+        metavar="N",
+        help="channel N (from 1) carries the tape's LTC: written as BWF TimeReference and iXML",
+    )
     video = kinds.add_parser("video", help="record a video take to FFV1/Matroska")
     video.add_argument(
         "--device",
@@ -95,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     video.add_argument("--meta-file")
     video.add_argument("--profile", default="default")
     video.add_argument("--no-qc", action="store_true")
+    _deck_options(video)
+    video.add_argument(
+        "--ltc-channel",
+        type=int,
+        metavar="N",
+        help="audio channel N (from 1) carries the tape's LTC: Matroska TIMECODE tag and .vtt",
+    )
 
     qc = verbs.add_parser("qc", help="run every check on a file and write the sidecars")
     qc.add_argument("file")
@@ -138,6 +167,34 @@ def build_parser() -> argparse.ArgumentParser:
     package.add_argument(
         "--organization", help="BagIt Source-Organization (default: from the settings)"
     )
+    deck = verbs.add_parser("deck", help="control a deck over Sony 9-pin (RS-422)")
+    deck.add_argument("port", help="serial port, e.g. /dev/ttyUSB0")
+    deck.add_argument(
+        "action",
+        choices=("status", "play", "stop", "rewind", "ff", "eject", "standby", "time", "cue"),
+    )
+    deck.add_argument("timecode", nargs="?", help="for cue: HH:MM:SS:FF (;FF for drop-frame)")
+    deck.add_argument("--off", action="store_true", help="for standby: standby off")
+    deck.add_argument(
+        "--source",
+        default="ltc",
+        choices=("ltc", "vitc", "timer1", "timer2", "auto"),
+        help="for time: which time the deck reports (default ltc)",
+    )
+    deck.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="for cue: wait up to S seconds until the deck is cued",
+    )
+    deck.add_argument("--timeout", type=float, default=0.5, help="seconds to wait for an answer")
+    deck.add_argument("--json", action="store_true", help="machine-readable output")
+
+    timecode = verbs.add_parser("timecode", help="read the LTC on one channel of a file")
+    timecode.add_argument("file")
+    timecode.add_argument("--channel", type=int, default=1, help="channel with LTC (from 1)")
+    timecode.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
 

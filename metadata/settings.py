@@ -28,6 +28,7 @@ class AudioInputSettings:
     rate_hz: int = 96000
     bits: int = 24
     channels: int = 2
+    ltc_channel: int = 0  # channel (from 1) carrying the tape's LTC; 0 = none
 
 
 @dataclass

@@ -46,6 +46,8 @@ def finish_video_take(take, record: TakeRecord, reason: str) -> TakeResult:
 
         return report
 
+    if take.settings.ltc_channel is not None:  # before the MD5: the tag changes the file
+        _write_timecode(take)
     ok, detail = verify_essence(take.master, take.writer.stats.essence_md5, closing(0.0))
     take.log.write("essence_check", "INFO" if ok else "ERROR", verified=ok, detail=detail)
     return finalize_take(
@@ -62,3 +64,20 @@ def finish_video_take(take, record: TakeRecord, reason: str) -> TakeResult:
         on_event=take.on_event,
         reserve=take.reserve,
     )
+
+
+def _write_timecode(take) -> None:
+    """The tape's LTC on the take's audio channel ``ltc_channel``: the video track's TIMECODE
+    tag and the .timecode.vtt (``capture.timecode.master``). Never fails the take."""
+    from capture.timecode.master import write_mkv_timecode
+
+    channel = take.settings.ltc_channel
+    try:
+        fields = write_mkv_timecode(take.master, channel)
+    except Exception as exc:
+        take.log.write("timecode", "WARN", channel=channel, error=f"{type(exc).__name__}: {exc}")
+        return
+    if not fields["found"]:
+        fields["text"] = f"no LTC on audio channel {channel}: no timecode written"
+    level = "INFO" if fields["found"] and not fields["breaks"] else "WARN"
+    take.log.write("timecode", level, **fields)

@@ -80,6 +80,7 @@ class VideoTakeSettings:
     run_qc: bool = True
     queue_frames: int = 90  # ~3 s of SD (~126 MB at 10-bit 4:2:2)
     encoder_threads: int = 2
+    ltc_channel: int | None = None  # audio channel (from 1) with the tape's LTC
     on_event: EventFn | None = None  # called from engine threads (as AudioTakeSettings)
 
 
@@ -213,6 +214,11 @@ class VideoTake:
             standard=std.label if std else "",
         )
         self._open_audio(info, want_embedded)
+        ltc = settings.ltc_channel
+        if ltc is not None and not (self.aparams and 1 <= ltc <= self.aparams.channels):
+            self._close_inputs()
+            channels = self.aparams.channels if self.aparams else 0
+            raise HeadblockError(f"--ltc-channel {ltc}: the take's audio has {channels} channel(s)")
         if self.aparams:
             self._converter = AudioConverter(self.aparams)
             self._meter_ring = RingBuffer(

@@ -11,6 +11,7 @@ from capture import backends
 from capture.audio_take import AudioTake, AudioTakeSettings
 from capture.video.take import VideoTake, VideoTakeSettings
 from headblock.terminal import run_until_done
+from headblock.verbs.deck import deck_exit_status, deck_plan_from_args, run_take_from_deck
 from metadata.errors import HeadblockError
 from metadata.take.meta import TakeMeta
 from metadata.take.naming import validate_item_id
@@ -68,6 +69,8 @@ def audio_settings_from_args(args) -> AudioTakeSettings:
         raise HeadblockError(f"--rate must be positive, got {args.rate}")
     if args.channels is not None and args.channels <= 0:
         raise HeadblockError(f"--channels must be positive, got {args.channels}")
+    if args.ltc_channel is not None and args.ltc_channel <= 0:
+        raise HeadblockError(f"--ltc-channel counts from 1, got {args.ltc_channel}")
     return AudioTakeSettings(
         device=args.device,
         item=args.item,
@@ -79,16 +82,15 @@ def audio_settings_from_args(args) -> AudioTakeSettings:
         meta=meta,
         qc=not args.no_qc,
         profile=args.profile,
+        ltc_channel=args.ltc_channel,
     )
 
 
 def cmd_capture_audio(args) -> int:
-    """``headblock capture audio``: record until --seconds of audio or SIGINT/SIGTERM."""
+    """``headblock capture audio``: record until --seconds of audio or SIGINT/SIGTERM, or from
+    the deck's IN to its OUT (``--deck PORT --in TC --out TC``)."""
     settings = audio_settings_from_args(args)
-    take = AudioTake(settings)
-    paths = take.start()
-    master = paths.master("audio")
-    print(f"headblock: recording {master}", file=sys.stderr, flush=True)
+    plan = deck_plan_from_args(args)
 
     def line(status) -> str:
         left = f"{status.disk_time_left_s / 60:.0f} min" if status.disk_time_left_s else "?"
@@ -97,7 +99,19 @@ def cmd_capture_audio(args) -> int:
             f"  [{status.state}]   "
         )
 
-    run_until_done(take, line)
+    outcome = None
+    if plan is None:
+        take = AudioTake(settings)
+        paths = take.start()
+        print(f"headblock: recording {paths.master('audio')}", file=sys.stderr, flush=True)
+        run_until_done(take, line)
+    else:  # armed before the deck rolls, so that the take starts at IN
+        armed = backends.open_audio_input(
+            settings.device, settings.rate_hz, settings.channels, settings.bits
+        )
+        take = AudioTake(settings, input=armed)
+        paths, outcome = run_take_from_deck(args, plan, take, line, armed=armed)
+    master = paths.master("audio")
     result = take.result
     if take.cut_short is not None:
         raise take.cut_short
@@ -114,11 +128,13 @@ def cmd_capture_audio(args) -> int:
     if result.cut_short:
         print(f"headblock: the take was cut short: {result.reason}", file=sys.stderr)
     print(os.fspath(paths.directory))
-    return result.exit_status
+    return deck_exit_status(result.exit_status, outcome)
 
 
 def video_settings_from_args(args) -> VideoTakeSettings:
     meta = meta_from_args(args)
+    if args.ltc_channel is not None and args.ltc_channel <= 0:
+        raise HeadblockError(f"--ltc-channel counts from 1, got {args.ltc_channel}")
     return VideoTakeSettings(
         device=args.device,
         library=Path(args.library),
@@ -134,14 +150,14 @@ def video_settings_from_args(args) -> VideoTakeSettings:
         meta=meta,
         profile=args.profile,
         run_qc=not args.no_qc,
+        ltc_channel=args.ltc_channel,
     )
 
 
 def cmd_capture_video(args) -> int:
     settings = video_settings_from_args(args)
+    plan = deck_plan_from_args(args)
     take = VideoTake(settings)
-    paths = take.start()
-    print(f"recording {paths.directory}", file=sys.stderr)
 
     def line(status) -> str:
         return (
@@ -149,7 +165,13 @@ def cmd_capture_video(args) -> int:
             f"  lost {status.frames_lost:4d}  queue {status.encoder_queue_depth:3d}  "
         )
 
-    run_until_done(take, line)
+    outcome = None
+    if plan is None:
+        paths = take.start()
+        print(f"recording {paths.directory}", file=sys.stderr)
+        run_until_done(take, line)
+    else:
+        paths, outcome = run_take_from_deck(args, plan, take, line)
     if take.error is not None:
         err = take.error
         if isinstance(err, HeadblockError):
@@ -172,4 +194,4 @@ def cmd_capture_video(args) -> int:
         f"{status.frames_lost} lost" + (f", QC {result.qc_verdict}" if result.qc_verdict else ""),
         file=sys.stderr,
     )
-    return result.exit_status
+    return deck_exit_status(result.exit_status, outcome)

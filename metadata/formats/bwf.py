@@ -167,6 +167,16 @@ def parse_bext(payload: bytes) -> dict:
 # --------------------------------------------------------------------------- other chunks
 
 
+@dataclass(frozen=True)
+class IxmlTimecode:
+    """The tape's timecode as iXML writes it: ``rate`` "25/1" or "30000/1001", ``flag`` "DF"
+    or "NDF", and the first sample's time of day in samples (as bext TimeReference)."""
+
+    rate: str
+    flag: str
+    samples_since_midnight: int
+
+
 def build_ixml(
     *,
     project: str = "",
@@ -178,8 +188,11 @@ def build_ixml(
     rate_hz: int | None = None,
     bits: int | None = None,
     track_names: list[str] | None = None,
+    timecode: IxmlTimecode | None = None,
 ) -> str:
-    """A small iXML document (project = item, scene = carrier, take, notes, track list)."""
+    """A small iXML document (project = item, scene = carrier, take, notes, track list), and
+    the tape's timecode in ``SPEED`` when ``timecode`` is given (iXML 2.x: TIMECODE_RATE,
+    TIMECODE_FLAG, TIMESTAMP_SAMPLES_SINCE_MIDNIGHT_HI/LO, TIMESTAMP_SAMPLE_RATE)."""
 
     def el(tag: str, text) -> str:
         return f"<{tag}>{escape(str(text))}</{tag}>" if text not in (None, "") else ""
@@ -187,7 +200,23 @@ def build_ixml(
     parts = ['<?xml version="1.0" encoding="UTF-8"?>', "<BWFXML>", el("IXML_VERSION", "2.10")]
     parts += [el("PROJECT", project), el("SCENE", scene), el("TAKE", take), el("TAPE", tape)]
     parts += [el("NOTE", note), el("FILE_UID", file_uid)]
-    if rate_hz or bits:
+    if timecode is not None:
+        samples = timecode.samples_since_midnight
+        parts.append(
+            "<SPEED>"
+            + el("MASTER_SPEED", timecode.rate)
+            + el("CURRENT_SPEED", timecode.rate)
+            + el("TIMECODE_RATE", timecode.rate)
+            + el("TIMECODE_FLAG", timecode.flag)
+            + el("FILE_SAMPLE_RATE", rate_hz)
+            + el("AUDIO_BIT_DEPTH", bits)
+            + el("DIGITIZER_SAMPLE_RATE", rate_hz)
+            + el("TIMESTAMP_SAMPLES_SINCE_MIDNIGHT_HI", (samples >> 32) & _U32_MAX)
+            + el("TIMESTAMP_SAMPLES_SINCE_MIDNIGHT_LO", samples & _U32_MAX)
+            + el("TIMESTAMP_SAMPLE_RATE", rate_hz)
+            + "</SPEED>"
+        )
+    elif rate_hz or bits:
         parts.append(
             "<SPEED>" + el("FILE_SAMPLE_RATE", rate_hz) + el("AUDIO_BIT_DEPTH", bits) + "</SPEED>"
         )
@@ -316,6 +345,7 @@ class BWFWriter:
         ixml: str | None = None,
         rf64_threshold_bytes: int = RF64_THRESHOLD,
         channel_mask: int | None = None,
+        ixml_reserve_bytes: int = 0,
     ):
         if bits not in (16, 24, 32):
             raise HeadblockError(f"unsupported bit depth {bits} (16, 24 or 32)")
@@ -342,7 +372,9 @@ class BWFWriter:
         header += _chunk(b"fmt ", _fmt_payload(rate_hz, channels, bits, channel_mask))
         header += _chunk(b"bext", bext.to_bytes())
         if ixml:
-            header += _chunk(b"iXML", ixml.encode("utf-8"))
+            # room for a longer iXML written in place later (the take's timecode, once read)
+            payload = ixml.encode("utf-8") + b" " * ixml_reserve_bytes
+            header += _chunk(b"iXML", payload)
         if info:
             header += _chunk(b"LIST", _info_payload(info))
         header += b"data\0\0\0\0"
@@ -568,6 +600,38 @@ def read_info(path: str | os.PathLike) -> dict[str, str]:
 def read_ixml(path: str | os.PathLike) -> str | None:
     c = read_layout(path).get("iXML")
     return None if c is None else _read_payload(path, c).decode("utf-8", "replace")
+
+
+_BEXT_TIME_REFERENCE = 338  # Description 256 + Originator 32 + Reference 32 + Date 10 + Time 8
+
+
+def write_timecode(path: str | os.PathLike, time_reference: int, ixml: str | None = None) -> None:
+    """Write a closed master's TimeReference (bext) and, when given, its iXML in place: the
+    iXML must fit the chunk already there (``BWFWriter(ixml_reserve_bytes=...)`` leaves room)
+    and is padded with spaces to its size. The audio and every other byte stay as they are."""
+    layout = read_layout(path)
+    bext = layout.get("bext")
+    if bext is None or bext.size < _BEXT_FIXED or bext.truncated:
+        raise HeadblockError(f"{path} has no complete bext chunk")
+    writes = [(bext.data_offset + _BEXT_TIME_REFERENCE, struct.pack("<Q", time_reference))]
+    if ixml is not None:
+        chunk = layout.get("iXML")
+        payload = ixml.encode("utf-8")
+        if chunk is None or chunk.truncated:
+            raise HeadblockError(f"{path} has no iXML chunk to write the timecode into")
+        if len(payload) > chunk.size:
+            raise HeadblockError(
+                f"{path}: the iXML with timecode needs {len(payload)} bytes, the chunk has "
+                f"{chunk.size}"
+            )
+        writes.append((chunk.data_offset, payload + b" " * (chunk.size - len(payload))))
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        for offset, data in writes:
+            os.pwrite(fd, data, offset)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def read_md5_chunk(path: str | os.PathLike) -> str | None:

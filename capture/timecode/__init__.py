@@ -1,0 +1,1 @@
+"""Timecode: SMPTE 12M arithmetic, the LTC decoder and where a take's timecode is written."""
