@@ -106,6 +106,9 @@ class ReviewView(QWidget):
         self.progress.setRange(0, 1000)
         self.progress.setVisible(False)
         self.status = QLabel("")
+        # An error shows red for 6 s; a child timer dies with the view, so it never fires later.
+        self._error_fade = QTimer(self, singleShot=True, interval=6000)
+        self._error_fade.timeout.connect(lambda: self.status.setStyleSheet("color: #8a929a"))
         self.status.setStyleSheet("color: #8a929a")
 
         self.timeline = Timeline()
@@ -578,8 +581,7 @@ class ReviewView(QWidget):
         self.status.setText(message)
         log.warning("review: %s", message)
         self.status.setStyleSheet("color: #e57373")
-        # The label as context: the timer is dropped if the view is closed before it fires.
-        QTimer.singleShot(6000, self.status, lambda: self.status.setStyleSheet("color: #8a929a"))
+        self._error_fade.start()
         if self.isVisible() and self.show_error_boxes:
             box = QMessageBox(QMessageBox.Icon.Warning, "Review", message, parent=self)
             box.open()  # not exec(): a message never stops the window
