@@ -23,6 +23,7 @@ HANDLERS = {
     "report": "headblock.verbs.qc:cmd_report",
     "signoff": "headblock.verbs.review:cmd_signoff",
     "catalogue": "headblock.verbs.library:cmd_catalogue",
+    "batch": "headblock.verbs.batch:cmd_batch",
 }
 
 
@@ -113,6 +114,17 @@ def build_parser() -> argparse.ArgumentParser:
     catalogue.add_argument("action", choices=("rebuild", "list"))
     catalogue.add_argument("library")
     catalogue.add_argument("--url", help="database URL (default: SQLite inside the library)")
+
+    batch = verbs.add_parser("batch", help="a verb over many files on a Dask cluster")
+    batch.add_argument("action", choices=("qc", "verify"))
+    batch.add_argument("paths", nargs="+", metavar="PATH")
+    batch.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
+    batch.add_argument("--scheduler", help="an existing Dask scheduler, tcp://HOST:8786")
+    batch.add_argument("--profile", default="default", help="QC profile name or TOML path")
+    batch.add_argument("--force", action="store_true", help="redo files already done")
+    batch.add_argument("--older-than", help="verify: only files last verified before, e.g. 90d")
+    batch.add_argument("--report", help="the HTML report (default: in the first PATH)")
+    batch.add_argument("--url", help="catalogue database URL (default: SQLite in the library)")
     return parser
 
 

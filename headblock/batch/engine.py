@@ -1,0 +1,188 @@
+"""Mapping a batch verb over its files on a Dask cluster.
+
+The client decides what is done (journal, the verb's ``skip``), submits one task per
+remaining file (its key names the verb, the file and the options: a file is never submitted
+twice), and takes the results as they complete. Each result is journalled and recorded
+(catalogue) once, by path: a task Dask ran again after losing a worker brings no second
+record. A file whose task cannot finish (its worker died each time it tried) is an ``error``
+line like any other bad file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from headblock.batch.journal import Journal
+from headblock.batch.outcome import Outcome, Unit, worst_first
+from headblock.batch.registry import BatchVerb
+from metadata.clock import utc_stamp
+from metadata.errors import HeadblockError
+
+ResultFn = Callable[[Unit, Outcome], None]
+
+
+@dataclass
+class BatchResult:
+    verb: str
+    title: str
+    paths: list[str]
+    options: dict
+    outcomes: list[Outcome] = field(default_factory=list)  # worst first
+    started_utc: str = ""
+    finished_utc: str = ""
+    workers: int = 0
+    scheduler: str = ""
+    wall_s: float = 0.0
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for o in self.outcomes:
+            out[o.outcome] = out.get(o.outcome, 0) + 1
+        return out
+
+
+def default_workers() -> int:
+    """One worker process per core: QC holds the GIL in places, so threads would queue."""
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+
+
+@contextlib.contextmanager
+def open_client(workers: int | None = None, scheduler: str | None = None) -> Iterator:
+    """A Dask client: on the lab's scheduler (``tcp://HOST:8786``) or on a ``LocalCluster`` of
+    ``workers`` processes with one thread each."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - a dependency of the project
+        raise HeadblockError(f"batch work needs dask[distributed]: {exc}") from exc
+    for name in ("distributed", "distributed.nanny", "distributed.worker", "distributed.scheduler"):
+        logging.getLogger(name).setLevel(logging.ERROR)  # a lost worker is said in the summary
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise HeadblockError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from exc
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    n = workers or default_workers()
+    if n < 1:
+        raise HeadblockError("--workers must be at least 1")
+    cluster = LocalCluster(
+        n_workers=n,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+    client = Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def task_key(verb: str, unit: Unit, fingerprint: str) -> str:
+    from dask.base import tokenize
+
+    return f"{verb}-{Path(unit.path).name}-{tokenize(unit.path, fingerprint)}"
+
+
+def run_batch(
+    verb: BatchVerb,
+    paths: list[Path],
+    options: dict,
+    client,
+    journal_path: Path,
+    force: bool = False,
+    on_plan: Callable[[list[Unit]], None] | None = None,
+    on_result: ResultFn | None = None,
+) -> BatchResult:
+    """Run ``verb`` over every file under ``paths``; return every file's outcome."""
+    import time
+
+    from distributed import as_completed
+
+    started = time.monotonic()
+    options = verb.prepare(dict(options))
+    units = verb.collect([Path(p) for p in paths], options)
+    # the journal's results serve a later run of the same verb, options and PATHs only
+    fingerprint = (
+        f"{verb.fingerprint(options)} paths={sorted(str(Path(p).resolve()) for p in paths)}"
+    )
+    journal = Journal(journal_path, fingerprint)
+    earlier = {} if force else journal.load()
+    result = BatchResult(
+        verb.name, verb.title, [str(p) for p in paths], options, started_utc=utc_stamp()
+    )
+    result.scheduler = str(client.scheduler.address)
+    result.workers = len(client.scheduler_info().get("workers", {}))
+    if on_plan:
+        on_plan(units)
+
+    outcomes: dict[str, Outcome] = {}
+    kept: dict[str, Outcome] = {}
+    todo: list[Unit] = []
+    for unit in units:
+        if unit.path in earlier:
+            kept[unit.path] = outcomes[unit.path] = earlier[unit.path]
+            if on_result:
+                on_result(unit, earlier[unit.path])
+            continue
+        why = None if force else verb.skip(unit, options)
+        if why:
+            out = Outcome(unit.path, "skipped", why, unit.size_bytes, at_utc=utc_stamp())
+            outcomes[unit.path] = out
+            if on_result:
+                on_result(unit, out)
+            continue
+        todo.append(unit)
+
+    journal.open(kept)
+    finished = False
+    try:
+        by_key = {}
+        futures = []
+        for unit in todo:
+            key = task_key(verb.name, unit, fingerprint)
+            if key in by_key:
+                continue
+            by_key[key] = unit
+            futures.append(client.submit(verb.run, unit, options, key=key, pure=False))
+        for future in as_completed(futures):
+            unit = by_key[future.key]
+            if unit.path in outcomes:
+                continue  # recorded already: never twice
+            try:
+                out = future.result()
+            except Exception as exc:
+                out = Outcome(
+                    unit.path,
+                    "error",
+                    f"its task did not finish ({type(exc).__name__}: {exc})".splitlines()[0],
+                    unit.size_bytes,
+                    at_utc=utc_stamp(),
+                )
+            finally:
+                future.release()
+            note = verb.record(unit, out, options)
+            if note:
+                out.notes.append(note)
+            outcomes[unit.path] = out
+            journal.append(out)
+            if on_result:
+                on_result(unit, out)
+        finished = True
+    finally:
+        journal.close(finished)
+    result.outcomes = sorted(outcomes.values(), key=worst_first)
+    result.finished_utc = utc_stamp()
+    result.wall_s = time.monotonic() - started
+    return result
