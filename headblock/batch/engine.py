@@ -139,6 +139,11 @@ def run_batch(
         why = None if force else verb.skip(unit, options)
         if why:
             out = Outcome(unit.path, "skipped", why, unit.size_bytes, at_utc=utc_stamp())
+            # done on a worker, but perhaps never heard of by an interrupted client: the
+            # catalogue is brought in line with the folder (idempotent)
+            note = verb.record(unit, out, options)
+            if note:
+                out.notes.append(note)
             outcomes[unit.path] = out
             if on_result:
                 on_result(unit, out)

@@ -110,7 +110,11 @@ def cmd_batch(args) -> int:
         print(f"{o.outcome.upper():<8} {o.path}: {o.reason}")
         for note in o.notes:
             print(f"         {note}")
-    print("  ".join(f"{k} {v}" for k, v in counts.items()))
+    resumed = sum(o.resumed for o in result.outcomes)
+    print(
+        "  ".join(f"{k} {v}" for k, v in counts.items())
+        + (f"  (resumed {resumed} from an interrupted run)" if resumed else "")
+    )
     print(f"report: {report}")
     sys.stdout.flush()
     return 1 if any(counts.get(k) for k in PROBLEMS) else 0
