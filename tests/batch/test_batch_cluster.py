@@ -20,7 +20,7 @@ from headblock.batch.registry import get_verb
 from metadata.catalogue import database as catalogue
 from metadata.formats import premis
 from metadata.formats.checksums import file_md5, write_md5_file
-from tests.batch.helpers import make_library, make_take
+from tests.batch.helpers import make_library
 from tests.review.conftest import postgres_url  # noqa: F401 - the real PostgreSQL fixture
 from tests.review.takes import make_audio_take
 
