@@ -119,6 +119,27 @@ def main(argv: list[str] | None = None) -> int:
             gain = rates[2] / rates[1]
             print(f"  speed-up 1 -> 2 workers: {gain:.2f}x (goal >= 1.7x)")
 
+        # the fixity audit's rate on the same files (page cache warm: an upper bound for disks)
+        from metadata.formats.checksums import file_md5, write_md5_file
+
+        for p in sorted(folder.glob("*.wav")) + sorted(warm.glob("*.wav")):
+            write_md5_file(p, file_md5(p))
+        for workers in (int(w) for w in args.workers.split(",")):
+            cluster, client = _cluster(workers)
+            try:
+                run_batch(get_verb("verify"), [warm], {}, client, Path(tmp) / "w.jsonl")
+                t0 = time.perf_counter()
+                result = run_batch(get_verb("verify"), [folder], {}, client, Path(tmp) / "v.jsonl")
+                wall = time.perf_counter() - t0
+            finally:
+                client.close()
+                cluster.close()
+            n_ok = sum(o.outcome == "verified" for o in result.outcomes)
+            print(
+                f"  verify, {workers} worker(s): {n_ok}/{args.files} verified in {wall:.2f} s, "
+                f"{size / wall / 1e6:.0f} MB/s"
+            )
+
         cluster, client = _cluster(2)
         try:
             client.gather(client.map(_noop, range(50), pure=False))
