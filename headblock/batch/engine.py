@@ -78,7 +78,7 @@ def open_client(workers: int | None = None, scheduler: str | None = None) -> Ite
         n_workers=n,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",  # a free port: another cluster may hold 8787
         silence_logs=logging.ERROR,
     )
     client = Client(cluster)

@@ -18,7 +18,7 @@ from metadata.progress import TerminalProgress
 
 
 def _mb(n: float) -> str:
-    return f"{n / 1e9:.2f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB"
+    return f"{n / 1e9:.2f} GB" if n >= 1e9 else f"{n / 1e6:.1f} MB"
 
 
 def default_report(paths: list[Path], verb: str) -> Path:
