@@ -161,22 +161,25 @@ def run_batch(
                 continue
             by_key[key] = unit
             futures.append(client.submit(verb.run, unit, options, key=key, pure=False))
-        for future in as_completed(futures):
+        # results come with their futures, fetched in bulk: one round trip per file costs
+        # more than the scheduler itself
+        for future, got in as_completed(futures, with_results=True, raise_errors=False):
             unit = by_key[future.key]
+            future.release()
             if unit.path in outcomes:
                 continue  # recorded already: never twice
-            try:
-                out = future.result()
-            except Exception as exc:
+            if isinstance(got, Outcome):
+                out = got
+            else:  # the task raised or its workers died (KilledWorker): this file's error
+                # (type, exception, traceback) as as_completed hands an error over
+                what = got[1] if isinstance(got, tuple) and len(got) == 3 else got
                 out = Outcome(
                     unit.path,
                     "error",
-                    f"its task did not finish ({type(exc).__name__}: {exc})".splitlines()[0],
+                    f"its task did not finish ({type(what).__name__}: {what})".splitlines()[0],
                     unit.size_bytes,
                     at_utc=utc_stamp(),
                 )
-            finally:
-                future.release()
             note = verb.record(unit, out, options)
             if note:
                 out.notes.append(note)

@@ -78,7 +78,7 @@ def test_library_qc_records_each_take_once_then_skips_then_force(client, tmp_pat
 
 def test_a_worker_killed_mid_batch_still_completes_and_records_once(client, tmp_path):
     lib = tmp_path / "lib"
-    make_library(lib, 6, seconds=30.0)
+    make_library(lib, 6, seconds=20.0)
     journal = tmp_path / "j.jsonl"
     seen = Counter()
     killed: list[int] = []
@@ -206,7 +206,7 @@ def _journal_results(path: Path) -> list[dict]:
 
 def test_an_interrupted_batch_resumes_from_its_journal(client, tmp_path):
     lib = tmp_path / "lib"
-    takes = make_library(lib, 10, seconds=20.0)
+    takes = make_library(lib, 8, seconds=15.0)
     report = tmp_path / "out" / "audit.html"
     report.parent.mkdir()
     journal = report.parent / ".headblock-batch-qc.journal.jsonl"
@@ -233,7 +233,7 @@ def test_an_interrupted_batch_resumes_from_its_journal(client, tmp_path):
     assert proc.returncode == 130, (out, err)
     assert "interrupted" in err and "Traceback" not in err
     done = {r["path"] for r in _journal_results(journal)}
-    assert 2 <= len(done) < 10
+    assert 2 <= len(done) < 8
     stamps = {
         t.qc_json: t.qc_json.stat().st_mtime_ns for t in takes if str(t.master("audio")) in done
     }
@@ -246,4 +246,23 @@ def test_an_interrupted_batch_resumes_from_its_journal(client, tmp_path):
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # not QC'd twice
     assert all(t.qc_json.exists() for t in takes)
     assert not journal.exists()
-    assert len(catalogue.list_takes(lib)) == 10
+    assert len(catalogue.list_takes(lib)) == 8
+
+
+def test_a_task_that_raises_is_one_error_line_and_the_rest_complete(client, tmp_path):
+    from dataclasses import replace
+
+    from tests.batch.tasks import run_or_raise
+
+    folder = tmp_path / "delivery"
+    folder.mkdir()
+    for name in ("a.wav", "bad.wav", "c.wav"):
+        (folder / name).write_bytes(b"RIFF")
+    verb = replace(get_verb("qc"), name="qc-raising", run=run_or_raise)
+    result = run_batch(verb, [folder], {}, client, tmp_path / "j.jsonl")
+    assert [(Path(o.path).name, o.outcome) for o in result.outcomes] == [
+        ("bad.wav", "error"),
+        ("a.wav", "pass"),
+        ("c.wav", "pass"),
+    ]
+    assert "RuntimeError: decoder blew up on bad.wav" in result.outcomes[0].reason
