@@ -71,7 +71,7 @@ def open_client(workers: int | None = None, scheduler: str | None = None) -> Ite
         finally:
             client.close()
         return
-    n = workers or default_workers()
+    n = default_workers() if workers is None else workers
     if n < 1:
         raise HeadblockError("--workers must be at least 1")
     cluster = LocalCluster(
@@ -104,15 +104,18 @@ def run_batch(
     force: bool = False,
     on_plan: Callable[[list[Unit]], None] | None = None,
     on_result: ResultFn | None = None,
+    units: list[Unit] | None = None,
 ) -> BatchResult:
-    """Run ``verb`` over every file under ``paths``; return every file's outcome."""
+    """Run ``verb`` over every file under ``paths`` (or the ``units`` already collected from
+    them, with options already prepared); return every file's outcome."""
     import time
 
     from distributed import as_completed
 
     started = time.monotonic()
     options = verb.prepare(dict(options))
-    units = verb.collect([Path(p) for p in paths], options)
+    if units is None:
+        units = verb.collect([Path(p) for p in paths], options)
     # the journal's results serve a later run of the same verb, options and PATHs only
     fingerprint = (
         f"{verb.fingerprint(options)} paths={sorted(str(Path(p).resolve()) for p in paths)}"

@@ -86,6 +86,9 @@ def cmd_batch(args) -> int:
         options["older_than"] = args.older_than
     if getattr(args, "url", None):
         options["catalogue_url"] = args.url
+    # bad options and PATHs with nothing to do are said before a cluster starts
+    options = verb.prepare(options)
+    units = verb.collect(paths, options)
     progress = _Progress(f"batch {verb.name}")
     with open_client(getattr(args, "workers", None), getattr(args, "scheduler", None)) as client:
         try:
@@ -98,6 +101,7 @@ def cmd_batch(args) -> int:
                 force=bool(getattr(args, "force", False)),
                 on_plan=progress.plan,
                 on_result=progress,
+                units=units,
             )
         finally:
             progress.end()
