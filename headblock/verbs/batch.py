@@ -83,6 +83,8 @@ def cmd_batch(args) -> int:
         raise HeadblockError(f"--report: the folder {report.resolve().parent} does not exist")
     options = {"profile": getattr(args, "profile", None) or "default"}
     if getattr(args, "older_than", None):
+        if verb.name != "verify":
+            raise HeadblockError("--older-than is for `batch verify`")
         options["older_than"] = args.older_than
     if getattr(args, "url", None):
         options["catalogue_url"] = args.url
@@ -106,7 +108,6 @@ def cmd_batch(args) -> int:
         finally:
             progress.end()
     delivery = verb.name == "qc" and all(take_dir_of(Path(o.path)) is None for o in result.outcomes)
-    write_html(result, report, delivery)
     counts = result.counts()
     problems = [o for o in result.outcomes if o.outcome in PROBLEMS or o.outcome == "warn"]
     print(f"{heading(result, delivery)}: {len(result.outcomes)} file(s) in {result.wall_s:.1f} s")
@@ -119,6 +120,10 @@ def cmd_batch(args) -> int:
         "  ".join(f"{k} {v}" for k, v in counts.items())
         + (f"  (resumed {resumed} from an interrupted run)" if resumed else "")
     )
-    print(f"report: {report}")
     sys.stdout.flush()
+    try:
+        write_html(result, report, delivery)
+    except OSError as exc:  # every result is in the sidecars and the catalogue already
+        raise HeadblockError(f"cannot write the report {report}: {exc.strerror}") from exc
+    print(f"report: {report}")
     return 1 if any(counts.get(k) for k in PROBLEMS) else 0
