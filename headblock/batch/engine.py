@@ -59,8 +59,11 @@ def open_client(workers: int | None = None, scheduler: str | None = None) -> Ite
         from distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - a dependency of the project
         raise HeadblockError(f"batch work needs dask[distributed]: {exc}") from exc
-    for name in ("distributed", "distributed.nanny", "distributed.worker", "distributed.scheduler"):
-        logging.getLogger(name).setLevel(logging.ERROR)  # a lost worker is said in the summary
+    # Dask's own logs (a lost worker, a closed connection while shutting down) carry
+    # tracebacks; what matters to the user is in the summary. HEADBLOCK_DEBUG keeps them.
+    quiet = logging.WARNING if os.environ.get("HEADBLOCK_DEBUG") else logging.CRITICAL
+    for name in ("distributed", "tornado"):
+        logging.getLogger(name).setLevel(quiet)
     if scheduler:
         try:
             client = Client(scheduler, timeout="10s")
@@ -79,7 +82,7 @@ def open_client(workers: int | None = None, scheduler: str | None = None) -> Ite
         threads_per_worker=1,
         processes=True,
         dashboard_address=":0",  # a free port: another cluster may hold 8787
-        silence_logs=logging.ERROR,
+        silence_logs=quiet,
     )
     client = Client(cluster)
     try:
@@ -155,9 +158,10 @@ def run_batch(
 
     journal.open(kept)
     finished = False
+    futures: list = []
+    done_or_not = None
     try:
         by_key = {}
-        futures = []
         for unit in todo:
             key = task_key(verb.name, unit, fingerprint)
             if key in by_key:
@@ -166,7 +170,8 @@ def run_batch(
             futures.append(client.submit(verb.run, unit, options, key=key, pure=False))
         # results come with their futures, fetched in bulk: one round trip per file costs
         # more than the scheduler itself
-        for future, got in as_completed(futures, with_results=True, raise_errors=False):
+        done_or_not = as_completed(futures, with_results=True, raise_errors=False)
+        for future, got in done_or_not:
             unit = by_key[future.key]
             future.release()
             if unit.path in outcomes:
@@ -192,6 +197,12 @@ def run_batch(
                 on_result(unit, out)
         finished = True
     finally:
+        if not finished:  # interrupted: stop waiting and let the cluster drop the rest
+            with contextlib.suppress(Exception):
+                if done_or_not is not None:
+                    done_or_not.clear()
+            with contextlib.suppress(Exception):
+                client.cancel(futures)
         journal.close(finished)
     result.outcomes = sorted(outcomes.values(), key=worst_first)
     result.finished_utc = utc_stamp()

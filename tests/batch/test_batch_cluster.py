@@ -206,7 +206,7 @@ def _journal_results(path: Path) -> list[dict]:
 
 def test_an_interrupted_batch_resumes_from_its_journal(client, tmp_path):
     lib = tmp_path / "lib"
-    takes = make_library(lib, 8, seconds=15.0)
+    takes = make_library(lib, 10, seconds=15.0)
     report = tmp_path / "out" / "audit.html"
     report.parent.mkdir()
     journal = report.parent / ".headblock-batch-qc.journal.jsonl"
@@ -225,7 +225,7 @@ def test_an_interrupted_batch_resumes_from_its_journal(client, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while len(_journal_results(journal)) < 2 and time.monotonic() < deadline:
+    while len(_journal_results(journal)) < 1 and time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.01)
     proc.send_signal(signal.SIGINT)
@@ -233,7 +233,7 @@ def test_an_interrupted_batch_resumes_from_its_journal(client, tmp_path):
     assert proc.returncode == 130, (out, err)
     assert "interrupted" in err and "Traceback" not in err
     done = {r["path"] for r in _journal_results(journal)}
-    assert 2 <= len(done) < 8
+    assert 1 <= len(done) < 10
     stamps = {
         t.qc_json: t.qc_json.stat().st_mtime_ns for t in takes if str(t.master("audio")) in done
     }
@@ -246,7 +246,7 @@ def test_an_interrupted_batch_resumes_from_its_journal(client, tmp_path):
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # not QC'd twice
     assert all(t.qc_json.exists() for t in takes)
     assert not journal.exists()
-    assert len(catalogue.list_takes(lib)) == 8
+    assert len(catalogue.list_takes(lib)) == 10
 
 
 def test_a_task_that_raises_is_one_error_line_and_the_rest_complete(client, tmp_path):
