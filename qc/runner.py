@@ -28,9 +28,16 @@ from qc.table import CHECKS
 
 
 def run_qc(
-    master, profile="default", progress: ProgressFn | None = None, write: bool = True
+    master,
+    profile="default",
+    progress: ProgressFn | None = None,
+    write: bool = True,
+    catalogue: bool = True,
 ) -> QCResult:
     """Run every enabled check on ``master``; write the sidecars; return the result.
+
+    ``catalogue=False`` leaves the catalogue to the caller (a batch worker: its client
+    updates the catalogue once per result).
 
     A record that could not be brought in line (PREMIS, catalogue) does not fail QC: it is
     logged in the take's log and listed in ``result.record_failures``.
@@ -125,7 +132,7 @@ def run_qc(
         if kind == "video" and vstats_path.exists():
             result.stats["vstats_file"] = vstats_path.name
         result.write(paths.qc_json)
-        result.record_failures = _bring_records_in_line(paths, result)
+        result.record_failures = _bring_records_in_line(paths, result, catalogue)
     if progress:
         progress(1.0, "done")
     return result
@@ -144,7 +151,7 @@ def _merge_checks(checks: list[CheckResult], more: list[CheckResult]) -> list[Ch
     return list(merged.values())
 
 
-def _bring_records_in_line(paths: TakePaths, result: QCResult) -> list[str]:
+def _bring_records_in_line(paths: TakePaths, result: QCResult, catalogue: bool = True) -> list[str]:
     """The PREMIS validation event and the catalogue; what could not be written, said in the
     take's log and returned (QC itself stands)."""
     failures: list[tuple[str, str, str]] = []  # (record, its file, why)
@@ -153,7 +160,7 @@ def _bring_records_in_line(paths: TakePaths, result: QCResult) -> list[str]:
             _add_premis_event(paths.premis, result)
         except Exception as exc:
             failures.append(("PREMIS", paths.premis.name, first_line(exc)))
-    if paths.directory.name == paths.stem:
+    if catalogue and paths.directory.name == paths.stem:
         why = _sync_catalogue(paths.directory)
         if why is not None:
             failures.append(("catalogue", paths.directory.name, why))

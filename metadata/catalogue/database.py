@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -108,6 +108,22 @@ decisions = Table(
     Column("qc_sha256", String(64), nullable=False, default=""),
     Column("report_sha256", String(64), nullable=False, default=""),
     UniqueConstraint("take", "at_utc", "decided_by", name="uq_decision"),
+)
+
+# When each file of a take was last checked for fixity: one row per take and file (the master,
+# or a derivative with its own .md5), read from the take's PREMIS ``fixity check`` events so a
+# rebuild reproduces it. A table of its own: an older catalogue gains it on first use, where a
+# new column of ``takes`` would need a migration.
+fixity = Table(
+    "fixity",
+    md,
+    Column("take", String(80), ForeignKey("takes.identifier", ondelete="CASCADE"), nullable=False),
+    Column("file", String(255), nullable=False),
+    Column("checked_utc", DateTime(timezone=True), nullable=False),  # the last check
+    Column("outcome", String(16), nullable=False),  # of the last check: success | failure
+    Column("verified_utc", DateTime(timezone=True)),  # the last successful check
+    Column("checks", Integer, nullable=False, default=0),
+    UniqueConstraint("take", "file", name="uq_fixity_file"),
 )
 
 
@@ -269,6 +285,58 @@ class TakeFacts:
     notes: list[dict]
     decisions: list[dict]
     packages: list[dict]
+    fixity: list[dict] = field(default_factory=list)
+
+
+_PREMIS_NS = "{http://www.loc.gov/premis/v3}"
+
+
+def read_fixity_checks(premis_path: Path, stem: str) -> list[dict]:
+    """Every ``fixity check`` event of a take's PREMIS record, oldest first, as
+    ``{"file", "at_utc", "outcome"}``. The file is the first word of the event's detail that
+    names a file of the take (``ITEM_t01.access.mp4``), else the master (``headblock verify``
+    writes events about the master alone). Read with lxml here: the catalogue sits beside the
+    formats layer, not above it."""
+    from lxml import etree
+
+    try:
+        root = etree.parse(str(premis_path)).getroot()
+    except (OSError, etree.XMLSyntaxError):
+        return []
+    out = []
+    for ev in root.iter(_PREMIS_NS + "event"):
+        if (ev.findtext(_PREMIS_NS + "eventType") or "").strip() != "fixity check":
+            continue
+        at = parse_utc(ev.findtext(_PREMIS_NS + "eventDateTime"))
+        if at is None:
+            continue
+        detail = ev.findtext(f"{_PREMIS_NS}eventDetailInformation/{_PREMIS_NS}eventDetail")
+        named = ""
+        for word in (detail or "").split():
+            word = word.strip(":;,()")
+            if word.startswith(stem + "."):
+                named = word
+                break
+        outcome = ""
+        for el in ev.iter(_PREMIS_NS + "eventOutcome"):
+            outcome = (el.text or "").strip()
+            break
+        out.append({"file": named, "at_utc": at, "outcome": outcome})
+    out.sort(key=lambda c: c["at_utc"])
+    return out
+
+
+def _fixity_rows(checks: list[dict], master_name: str) -> list[dict]:
+    """The last check (and the last successful one) per file."""
+    rows: dict[str, dict] = {}
+    for c in checks:
+        name = c["file"] or master_name
+        row = rows.setdefault(name, {"file": name, "verified_utc": None, "checks": 0})
+        row["checked_utc"], row["outcome"] = c["at_utc"], c["outcome"] or "unknown"
+        row["checks"] += 1
+        if c["outcome"] == "success":
+            row["verified_utc"] = c["at_utc"]
+    return list(rows.values())
 
 
 def _read_json(path: Path):
@@ -349,6 +417,7 @@ def read_take_folder(take_dir: Path) -> TakeFacts:
     else:
         state = "captured"
     report = next((p for p in (paths.qc_html, paths.qc_pdf) if p.exists()), None)
+    checks = read_fixity_checks(paths.premis, paths.stem) if paths.premis.exists() else []
     return TakeFacts(
         identifier=paths.stem,
         item=paths.item,
@@ -371,6 +440,7 @@ def read_take_folder(take_dir: Path) -> TakeFacts:
         notes=notes,
         decisions=decs,
         packages=delivered,
+        fixity=_fixity_rows(checks, master.name if master else paths.stem),
     )
 
 
@@ -475,6 +545,9 @@ def _write_facts(conn, f: TakeFacts) -> None:
         if key not in seen:
             seen.add(key)
             conn.execute(packages.insert().values(**row))
+    conn.execute(delete(fixity).where(fixity.c.take == f.identifier))
+    for row in f.fixity:
+        conn.execute(fixity.insert().values(take=f.identifier, **row))
 
 
 def _sync(eng: Engine, facts: TakeFacts, attempts: int = 3) -> None:
@@ -535,6 +608,7 @@ def rebuild(library: Path, url: str | None = None, progress=None) -> int:
             conn.execute(delete(review_notes).where(review_notes.c.take == ident))
             conn.execute(delete(decisions).where(decisions.c.take == ident))
             conn.execute(delete(packages).where(packages.c.take == ident))
+            conn.execute(delete(fixity).where(fixity.c.take == ident))
             conn.execute(delete(takes).where(takes.c.identifier == ident))
     return len(present)
 
@@ -599,6 +673,35 @@ def list_packages(
             return [dict(r._mapping) for r in conn.execute(q)]
     except SQLAlchemyError as exc:
         raise HeadblockError(f"catalogue {eng.url}: {_one_line(exc)}") from exc
+
+
+def fixity_state(library: Path | None = None, url: str | None = None) -> list[dict]:
+    """Every take's files with when each was last checked and verified (the audit's state),
+    least recently verified first; a take never checked has one row with no dates."""
+    eng = engine_for(resolve_url(library, url))
+    q = select(
+        takes.c.identifier,
+        takes.c.master,
+        fixity.c.file,
+        fixity.c.checked_utc,
+        fixity.c.outcome,
+        fixity.c.verified_utc,
+        fixity.c.checks,
+    ).outerjoin(fixity, fixity.c.take == takes.c.identifier)
+    if library is not None:
+        q = q.where(takes.c.library == str(Path(library).resolve()))
+    try:
+        with eng.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(q)]
+    except SQLAlchemyError as exc:
+        raise HeadblockError(f"catalogue {eng.url}: {_one_line(exc)}") from exc
+
+    def when(r):
+        dt = r.get("verified_utc")
+        return dt.replace(tzinfo=None).timestamp() if isinstance(dt, datetime) else 0.0
+
+    rows.sort(key=lambda r: (when(r), r["identifier"], r["file"] or ""))
+    return rows
 
 
 def take_history(identifier: str, library: Path | None = None, url: str | None = None) -> dict:
