@@ -30,15 +30,13 @@ import shutil
 import signal
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from fractions import Fraction
 from functools import lru_cache
 
 import av
 
-from capture.video_input import SourceInfo, StoppableInput, VideoDeviceSpec, VideoSource
+from capture.video_input import ContainerSource, VideoDeviceSpec
 from metadata.errors import HeadblockError
 
 FFMPEG_ENV = "HEADBLOCK_FFMPEG"
@@ -269,7 +267,7 @@ def ffmpeg_command(binary: str, args: list[str], *, want_audio: bool, pix_fmt: s
     ]
 
 
-class FFmpegSource(StoppableInput, VideoSource):
+class FFmpegSource(ContainerSource):
     """``ffmpeg:ARGS``: see the module docstring."""
 
     def __init__(self, spec: VideoDeviceSpec, *, want_audio: bool = True):
@@ -311,7 +309,11 @@ class FFmpegSource(StoppableInput, VideoSource):
         self._stderr_thread.start()
         self.container = self._open_pipe()
         try:
-            self._describe_streams(want_audio)
+            self._use_streams(
+                want_audio,
+                f"the station's FFmpeg gives no video for {self.spec.target}",
+                f"the station's FFmpeg declares no frame rate for {self.spec.text}",
+            )
         except BaseException:
             self._release()
             raise
@@ -348,28 +350,6 @@ class FFmpegSource(StoppableInput, VideoSource):
                 f"{self._last_words() or opened['error']}"
             )
         return opened["container"]
-
-    def _describe_streams(self, want_audio: bool) -> None:
-        container = self.container
-        if not container.streams.video:
-            raise HeadblockError(f"the station's FFmpeg gives no video for {self.spec.target}")
-        self.vstream = container.streams.video[0]
-        self.astream = (
-            container.streams.audio[0] if (want_audio and container.streams.audio) else None
-        )
-        codec = self.vstream.codec_context
-        rate = self.vstream.average_rate or self.vstream.guessed_rate or self.vstream.base_rate
-        if not rate:
-            raise HeadblockError(
-                f"the station's FFmpeg declares no frame rate for {self.spec.text}"
-            )
-        self.info = SourceInfo(codec.width, codec.height, codec.pix_fmt or "", Fraction(rate))
-        if self.astream is not None:
-            audio = self.astream.codec_context
-            self.info.audio_rate_hz = audio.sample_rate
-            self.info.audio_channels = audio.channels
-            self.info.audio_format = audio.format.name if audio.format else None
-            self.info.audio_layout = audio.layout.name if audio.layout else None
 
     # -- stderr ----------------------------------------------------------------------------
     def _read_stderr(self) -> None:
@@ -409,32 +389,8 @@ class FFmpegSource(StoppableInput, VideoSource):
 
     # -- reading ---------------------------------------------------------------------------
     def frames(self):
-        streams = [self.vstream] + ([self.astream] if self.astream is not None else [])
-        t0_wall = t0_media = None
         try:
-            for packet in self.container.demux(streams):
-                if self._stop.is_set():
-                    return
-                if packet.dts is None and packet.size == 0:
-                    continue
-                kind = "video" if packet.stream is self.vstream else "audio"
-                try:
-                    decoded = packet.decode()
-                except av.error.FFmpegError:
-                    if kind == "video":
-                        self.device_drops += 1
-                    continue
-                for frame in decoded:
-                    if frame.pts is None:
-                        continue
-                    t_s = float(frame.pts * frame.time_base)
-                    if self.pace:
-                        if t0_wall is None:
-                            t0_wall, t0_media = time.monotonic(), t_s
-                        delay = t0_wall + (t_s - t0_media) - time.monotonic()
-                        if delay > 0 and self._stop.wait(delay):
-                            return
-                    yield kind, frame, t_s
+            yield from self._demuxed()
         except av.error.FFmpegError as exc:
             if self._stop.is_set():
                 return

@@ -231,7 +231,70 @@ class StoppableInput:
             pass
 
 
-class PyAVSource(StoppableInput, VideoSource):
+class ContainerSource(StoppableInput, VideoSource):
+    """A source read from a PyAV container (a device, a test signal, a pipe): its streams, and
+    its frames, paced in real time when ``pace`` is set, as a device would deliver them."""
+
+    container: av.container.InputContainer
+    pace: bool = False
+
+    def _use_streams(self, want_audio: bool, no_video: str, no_rate: str) -> None:
+        """Take the first video (and audio) stream; ``no_video``/``no_rate``: what to say."""
+        if not self.container.streams.video:
+            raise HeadblockError(no_video)
+        self.vstream = self.container.streams.video[0]
+        self.astream = (
+            self.container.streams.audio[0]
+            if (want_audio and self.container.streams.audio)
+            else None
+        )
+        video_codec = self.vstream.codec_context
+        rate = self.vstream.average_rate or self.vstream.guessed_rate or self.vstream.base_rate
+        if not rate:
+            raise HeadblockError(no_rate)
+        self.info = SourceInfo(
+            video_codec.width, video_codec.height, video_codec.pix_fmt or "", Fraction(rate)
+        )
+        if self.astream is not None:
+            audio_codec = self.astream.codec_context
+            self.info.audio_rate_hz = audio_codec.sample_rate
+            self.info.audio_channels = audio_codec.channels
+            self.info.audio_format = audio_codec.format.name if audio_codec.format else None
+            self.info.audio_layout = audio_codec.layout.name if audio_codec.layout else None
+
+    def _demuxed(self) -> Iterator[tuple[str, av.frame.Frame, float]]:
+        """Decoded frames until the container ends or ``stop()``; FFmpeg's errors go to the
+        caller, which says what they mean for its kind of input."""
+        streams = [self.vstream] + ([self.astream] if self.astream is not None else [])
+        t0_wall = t0_media = None
+        for packet in self.container.demux(streams):
+            if self._stop.is_set():
+                return
+            if packet.dts is None and packet.size == 0:
+                continue
+            kind = "video" if packet.stream is self.vstream else "audio"
+            if kind == "video" and packet.is_corrupt:
+                self.device_errors += 1
+            try:
+                decoded = packet.decode()
+            except av.error.FFmpegError:
+                if kind == "video":
+                    self.device_drops += 1
+                continue
+            for frame in decoded:
+                if frame.pts is None:
+                    continue
+                t_s = float(frame.pts * frame.time_base)
+                if self.pace:
+                    if t0_wall is None:
+                        t0_wall, t0_media = time.monotonic(), t_s
+                    delay = t0_wall + (t_s - t0_media) - time.monotonic()
+                    if delay > 0 and self._stop.wait(delay):
+                        return
+                yield kind, frame, t_s
+
+
+class PyAVSource(ContainerSource):
     """An FFmpeg input device (or lavfi graph) opened with PyAV."""
 
     def __init__(self, spec: VideoDeviceSpec, *, want_audio: bool = True, pace: bool | None = None):
@@ -251,59 +314,19 @@ class PyAVSource(StoppableInput, VideoSource):
             raise HeadblockError(
                 f"cannot open video input {spec.text}: {exc.strerror or exc}"
             ) from exc
-        if not self.container.streams.video:
+        try:
+            self._use_streams(
+                want_audio,
+                f"the input {spec.text} has no video stream",
+                f"the input {spec.text} declares no frame rate",
+            )
+        except HeadblockError:
             self.container.close()
-            raise HeadblockError(f"the input {spec.text} has no video stream")
-        self.vstream = self.container.streams.video[0]
-        self.astream = (
-            self.container.streams.audio[0]
-            if (want_audio and self.container.streams.audio)
-            else None
-        )
-        video_codec = self.vstream.codec_context
-        rate = self.vstream.average_rate or self.vstream.guessed_rate or self.vstream.base_rate
-        if not rate:
-            raise HeadblockError(f"the input {spec.text} declares no frame rate")
-        self.info = SourceInfo(
-            video_codec.width, video_codec.height, video_codec.pix_fmt or "", Fraction(rate)
-        )
-        if self.astream is not None:
-            audio_codec = self.astream.codec_context
-            self.info.audio_rate_hz = audio_codec.sample_rate
-            self.info.audio_channels = audio_codec.channels
-            self.info.audio_format = audio_codec.format.name if audio_codec.format else None
-            self.info.audio_layout = audio_codec.layout.name if audio_codec.layout else None
+            raise
 
     def frames(self):
-        streams = [self.vstream] + ([self.astream] if self.astream is not None else [])
-        t0_wall = None
-        t0_media = None
         try:
-            for packet in self.container.demux(streams):
-                if self._stop.is_set():
-                    return
-                if packet.dts is None and packet.size == 0:
-                    continue
-                kind = "video" if packet.stream is self.vstream else "audio"
-                if kind == "video" and packet.is_corrupt:
-                    self.device_errors += 1
-                try:
-                    decoded = packet.decode()
-                except av.error.FFmpegError:
-                    if kind == "video":
-                        self.device_drops += 1
-                    continue
-                for frame in decoded:
-                    if frame.pts is None:
-                        continue
-                    t_s = float(frame.pts * frame.time_base)
-                    if self.pace:
-                        if t0_wall is None:
-                            t0_wall, t0_media = time.monotonic(), t_s
-                        delay = t0_wall + (t_s - t0_media) - time.monotonic()
-                        if delay > 0 and self._stop.wait(delay):
-                            return
-                    yield kind, frame, t_s
+            yield from self._demuxed()
         except av.error.FFmpegError as exc:
             if not self._stop.is_set():
                 raise HeadblockError(
