@@ -13,16 +13,14 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QTableWidgetItem,
     QVBoxLayout,
-    QWidget,
 )
 
+from app.widgets.library_view import LibraryView
 from app.widgets.row_table import row_table
-from app.workers import JobRunner
 from metadata.catalogue.inventory import STATUSES
 from metadata.take.meta import CARRIERS
 
@@ -50,18 +48,16 @@ def matches(row: dict, status: str, carrier: str, collection: str, text: str) ->
     return True
 
 
-class ItemQueueView(QWidget):
+class ItemQueueView(LibraryView):
     COLUMNS = ("item", "status", "carrier", "collection", "takes", "title")
     item_chosen = Signal(object)  # the item's row (dict)
     open_take = Signal(object)  # Path of a take folder
 
+    reading_text = "Reading the inventory…"
+
     def __init__(self, parent=None, library: Path | None = None, url: str | None = None):
-        super().__init__(parent)
-        self.library = Path(library) if library else None
-        self.url = url
-        self.rows: list[dict] = []
+        super().__init__(parent, library, url)
         self.shown: list[dict] = []
-        self.jobs = JobRunner(self, max_threads=1)
 
         self.status_filter = QComboBox()
         self.status_filter.addItem("all statuses", ALL)
@@ -76,12 +72,10 @@ class ItemQueueView(QWidget):
         self.search = QLineEdit()
         self.search.setPlaceholderText("search identifier, title, notes…")
         self.search.setClearButtonEnabled(True)
-        self.refresh_button = QPushButton("Refresh")
         self.use_button = QPushButton("Use on the bench")
         self.review_button = QPushButton("Review last take")
         self.table = row_table(self.COLUMNS)
         self.table.setToolTip("Double-click an item to fill the bench's item form")
-        self.status = QLabel("")
         self.status.setStyleSheet("color: #8a929a")
 
         top = QHBoxLayout()
@@ -101,44 +95,19 @@ class ItemQueueView(QWidget):
         for combo in (self.status_filter, self.carrier_filter, self.collection_filter):
             combo.currentIndexChanged.connect(self._filter_changed)
         self.search.textChanged.connect(self._filter_changed)
-        self.refresh_button.clicked.connect(self.refresh)
         self.use_button.clicked.connect(self.use_selected)
         self.review_button.clicked.connect(self.review_selected)
         self.table.cellDoubleClicked.connect(self._double_clicked)
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self._selection_changed()
 
-    def showEvent(self, ev):  # noqa: N802 (Qt API) — current whenever shown
-        super().showEvent(ev)
-        if self.library is not None and self.refresh_button.isEnabled():
-            self.refresh()
-
-    def set_library(self, library: Path | None, url: str | None = None) -> None:
-        self.library = Path(library) if library else None
-        self.url = url
-        self.refresh()
-
-    # -- filling
-    def refresh(self) -> None:
-        if self.library is None:
-            self.status.setText("No library chosen")
-            return
+    @staticmethod
+    def load_rows(library: Path, url: str | None) -> list[dict]:
         from metadata.catalogue.inventory import list_items
 
-        library, url = self.library, self.url
-        self.refresh_button.setEnabled(False)
-        self.status.setText("Reading the inventory…")
-        self.jobs.submit(
-            list_items, library, url, on_finished=self.show_rows, on_failed=self._failed
-        )
+        return list_items(library, url)
 
-    def _failed(self, message: str) -> None:
-        self.refresh_button.setEnabled(True)
-        self.status.setText(message)
-
-    def show_rows(self, rows: list[dict]) -> None:
-        self.refresh_button.setEnabled(True)
-        self.rows = list(rows)
+    def fill(self, rows: list[dict]) -> None:
         chosen = self.collection_filter.currentData()
         self.collection_filter.blockSignals(True)
         self.collection_filter.clear()

@@ -18,12 +18,12 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableWidgetItem,
     QVBoxLayout,
-    QWidget,
 )
 
 from app.signoff_dialog import SignoffDialog
+from app.widgets.library_view import LibraryView
 from app.widgets.row_table import row_table
-from app.workers import JobRunner
+from metadata.catalogue import database as catalogue
 from metadata.clock import format_minute
 from metadata.errors import HeadblockError
 from metadata.verdicts import VERDICT_COLOURS, worst_first
@@ -46,25 +46,18 @@ def _ts(dt) -> float:
     return dt.timestamp() if isinstance(dt, datetime) else 0.0
 
 
-class QueueView(QWidget):
+class QueueView(LibraryView):
     COLUMNS = ("take", "verdict", "kind", "duration", "events", "state", "captured", "QC", "report")
     open_take = Signal(object)  # Path of a take folder, for the review view
 
     def __init__(self, parent=None, library: Path | None = None, url: str | None = None):
-        super().__init__(parent)
-        self.library = Path(library) if library else None
-        self.url = url
-        self.rows: list[dict] = []
+        super().__init__(parent, library, url)
         self._sorted_once = False
-        self.jobs = JobRunner(self, max_threads=1)
         self.open_url = QDesktopServices.openUrl  # replaced in tests
         self.title = QLabel("Takes awaiting sign-off")
         self.title.setStyleSheet("font-weight: bold")
-        self.refresh_button = QPushButton("Refresh")
-        self.refresh_button.clicked.connect(self.refresh)
         self.signoff_button = QPushButton("Sign off…")
         self.signoff_button.clicked.connect(self.sign_selected)
-        self.status = QLabel("")
         self.status.setStyleSheet("color: #8a929a")
         self.table = row_table(self.COLUMNS)
         self.table.setSortingEnabled(True)
@@ -80,41 +73,13 @@ class QueueView(QWidget):
         lay.addWidget(self.table, 1)
         lay.addWidget(self.status)
 
-    def showEvent(self, ev):  # noqa: N802 (Qt API) — the queue is current whenever shown
-        super().showEvent(ev)
-        if self.library is not None and self.refresh_button.isEnabled():
-            self.refresh()
+    @staticmethod
+    def load_rows(library: Path, url: str | None) -> list[dict]:
+        """Rebuild the catalogue from the library, then list the takes awaiting sign-off."""
+        catalogue.rebuild(library, url)
+        return catalogue.awaiting_signoff(library, url)
 
-    def set_library(self, library: Path | None, url: str | None = None) -> None:
-        self.library = Path(library) if library else None
-        self.url = url
-        self.refresh()
-
-    # -- filling
-    def refresh(self) -> None:
-        """Rebuild the catalogue from the library in a worker, then list the queue."""
-        if self.library is None:
-            self.status.setText("No library chosen")
-            return
-        from metadata.catalogue import database as catalogue
-
-        library, url = self.library, self.url
-
-        def job():
-            catalogue.rebuild(library, url)
-            return catalogue.awaiting_signoff(library, url)
-
-        self.refresh_button.setEnabled(False)
-        self.status.setText("Reading the library…")
-        self.jobs.submit(job, on_finished=self.show_rows, on_failed=self._failed)
-
-    def _failed(self, message: str) -> None:
-        self.refresh_button.setEnabled(True)
-        self.status.setText(message)
-
-    def show_rows(self, rows: list[dict]) -> None:
-        self.refresh_button.setEnabled(True)
-        self.rows = list(rows)
+    def fill(self, rows: list[dict]) -> None:
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(self.rows))
         for index, row in enumerate(self.rows):
