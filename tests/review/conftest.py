@@ -11,27 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.library import _isolated_settings, library  # noqa: F401 - fixtures
 from tests.review.takes import make_audio_take, make_video_take
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-
-
-@pytest.fixture(autouse=True)
-def _isolated_settings(tmp_path, monkeypatch):
-    # No station settings or environment URL leaks into a test.
-    monkeypatch.setenv("HEADBLOCK_CONFIG", str(tmp_path / "no-settings.toml"))
-    monkeypatch.delenv("HEADBLOCK_CATALOGUE_URL", raising=False)
-    yield
-    from metadata.catalogue import database as catalogue
-
-    catalogue.dispose_all()
-
-
-@pytest.fixture
-def library(tmp_path) -> Path:
-    lib = tmp_path / "library"
-    lib.mkdir()
-    return lib
 
 
 @pytest.fixture
