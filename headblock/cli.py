@@ -23,6 +23,7 @@ HANDLERS = {
     "report": "headblock.verbs.qc:cmd_report",
     "signoff": "headblock.verbs.review:cmd_signoff",
     "catalogue": "headblock.verbs.library:cmd_catalogue",
+    "derive": "headblock.verbs.delivery:cmd_derive",
 }
 
 
@@ -113,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
     catalogue.add_argument("action", choices=("rebuild", "list"))
     catalogue.add_argument("library")
     catalogue.add_argument("--url", help="database URL (default: SQLite inside the library)")
+
+    derive = verbs.add_parser("derive", help="make access copies of takes")
+    derive.add_argument("take_dirs", nargs="+", metavar="TAKE_DIR")
+    derive.add_argument(
+        "--profile", default="access", help="access, web, or a path to a .toml file"
+    )
     return parser
 
 
