@@ -42,6 +42,7 @@ from metadata.take.log import TakeLog
 from metadata.take.naming import TakePaths, paths_for_take_dir
 from metadata.take.record import DerivativeRecord, software_string
 
+SHORT_TOLERANCE_S = 0.5  # a copy this much shorter than its master declares is refused
 VERIFY_SHARE = 0.05  # of the progress bar: re-hashing the master is quick next to encoding
 _CONTAINERS = {  # extension -> (MIME type, PBCore standard / PREMIS format name)
     ".mp4": ("video/mp4", "MPEG-4 Part 14"),
@@ -88,7 +89,9 @@ def _verify_master(
         except Exception as exc:  # the verdict stands without its record
             failures.append(("PREMIS", paths.premis.name, _first_line(exc)))
     if not ok:
-        raise VerificationFailed(f"{master.name} fails its MD5 verification, not derived: {message}")
+        raise VerificationFailed(
+            f"{master.name} fails its MD5 verification, not derived: {message}"
+        )
     return recorded
 
 
@@ -155,6 +158,11 @@ def _write_copy(
         with av.open(str(tmp)) as written:
             duration_s = (written.duration or 0) / 1_000_000 or outcome.duration_s
         size = tmp.stat().st_size
+        if facts.duration_s and duration_s < facts.duration_s - SHORT_TOLERANCE_S:
+            raise HeadblockError(
+                f"the master {master.name} decodes to {duration_s:.2f} s of the "
+                f"{facts.duration_s:.2f} s it declares (damaged or cut?); no copy made"
+            )
     write_md5_file(target, md5)
     mime, container = _CONTAINERS[ext]
     video = facts.kind == "video"

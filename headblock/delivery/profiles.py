@@ -149,7 +149,9 @@ def profile_from_dict(data: dict, name: str, source: Path | None = None) -> Deri
                     description = value
                 continue
             if dotted in _UNAVAILABLE:
-                raise HeadblockError(f"derivative profile {label}: {dotted}: {_UNAVAILABLE[dotted]}")
+                raise HeadblockError(
+                    f"derivative profile {label}: {dotted}: {_UNAVAILABLE[dotted]}"
+                )
             if dotted not in _KEYS:
                 raise HeadblockError(
                     f"derivative profile {label}: unknown key {dotted} (known: {', '.join(_KEYS)})"

@@ -221,9 +221,7 @@ def measure_loudness(
     return Loudness(integrated, 20 * math.log10(peak) if peak > 0 else -math.inf)
 
 
-def loudness_plan(
-    measured: Loudness, profile: DeriveProfile
-) -> tuple[float, float | None, str]:
+def loudness_plan(measured: Loudness, profile: DeriveProfile) -> tuple[float, float | None, str]:
     """(gain dB, true-peak ceiling for the limiter or None, what is done, in words)."""
     target, ceiling = profile.target_lufs, profile.max_true_peak_dbtp
     if not math.isfinite(measured.integrated_lufs) or measured.integrated_lufs < SILENT_LUFS:

@@ -246,7 +246,10 @@ def build_derivative_pbcore(record: DerivativeRecord) -> etree._ElementTree:
             track, "essenceTrackAnnotation", record.audio_channels, annotationType="Channels"
         )
         builder.add(
-            track, "essenceTrackAnnotation", record.loudness, annotationType="Loudness normalisation"
+            track,
+            "essenceTrackAnnotation",
+            record.loudness,
+            annotationType="Loudness normalisation",
         )
     rel = etree.SubElement(root, _P + "instantiationRelation")
     builder.add(rel, "instantiationRelationType", "Is Derived From", source="PBCore relationType")
