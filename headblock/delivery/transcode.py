@@ -23,6 +23,7 @@ from pathlib import Path
 
 import av
 import av.filter
+from av.video.frame import PictureType
 
 from headblock.delivery.profiles import AUDIO_CODECS, DeriveProfile
 from metadata.errors import HeadblockError
@@ -307,6 +308,10 @@ def transcode(
             video_out.width, video_out.height = facts.access_size
             video_out.pix_fmt = "yuv420p"
             video_out.options = {"crf": f"{profile.crf:g}", "preset": profile.preset}
+            # frame threads, as the ffmpeg command line has them: PyAV's default (slices)
+            # measured 15 % more bits at the same CRF here
+            video_out.thread_type = "AUTO"
+            video_out.thread_count = 0
             enc = video_out.codec_context
             enc.sample_aspect_ratio = Fraction(1)
             for attr in ("color_primaries", "color_trc", "colorspace", "color_range"):
@@ -346,6 +351,9 @@ def transcode(
             pts = max(pts, state["last_pts"] + 1)
             state["last_pts"] = pts
             frame.pts, frame.time_base = pts, tb
+            # FFV1 frames are all intra; x264 would make every one an I-frame (as ffmpeg
+            # does unless it clears the type, which it does)
+            frame.pict_type = PictureType.NONE
             mux(video_out.encode(frame))
             outcome.frames += 1
 

@@ -86,6 +86,16 @@ def test_ntsc_video_becomes_square_pixel_progressive_h264_with_its_records(take_
     assert video["sample_aspect_ratio"] == "1:1" and video["display_aspect_ratio"] == "4:3"
     assert video["color_space"] == "smpte170m"  # the master's colour description carried
     assert int(video["nb_frames"]) == 60  # bwdif one frame per frame: 2 s at 29.97
+    types = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "frame=pict_type"]
+        + ["-of", "csv=p=0", str(copy)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert [t.rstrip(",") for t in types].count("I") == 1, (
+        types
+    )  # one GOP: the intra master's frames are not forced I
     assert audio["codec_name"] == "aac" and audio["sample_rate"] == "48000"
     assert "mp4" in probe["format"]["format_name"]
     atoms = top_level_atoms(copy)
