@@ -14,9 +14,11 @@ reuses one) becomes an access copy three ways, one after the other:
   PREMIS and catalogue).
 
 Reported: wall time, × real time (media seconds per second), CPU seconds, and the ratio of
-PyAV's wall time to FFmpeg's. The machine may be shared: the load average is printed. Usage::
+PyAV's wall time to FFmpeg's. With ``--during-take``, the derivation is run once more while a
+new demo-deck take records in the same process (as in the window), and the frames that take
+lost are reported. The machine may be shared: the load average is printed. Usage::
 
-    python -m bench derive [--minutes 10] [--take DIR] [--keep] [--json]
+    python -m bench derive [--minutes 10] [--take DIR] [--during-take] [--keep] [--json]
 """
 
 from __future__ import annotations
@@ -109,6 +111,35 @@ def _derive(take_dir: Path, profile) -> dict:
     }
 
 
+def during_take(take_dir: Path, scratch: Path, seconds: float) -> dict:
+    """``derive_take`` while a video take of ``seconds`` records from the demo deck."""
+    from capture.video.take import VideoTake, VideoTakeSettings
+    from headblock.delivery.derive import derive_take
+
+    take = VideoTake(
+        VideoTakeSettings(
+            device="demo:ntsc",
+            library=scratch / "concurrent",
+            item="LIVE",
+            seconds=seconds,
+            run_qc=False,
+        )
+    )
+    take.start()
+    t0 = time.perf_counter()
+    derive_take(take_dir, "access")
+    derive_wall = time.perf_counter() - t0
+    take.wait()
+    st = take.status()
+    return {
+        "derive_wall_s": round(derive_wall, 1),
+        "take_frames_written": st.frames_written,
+        "take_frames_lost": st.frames_lost,
+        "take_frames_dropped": st.frames_dropped,
+        "take_queue_peak": st.encoder_queue_peak,
+    }
+
+
 def run(take_dir: Path, scratch: Path) -> dict:
     from headblock.delivery.profiles import load_derive_profile
     from headblock.delivery.transcode import probe_master
@@ -156,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="bench derive", description=__doc__.split("\n")[0])
     ap.add_argument("--minutes", type=float, default=10.0, help="take length (default 10)")
     ap.add_argument("--take", help="an existing video take folder instead of a new capture")
+    ap.add_argument(
+        "--during-take", action="store_true", help="also derive while a new take records"
+    )
     ap.add_argument("--keep", action="store_true", help="keep the take and the copies")
     ap.add_argument("--json", action="store_true", help="print JSON only")
     args = ap.parse_args(argv)
@@ -169,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"capturing {args.minutes:g} min from the demo deck…", flush=True)
             take_dir = _capture(scratch / "library", args.minutes * 60)
         result = run(take_dir, scratch)
+        if args.during_take:
+            result["during_take"] = during_take(take_dir, scratch, result["media_s"])
     finally:
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
