@@ -340,19 +340,20 @@ def transcode(
             except (av.FFmpegError, OSError) as exc:
                 raise _WriteError(f"cannot write the access copy: {exc}") from exc
 
-        state = {"last_pts": -1, "first": None}
+        last_pts = [-1]
 
         def put_video(frame) -> None:
-            # the master's time, counted in output frames from its first frame
-            t = frame.pts * frame.time_base if frame.pts is not None else None
-            if state["first"] is None:
-                state["first"] = t or 0
-            pts = int(round((t - state["first"]) / tb)) if t is not None else state["last_pts"] + 1
-            pts = max(pts, state["last_pts"] + 1)
-            state["last_pts"] = pts
+            # the master's own time in output frames (its sound keeps its own time too, so the
+            # two stay together); strictly increasing, as the encoder needs
+            if frame.pts is not None:
+                pts = int(round(frame.pts * frame.time_base / tb))
+            else:
+                pts = last_pts[0] + 1
+            pts = max(pts, last_pts[0] + 1)
+            last_pts[0] = pts
             frame.pts, frame.time_base = pts, tb
-            # FFV1 frames are all intra; x264 would make every one an I-frame (as ffmpeg
-            # does unless it clears the type, which it does)
+            # FFV1 frames are all intra and say so; x264 would make each an I-frame (ffmpeg
+            # clears the type before encoding too)
             frame.pict_type = PictureType.NONE
             mux(video_out.encode(frame))
             outcome.frames += 1

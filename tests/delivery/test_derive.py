@@ -97,6 +97,8 @@ def test_ntsc_video_becomes_square_pixel_progressive_h264_with_its_records(take_
         types
     )  # one GOP: the intra master's frames are not forced I
     assert audio["codec_name"] == "aac" and audio["sample_rate"] == "48000"
+    assert abs(float(video["start_time"]) - float(audio["start_time"])) < 0.03  # in sync
+    assert abs(float(video["duration"]) - float(audio["duration"])) < 0.05
     assert "mp4" in probe["format"]["format_name"]
     atoms = top_level_atoms(copy)
     assert atoms.index("moov") < atoms.index("mdat")  # faststart
