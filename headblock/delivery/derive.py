@@ -220,7 +220,7 @@ def _records(
     from metadata.catalogue import database as catalogue
 
     if not catalogue.sync_take(paths.directory):
-        failures.append(("catalogue", paths.directory.name, "see the log of the catalogue"))
+        failures.append(("catalogue", paths.directory.name, "the catalogue could not be written"))
     said = []
     for what, name, why in failures:
         said.append(f"the {what} record of {name} was not written: {why}")

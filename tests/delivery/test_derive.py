@@ -340,3 +340,16 @@ def test_cli_cut_master_is_refused_not_shortened(tmp_path, capsys):
     line = _one_line(capsys)
     assert "decodes to 1.00 s of the 2.00 s it declares" in line, line
     assert sorted(p.name for p in take.iterdir()) == before
+
+
+def test_a_damaged_premis_leaves_the_copy_and_says_so(tmp_path, capsys):
+    take = make_video_take(tmp_path / "library").directory
+    (take / "VHS-042_t01.premis.xml").write_text("<premis>cut off")
+    assert main(["derive", str(take)]) == 0
+    err = capsys.readouterr().err
+    assert "the PREMIS record of VHS-042_t01.premis.xml was not written" in err
+    assert (take / "VHS-042_t01.access.mp4").is_file()
+    md5sum_check(take / "VHS-042_t01.access.mp4.md5")
+    log = (take / "VHS-042_t01.log").read_text()
+    assert "record_failed" in log and "PREMIS" in log
+    assert len(catalogue.list_derivatives("VHS-042_t01", take.parent.parent)) == 1
