@@ -16,7 +16,8 @@ reuses one) becomes an access copy three ways, one after the other:
 Reported: wall time, × real time (media seconds per second), CPU seconds, and the ratio of
 PyAV's wall time to FFmpeg's. With ``--during-take``, the derivation is run once more while a
 new demo-deck take records in the same process (as in the window), and the frames that take
-lost are reported. The machine may be shared: the load average is printed. Usage::
+lost are reported next to those of a take of the same length recorded alone just before (the
+cost of the machine's other load). The machine may be shared: the load average is printed. Usage::
 
     python -m bench derive [--minutes 10] [--take DIR] [--during-take] [--keep] [--json]
 """
@@ -111,32 +112,45 @@ def _derive(take_dir: Path, profile) -> dict:
     }
 
 
-def during_take(take_dir: Path, scratch: Path, seconds: float) -> dict:
-    """``derive_take`` while a video take of ``seconds`` records from the demo deck."""
+def _live_take(scratch: Path, item: str, seconds: float):
     from capture.video.take import VideoTake, VideoTakeSettings
-    from headblock.delivery.derive import derive_take
 
-    take = VideoTake(
+    return VideoTake(
         VideoTakeSettings(
-            device="demo:ntsc",
-            library=scratch / "concurrent",
-            item="LIVE",
-            seconds=seconds,
-            run_qc=False,
+            device="demo:ntsc", library=scratch / "live", item=item, seconds=seconds, run_qc=False
         )
     )
+
+
+def _losses(take) -> dict:
+    st = take.status()
+    return {
+        "frames_written": st.frames_written,
+        "frames_lost": st.frames_lost,
+        "queue_peak": st.encoder_queue_peak,
+    }
+
+
+def during_take(take_dir: Path, scratch: Path, seconds: float) -> dict:
+    """``derive_take`` while a video take of ``seconds`` records from the demo deck, after a
+    take of the same length alone (what the machine's other load costs a take by itself)."""
+    from headblock.delivery.derive import derive_take
+
+    alone = _live_take(scratch, "ALONE", seconds)
+    load_alone = os.getloadavg()[0]
+    alone.start()
+    alone.wait()
+    take = _live_take(scratch, "LIVE", seconds)
+    load_with = os.getloadavg()[0]
     take.start()
     t0 = time.perf_counter()
     derive_take(take_dir, "access")
     derive_wall = time.perf_counter() - t0
     take.wait()
-    st = take.status()
     return {
+        "take_alone": {**_losses(alone), "load_avg_start": round(load_alone, 2)},
+        "take_with_derive": {**_losses(take), "load_avg_start": round(load_with, 2)},
         "derive_wall_s": round(derive_wall, 1),
-        "take_frames_written": st.frames_written,
-        "take_frames_lost": st.frames_lost,
-        "take_frames_dropped": st.frames_dropped,
-        "take_queue_peak": st.encoder_queue_peak,
     }
 
 
