@@ -43,11 +43,10 @@ def cmd_derive(args) -> int:
             raise
         bar.done()
         rec = result.record
-        what = (f"{rec.width}x{rec.height} H.264" if rec.video_codec else f"{rec.audio_codec}") + (
-            f", {rec.audio_codec} {rec.audio_bitrate_bps // 1000} kbit/s"
-            if rec.video_codec and rec.audio_codec
-            else ""
-        )
+        parts = [f"{rec.width}x{rec.height} H.264"] if rec.video_codec else []
+        if rec.audio_codec:
+            parts.append(f"{rec.audio_codec} {rec.audio_bitrate_bps // 1000} kbit/s")
+        what = ", ".join(parts)
         print(
             f"{rec.path}: {rec.duration_s:.2f} s, {what}, {rec.size_bytes / 1e6:.1f} MB"
             + (f"; {rec.loudness}" if rec.loudness else ""),
