@@ -9,13 +9,17 @@ take's PREMIS, and a row in the catalogue's ``derivatives`` table. A record that
 written (a damaged PREMIS file, a catalogue that cannot be opened) does not undo the copy: it
 is a ``record_failed`` line in the take's log and in ``DeriveResult.record_failures``.
 
-All of it runs on a thread of its own at ``capture.priority.AFTER_TAKE_NICE``; the encoder's
-threads start from it and inherit that, so a take recording at the same time keeps the cores.
+The copy is made in a process of its own at ``capture.priority.AFTER_TAKE_NICE`` (the
+encoder's threads start from it and inherit that), so a take recording at the same time keeps
+the cores and never waits for a low-priority thread holding the GIL.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fractions import Fraction
@@ -25,7 +29,7 @@ import av
 
 from capture.priority import AFTER_TAKE_NICE, lower_this_thread
 from headblock.delivery.profiles import DeriveProfile, load_derive_profile
-from headblock.delivery.transcode import MasterFacts, Outcome, probe_master, transcode
+from headblock.delivery.transcode import Cancelled, MasterFacts, Outcome, probe_master, transcode
 from metadata.errors import HeadblockError, VerificationFailed
 from metadata.files import atomic_path
 from metadata.formats import premis
@@ -111,29 +115,79 @@ def _process_words(profile: DeriveProfile, facts: MasterFacts, outcome: Outcome)
     return f"{words}; PyAV {av.__version__}"
 
 
-def _run_low(fn, cancel: threading.Event):
-    """Run ``fn`` on a thread of its own at after-take priority; Ctrl-C stops it cleanly."""
-    box: dict = {}
+_ERRORS = {"VerificationFailed": VerificationFailed, "Cancelled": Cancelled}
+PROGRESS_INTERVAL_S = 0.1
 
-    def body() -> None:
-        lower_this_thread(AFTER_TAKE_NICE)
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # carried to the caller's thread
-            box["error"] = exc
 
-    worker = threading.Thread(target=body, name="derive", daemon=True)
-    worker.start()
+def _derivation_process(messages, stop, paths: TakePaths, master: Path, profile) -> None:
+    """The child process that makes the copy: it lowers itself first, so every thread the
+    decoder, the filters and x264 start later inherits that; it reports through ``messages``."""
+    lower_this_thread(AFTER_TAKE_NICE)
+    last = [0.0]
+
+    def progress(fraction: float, message: str = "") -> None:
+        now = time.monotonic()
+        if fraction >= 1.0 or now - last[0] >= PROGRESS_INTERVAL_S:
+            last[0] = now
+            messages.put(("progress", fraction, message))
+
+    failures: list[tuple[str, str, str]] = []
     try:
-        while worker.is_alive():
-            worker.join(0.2)
+        record = _write_copy(paths, master, profile, progress, stop, failures)
+    except HeadblockError as exc:
+        messages.put(("error", type(exc).__name__, exc.exit_status, str(exc)))
+        return
+    except BaseException as exc:  # carried to the caller as one line
+        messages.put(("error", "", 2, f"unexpected error: {type(exc).__name__}: {exc}"))
+        return
+    messages.put(("done", record, failures))
+
+
+def _run_low(paths: TakePaths, master: Path, profile, progress: ProgressFn, cancel):
+    """Make the copy in a process of its own at after-take priority; returns (record, record
+    failures). A process, not a thread: a thread of this one at low priority would hold the
+    GIL that a take's threads wait for, and they would wait at its priority."""
+    ctx = multiprocessing.get_context("spawn")  # never fork a process that may be capturing
+    messages = ctx.Queue()
+    stop = ctx.Event()
+    child = ctx.Process(
+        target=_derivation_process,
+        args=(messages, stop, paths, master, profile),
+        name="headblock-derive",
+        daemon=True,
+    )
+    child.start()
+    try:
+        while True:
+            if cancel.is_set():
+                stop.set()
+            try:
+                message = messages.get(timeout=0.2)
+            except queue.Empty:
+                if child.is_alive():
+                    continue
+                try:
+                    message = messages.get(timeout=1.0)
+                except queue.Empty:
+                    raise HeadblockError(
+                        f"the derivation of {master.name} ended unexpectedly "
+                        f"(exit code {child.exitcode})"
+                    ) from None
+            if message[0] == "progress":
+                progress(message[1], message[2])
+                continue
+            break
     except KeyboardInterrupt:
-        cancel.set()
-        worker.join()
+        stop.set()
+        child.join()
         raise
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
+    child.join()
+    if message[0] == "error":
+        _, name, status, text = message
+        error = _ERRORS.get(name, HeadblockError)(text)
+        error.exit_status = status
+        raise error
+    return message[1], message[2]
 
 
 def _write_copy(
@@ -252,10 +306,7 @@ def derive_take(
     profile = load_derive_profile(profile)
     progress = progress or (lambda fraction, message="": None)
     cancel = cancel or threading.Event()
-    failures: list[tuple[str, str, str]] = []  # (record, its file, why)
-    record = _run_low(
-        lambda: _write_copy(paths, master, profile, progress, cancel, failures), cancel
-    )
+    record, failures = _run_low(paths, master, profile, progress, cancel)
     pbcore_path = paths.file(f".{profile.name}.pbcore.xml")
     said = _records(paths, record, pbcore_path, failures)
     return DeriveResult(record, md5_path_for(record.path), pbcore_path, said)

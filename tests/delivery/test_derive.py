@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import threading
 from pathlib import Path
 
 import av
 import numpy as np
+import psutil
 import pyloudnorm
 import pytest
 import soundfile
@@ -222,17 +224,22 @@ def test_derive_again_replaces_the_copy_and_adds_an_event(tmp_path):
     assert len(catalogue.list_derivatives("VHS-042_t01", take.parent.parent)) == 1
 
 
-def test_work_runs_at_after_take_priority_on_its_own_thread(tmp_path):
+def test_work_runs_in_a_process_of_its_own_at_after_take_priority(tmp_path):
     take = make_video_take(tmp_path / "library").directory
-    seen = set()
+    seen: dict[int, set[int]] = {}
+
+    def progress(fraction, message=""):
+        for child in psutil.Process().children():
+            if "spawn_main" not in " ".join(child.cmdline()):
+                continue  # multiprocessing's resource tracker
+            for thread in child.threads():
+                seen.setdefault(child.pid, set()).add(os.getpriority(os.PRIO_PROCESS, thread.id))
+
     caller = thread_nice()
-    derive_take(
-        take,
-        "access",
-        progress=lambda f, m="": seen.add((threading.get_native_id(), thread_nice())),
-    )
-    assert {nice for _, nice in seen} == {AFTER_TAKE_NICE}
-    assert threading.get_native_id() not in {tid for tid, _ in seen}
+    derive_take(take, "access", progress=progress)
+    assert len(seen) == 1, seen  # one derivation process
+    (nices,) = seen.values()
+    assert nices == {AFTER_TAKE_NICE}  # every one of its threads, the encoder's included
     assert thread_nice() == caller  # the caller (a take's thread, the window) keeps its own
 
 
