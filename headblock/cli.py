@@ -34,6 +34,7 @@ HANDLERS = {
     "deck": "headblock.verbs.deck:cmd_deck",
     "timecode": "headblock.verbs.deck:cmd_timecode",
     "batch": "headblock.verbs.batch:cmd_batch",
+    "derive": "headblock.verbs.delivery:cmd_derive",
 }
 
 
@@ -206,6 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--older-than", help="verify: only files last verified before, e.g. 90d")
     batch.add_argument("--report", help="the HTML report (default: in the first PATH)")
     batch.add_argument("--url", help="catalogue database URL (default: SQLite in the library)")
+    derive = verbs.add_parser("derive", help="make access copies of takes")
+    derive.add_argument("take_dirs", nargs="+", metavar="TAKE_DIR")
+    derive.add_argument(
+        "--profile", default="access", help="access, web, or a path to a .toml file"
+    )
     return parser
 
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     DateTime,
     Engine,
@@ -178,6 +179,20 @@ inspections = Table(
     Column("playable", String(3), nullable=False, default=""),  # "yes", "no" or "" (not said)
     Column("note", Text, nullable=False, default=""),
 )
+derivatives = Table(
+    "derivatives",
+    md,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("take", String(80), ForeignKey("takes.identifier", ondelete="CASCADE"), nullable=False),
+    Column("profile", String(32), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("format", String(8), nullable=False),  # "mp4", "mp3", "m4a"
+    Column("size_bytes", BigInteger, nullable=False, default=0),
+    Column("md5", String(32), nullable=False, default=""),  # from its .md5 sidecar
+    Column("created_utc", DateTime(timezone=True)),
+    UniqueConstraint("take", "profile", "format", name="uq_derivative"),
+)
+DERIVATIVE_FORMATS = ("mp4", "mp3", "m4a")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -286,6 +301,7 @@ class TakeFacts:
     decisions: list[dict]
     packages: list[dict]
     fixity: list[dict] = field(default_factory=list)
+    derivatives: list[dict] = field(default_factory=list)
 
 
 _PREMIS_NS = "{http://www.loc.gov/premis/v3}"
@@ -357,6 +373,41 @@ def _list_of(data, key: str) -> list[dict]:
     if isinstance(data, dict):
         data = data.get(key)
     return [d for d in (data or []) if isinstance(d, dict)] if isinstance(data, list) else []
+
+
+def _md5_listed(sidecar: Path, name: str) -> str:
+    """The MD5 an ``md5sum`` sidecar gives for ``name``; "" when it gives none."""
+    try:
+        lines = sidecar.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    for line in lines:
+        digest, _, listed = line.partition(" ")
+        if listed[1:] == name and len(digest) == 32:
+            return digest.lower()
+    return ""
+
+
+def _derivatives_of(paths) -> list[dict]:
+    """Access copies beside the master: ``ITEM_tNN.<profile>.mp4|mp3|m4a`` (docs/take.md)."""
+    found = []
+    for fmt in DERIVATIVE_FORMATS:
+        for path in sorted(paths.directory.glob(f"{paths.stem}.*.{fmt}")):
+            profile = path.name[len(paths.stem) + 1 : -len(fmt) - 1]
+            if not profile or "." in profile or not path.is_file():
+                continue
+            md5 = _md5_listed(path.with_name(path.name + ".md5"), path.name)
+            found.append(
+                {
+                    "profile": profile,
+                    "path": str(path.resolve()),
+                    "format": fmt,
+                    "size_bytes": path.stat().st_size,
+                    "md5": md5,
+                    "created_utc": _mtime(path),
+                }
+            )
+    return found
 
 
 def read_take_folder(take_dir: Path) -> TakeFacts:
@@ -441,6 +492,7 @@ def read_take_folder(take_dir: Path) -> TakeFacts:
         decisions=decs,
         packages=delivered,
         fixity=_fixity_rows(checks, master.name if master else paths.stem),
+        derivatives=_derivatives_of(paths),
     )
 
 
@@ -548,6 +600,9 @@ def _write_facts(conn, f: TakeFacts) -> None:
     conn.execute(delete(fixity).where(fixity.c.take == f.identifier))
     for row in f.fixity:
         conn.execute(fixity.insert().values(take=f.identifier, **row))
+    conn.execute(delete(derivatives).where(derivatives.c.take == f.identifier))
+    for d in f.derivatives:
+        conn.execute(derivatives.insert().values(take=f.identifier, **d))
 
 
 def _sync(eng: Engine, facts: TakeFacts, attempts: int = 3) -> None:
@@ -609,6 +664,7 @@ def rebuild(library: Path, url: str | None = None, progress=None) -> int:
             conn.execute(delete(decisions).where(decisions.c.take == ident))
             conn.execute(delete(packages).where(packages.c.take == ident))
             conn.execute(delete(fixity).where(fixity.c.take == ident))
+            conn.execute(delete(derivatives).where(derivatives.c.take == ident))
             conn.execute(delete(takes).where(takes.c.identifier == ident))
     return len(present)
 
@@ -668,6 +724,24 @@ def list_packages(
     if item is not None:
         q = q.where(packages.c.item == item)
     q = q.order_by(packages.c.at_utc, packages.c.take)
+    try:
+        with eng.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+    except SQLAlchemyError as exc:
+        raise HeadblockError(f"catalogue {eng.url}: {_one_line(exc)}") from exc
+
+
+def list_derivatives(
+    identifier: str | None = None, library: Path | None = None, url: str | None = None
+) -> list[dict]:
+    """Access copies as dicts (columns of ``derivatives``), of one take or of a library."""
+    eng = engine_for(resolve_url(library, url))
+    q = select(derivatives).join(takes, takes.c.identifier == derivatives.c.take)
+    if identifier is not None:
+        q = q.where(derivatives.c.take == identifier)
+    if library is not None:
+        q = q.where(takes.c.library == str(Path(library).resolve()))
+    q = q.order_by(derivatives.c.take, derivatives.c.profile, derivatives.c.format)
     try:
         with eng.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]

@@ -1,4 +1,5 @@
-"""PBCore 2.1 ``pbcoreInstantiationDocument`` describing a preservation master.
+"""PBCore 2.1 ``pbcoreInstantiationDocument`` describing a preservation master, and one per
+access copy made from it (``ITEM_tNN.<profile>.pbcore.xml``, generation "Access copy").
 
 The instantiation is the master file; the tape it was transferred from is named through
 ``instantiationRelation`` (the item identifier) and ``instantiationAnnotation`` elements
@@ -18,7 +19,7 @@ from metadata.clock import utc_iso
 from metadata.errors import HeadblockError
 from metadata.formats.xmlvalidate import write_validated
 from metadata.take.meta import channel_mode
-from metadata.take.record import TakeRecord
+from metadata.take.record import DerivativeRecord, TakeRecord
 
 PBCORE_NS = "http://www.pbcore.org/PBCore/PBCoreNamespace.html"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
@@ -181,3 +182,93 @@ def write_pbcore(record: TakeRecord, path: str | os.PathLike) -> Path:
     """Write the take's PBCore instantiation; validated before it replaces ``path``."""
     path = Path(path)
     return write_validated(build_pbcore(record), path, "pbcore")
+
+
+def build_derivative_pbcore(record: DerivativeRecord) -> etree._ElementTree:
+    """The PBCore tree of one access copy: its own instantiation, related to the master it was
+    made from (``Is Derived From``, the master's file name) and to the carrier item."""
+    root = etree.Element(_P + "pbcoreInstantiationDocument", nsmap={None: PBCORE_NS, "xsi": XSI_NS})
+    root.set(f"{{{XSI_NS}}}schemaLocation", SCHEMA_LOCATION)
+    builder = _Builder(root)
+    path, master = Path(record.path), Path(record.master)
+    video = record.kind == "video"
+    take_id = f"{record.item}_t{record.take_number:02d}"
+    builder.add(root, "instantiationIdentifier", record.identifier, source="Headblock derivative")
+    builder.add(root, "instantiationIdentifier", path.name, source="File name")
+    builder.add(root, "instantiationDate", utc_iso(record.created_utc), dateType="created")
+    builder.add(root, "instantiationDigital", record.mime_type)
+    builder.add(root, "instantiationStandard", record.container)
+    builder.add(root, "instantiationLocation", f"{record.item}/{take_id}/{path.name}")
+    builder.add(root, "instantiationMediaType", "Moving Image" if video else "Sound")
+    builder.add(root, "instantiationGenerations", "Access copy")
+    builder.add(root, "instantiationFileSize", record.size_bytes, unitsOfMeasure="bytes")
+    builder.add(root, "instantiationDuration", timecode(record.duration_s))
+    if record.duration_s > 0:
+        bps = int(round(record.size_bytes * 8 / record.duration_s))
+        builder.add(root, "instantiationDataRate", bps, unitsOfMeasure="bit/s")
+    tracks = (["1 video"] if video else []) + (["1 audio"] if record.audio_codec else [])
+    builder.add(root, "instantiationTracks", ", ".join(tracks))
+    if record.audio_channels:
+        builder.add(
+            root,
+            "instantiationChannelConfiguration",
+            f"{record.audio_channels} channels ({channel_mode(record.audio_channels)})",
+        )
+    if video:
+        track = etree.SubElement(root, _P + "instantiationEssenceTrack")
+        builder.add(track, "essenceTrackType", "Video")
+        builder.add(track, "essenceTrackEncoding", record.video_codec)
+        builder.add(track, "essenceTrackFrameRate", _fps(record.frame_rate), unitsOfMeasure="fps")
+        builder.add(track, "essenceTrackBitDepth", 8)
+        builder.add(track, "essenceTrackFrameSize", f"{record.width}x{record.height}")
+        builder.add(track, "essenceTrackAspectRatio", record.display_aspect_ratio)
+        builder.add(track, "essenceTrackDuration", timecode(record.duration_s))
+        for kind, value in (
+            ("Frame rate (exact)", record.frame_rate),
+            ("Frames", record.frames),
+            ("Pixel format", "yuv420p"),
+            ("Chroma subsampling", "4:2:0"),
+            ("Pixel aspect ratio", "1:1"),
+            ("Scan type", "progressive"),
+            ("Deinterlacing", record.deinterlace),
+        ):
+            builder.add(track, "essenceTrackAnnotation", value, annotationType=kind)
+    if record.audio_codec:
+        track = etree.SubElement(root, _P + "instantiationEssenceTrack")
+        builder.add(track, "essenceTrackType", "Audio")
+        builder.add(track, "essenceTrackEncoding", record.audio_codec)
+        builder.add(
+            track, "essenceTrackDataRate", record.audio_bitrate_bps or None, unitsOfMeasure="bit/s"
+        )
+        builder.add(track, "essenceTrackSamplingRate", record.audio_rate_hz, unitsOfMeasure="Hz")
+        builder.add(track, "essenceTrackDuration", timecode(record.duration_s))
+        builder.add(
+            track, "essenceTrackAnnotation", record.audio_channels, annotationType="Channels"
+        )
+        builder.add(
+            track,
+            "essenceTrackAnnotation",
+            record.loudness,
+            annotationType="Loudness normalisation",
+        )
+    rel = etree.SubElement(root, _P + "instantiationRelation")
+    builder.add(rel, "instantiationRelationType", "Is Derived From", source="PBCore relationType")
+    builder.add(rel, "instantiationRelationIdentifier", master.name, source="File name")
+    rel = etree.SubElement(root, _P + "instantiationRelation")
+    builder.add(rel, "instantiationRelationType", "Is Format Of", source="Dublin Core (dcterms)")
+    builder.add(rel, "instantiationRelationIdentifier", record.item, source="Source carrier item")
+    for kind, value in (
+        ("Derivative profile", record.profile),
+        ("Derivation process", record.process),
+        ("Source master", master.name),
+        ("Source master MD5 checksum", record.master_md5),
+        ("Derivation software", record.software),
+        ("MD5 checksum", record.md5),
+    ):
+        builder.add(root, "instantiationAnnotation", value, annotationType=kind)
+    return etree.ElementTree(root)
+
+
+def write_derivative_pbcore(record: DerivativeRecord, path: str | os.PathLike) -> Path:
+    """Write an access copy's PBCore instantiation; validated before it replaces ``path``."""
+    return write_validated(build_derivative_pbcore(record), Path(path), "pbcore")

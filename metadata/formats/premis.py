@@ -5,7 +5,10 @@ http://id.loc.gov/vocabulary/preservation/eventType (see EVENT_TYPES): a take's 
 ``capture`` -> ``message digest calculation`` -> ``validation`` (QC) -> ``metadata modification``
 (review marks) -> ``appraisal`` (supervisor sign-off: approved or rejected), with
 ``fixity check`` for every later verification and ``recovery`` for a take repaired after a crash.
-``add_event`` appends to an existing document under a file lock and re-validates it.
+An access copy is a second ``file`` object (``derivation`` / ``has source`` the master) with a
+``creation`` event linking the master (role ``source``) and the copy (role ``outcome``).
+``add_event`` and ``add_derivative`` append to an existing document under a file lock and
+re-validate it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from lxml import etree
 from metadata.clock import parse_utc, utc_iso
 from metadata.errors import HeadblockError
 from metadata.formats.xmlvalidate import validate, write_validated
-from metadata.take.record import TakeRecord, software_string
+from metadata.take.record import DerivativeRecord, TakeRecord, software_string
 
 PREMIS_NS = "http://www.loc.gov/premis/v3"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
@@ -73,6 +76,8 @@ class PremisEvent:
     outcome_detail: str = ""
     agent_roles: list[tuple[str, str]] = field(default_factory=list)  # (agent identifier, role)
     identifier: str = ""  # assigned when written if empty
+    # (object identifier, eventRelatedObjectRole) when the event links more than the master
+    linked_objects: list[tuple[str, str]] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- agents
@@ -189,6 +194,22 @@ def qc_event(when: datetime, verdict: str, detail: str, software: str) -> Premis
         verdict,
         detail,
         [(software_agent(software).identifier, "executing program")],
+    )
+
+
+def derivation_event(record: DerivativeRecord) -> PremisEvent:
+    """An access copy made from the master: the master is its source, the copy its outcome."""
+    detail = f"access copy ({record.profile} profile) made from the master: {record.process}"
+    if record.loudness:
+        detail += f"; loudness: {record.loudness}"
+    return PremisEvent(
+        "creation",
+        record.created_utc,
+        detail,
+        "success",
+        f"{Path(record.path).name}: {record.size_bytes} bytes, MD5 {record.md5}",
+        [(software_agent(record.software).identifier, "executing program")],
+        linked_objects=[(Path(record.master).name, "source"), (Path(record.path).name, "outcome")],
     )
 
 
@@ -335,8 +356,56 @@ def _event_element(event: PremisEvent, object_id: str) -> etree._Element:
                 authority="eventRelatedAgentRole",
                 authorityURI=_VOCAB + "eventRelatedAgentRole",
             )
-    _identifier(ev, "linkingObjectIdentifier", object_id)
+    for linked_id, role in event.linked_objects or [(object_id, "")]:
+        link = _sub(ev, "linkingObjectIdentifier")
+        _sub(link, "linkingObjectIdentifierType", "local")
+        _sub(link, "linkingObjectIdentifierValue", linked_id)
+        if role:
+            _sub(
+                link,
+                "linkingObjectRole",
+                role,
+                authority="eventRelatedObjectRole",
+                authorityURI=_VOCAB + "eventRelatedObjectRole",
+            )
     return ev
+
+
+def _derivative_object(record: DerivativeRecord, event_id: str) -> etree._Element:
+    """The access copy as a ``file`` object: its fixity, size, format, and its master."""
+    name = Path(record.path).name
+    obj = etree.Element(_P + "object")
+    obj.set(f"{{{XSI_NS}}}type", "file")
+    _identifier(obj, "objectIdentifier", name)
+    ch = _sub(obj, "objectCharacteristics")
+    _sub(ch, "compositionLevel", "0")
+    fx = _sub(ch, "fixity")
+    _sub(
+        fx,
+        "messageDigestAlgorithm",
+        "MD5",
+        authority="cryptographicHashFunctions",
+        authorityURI=_VOCAB + "cryptographicHashFunctions",
+    )
+    _sub(fx, "messageDigest", record.md5)
+    _sub(fx, "messageDigestOriginator", record.software)
+    _sub(ch, "size", int(record.size_bytes))
+    fmt = _sub(ch, "format")
+    _sub(_sub(fmt, "formatDesignation"), "formatName", record.container)
+    _sub(fmt, "formatNote", record.process)
+    app = _sub(ch, "creatingApplication")
+    soft = software_agent(record.software)
+    _sub(app, "creatingApplicationName", soft.name)
+    if soft.version:
+        _sub(app, "creatingApplicationVersion", soft.version)
+    _sub(app, "dateCreatedByApplication", utc_iso(record.created_utc))
+    _sub(obj, "originalName", name)
+    rel = _sub(obj, "relationship")
+    _sub(rel, "relationshipType", "derivation", authority="relationshipType")
+    _sub(rel, "relationshipSubType", "has source", authority="relationshipSubType")
+    _identifier(rel, "relatedObjectIdentifier", Path(record.master).name)
+    _identifier(rel, "relatedEventIdentifier", event_id)
+    return obj
 
 
 def _agent_element(agent: PremisAgent) -> etree._Element:
@@ -427,6 +496,49 @@ def _parse(path: Path) -> etree._ElementTree:
     return validate(tree, "premis")
 
 
+def _next_event_id(root, object_id: str | None) -> str:
+    stem = object_id.rsplit(".", 1)[0] if object_id else "object"
+    existing = root.findall(_P + "event")
+    used = {e.findtext(f"{_P}eventIdentifier/{_P}eventIdentifierValue") for e in existing}
+    n = len(existing) + 1
+    while _event_id(stem, n) in used:
+        n += 1
+    return _event_id(stem, n)
+
+
+def _append_event(root, event: PremisEvent, agents: list[PremisAgent]) -> None:
+    """Insert ``event`` after the last event (or object), and its agents when new."""
+    objects = root.findall(_P + "object")
+    object_id = objects[0].findtext(f"{_P}objectIdentifier/{_P}objectIdentifierValue")
+    existing_events = root.findall(_P + "event")
+    existing_agents = {
+        a.findtext(f"{_P}agentIdentifier/{_P}agentIdentifierValue")
+        for a in root.findall(_P + "agent")
+    }
+    if not agents and not event.agent_roles:  # the program doing the writing ran it
+        agents = [software_agent(software_string())]
+    linked = {aid for aid, _ in event.agent_roles}
+    for a in agents:
+        if a.identifier not in linked:
+            event.agent_roles.append((a.identifier, _default_role(a)))
+    for agent_id in sorted(linked - existing_agents - {a.identifier for a in agents}):
+        agents.append(_agent_from_identifier(agent_id))
+    if not event.identifier:
+        event.identifier = _next_event_id(root, object_id)
+    new_event = _event_element(event, object_id)
+    anchor = existing_events[-1] if existing_events else objects[-1]
+    anchor.addnext(new_event)
+    last = root.findall(_P + "agent")
+    insert_after = last[-1] if last else new_event
+    for a in agents:
+        if a.identifier in existing_agents:
+            continue
+        el = _agent_element(a)
+        insert_after.addnext(el)
+        insert_after = el
+        existing_agents.add(a.identifier)
+
+
 def add_event(
     path: str | os.PathLike,
     event: PremisEvent,
@@ -441,43 +553,37 @@ def add_event(
     agents = [agent] if isinstance(agent, PremisAgent) else list(agent or [])
     with _locked(path):
         tree = _parse(path)
+        _append_event(tree.getroot(), event, agents)
+        _write_valid(tree, path)
+    return event
+
+
+def add_derivative(path: str | os.PathLike, record: DerivativeRecord) -> PremisEvent:
+    """Record an access copy in its take's PREMIS document: the copy as an object (replacing
+    the object of an earlier copy of the same name, whose file it replaced) and its
+    ``creation`` event linking master and copy. Re-validates; returns the event."""
+    path = Path(path)
+    event = derivation_event(record)
+    name = Path(record.path).name
+    with _locked(path):
+        tree = _parse(path)
         root = tree.getroot()
         objects = root.findall(_P + "object")
-        object_id = objects[0].findtext(f"{_P}objectIdentifier/{_P}objectIdentifierValue")
-        existing_events = root.findall(_P + "event")
-        existing_agents = {
-            a.findtext(f"{_P}agentIdentifier/{_P}agentIdentifierValue")
-            for a in root.findall(_P + "agent")
-        }
-        if not agents and not event.agent_roles:  # the program doing the writing ran it
-            agents = [software_agent(software_string())]
-        linked = {aid for aid, _ in event.agent_roles}
-        for a in agents:
-            if a.identifier not in linked:
-                event.agent_roles.append((a.identifier, _default_role(a)))
-        for agent_id in sorted(linked - existing_agents - {a.identifier for a in agents}):
-            agents.append(_agent_from_identifier(agent_id))
-        if not event.identifier:
-            stem = object_id.rsplit(".", 1)[0] if object_id else "object"
-            used = {
-                e.findtext(f"{_P}eventIdentifier/{_P}eventIdentifierValue") for e in existing_events
-            }
-            n = len(existing_events) + 1
-            while _event_id(stem, n) in used:
-                n += 1
-            event.identifier = _event_id(stem, n)
-        new_event = _event_element(event, object_id)
-        anchor = existing_events[-1] if existing_events else objects[-1]
-        anchor.addnext(new_event)
-        last = root.findall(_P + "agent")
-        insert_after = last[-1] if last else new_event
-        for a in agents:
-            if a.identifier in existing_agents:
-                continue
-            el = _agent_element(a)
-            insert_after.addnext(el)
-            insert_after = el
-            existing_agents.add(a.identifier)
+        master_id = objects[0].findtext(f"{_P}objectIdentifier/{_P}objectIdentifierValue")
+        event.identifier = _next_event_id(root, master_id)
+        new_object = _derivative_object(record, event.identifier)
+        earlier = [
+            o
+            for o in objects[1:]
+            if o.findtext(f"{_P}objectIdentifier/{_P}objectIdentifierValue") == name
+        ]
+        if earlier:
+            earlier[0].addprevious(new_object)
+            for o in earlier:
+                root.remove(o)
+        else:
+            objects[-1].addnext(new_object)
+        _append_event(root, event, [])
         _write_valid(tree, path)
     return event
 
@@ -496,6 +602,13 @@ def read_events(path: str | os.PathLike) -> list[PremisEvent]:
             )
             for link in ev.findall(_P + "linkingAgentIdentifier")
         ]
+        objects = [
+            (
+                link.findtext(_P + "linkingObjectIdentifierValue") or "",
+                link.findtext(_P + "linkingObjectRole") or "",
+            )
+            for link in ev.findall(_P + "linkingObjectIdentifier")
+        ]
         out.append(
             PremisEvent(
                 type=ev.findtext(_P + "eventType") or "",
@@ -508,6 +621,7 @@ def read_events(path: str | os.PathLike) -> list[PremisEvent]:
                 or "",
                 agent_roles=roles,
                 identifier=ev.findtext(f"{_P}eventIdentifier/{_P}eventIdentifierValue") or "",
+                linked_objects=objects if any(role for _, role in objects) else [],
             )
         )
     return out

@@ -67,3 +67,44 @@ class TakeRecord:
     @property
     def identifier(self) -> str:
         return f"{self.item}_t{self.take_number:02d}"
+
+
+@dataclass
+class DerivativeRecord:
+    """An access copy made from a take's master: the facts its PBCore, PREMIS event and
+    catalogue row are written from."""
+
+    item: str
+    take_number: int
+    profile: str  # the derivative profile's name, also in the file name
+    path: Path  # ITEM_tNN.<profile>.mp4|.mp3|.m4a
+    master: Path
+    master_md5: str
+    size_bytes: int
+    md5: str
+    duration_s: float
+    created_utc: datetime
+    mime_type: str  # "video/mp4", "audio/mpeg", "audio/mp4"
+    container: str  # "MPEG-4 Part 14", "MPEG-1 Audio Layer III"
+    process: str  # how it was made, in one line (codecs, settings, filters)
+    video_codec: str = ""  # "H.264/AVC"
+    width: int = 0
+    height: int = 0
+    frame_rate: str = ""  # exact rational
+    frames: int = 0
+    display_aspect_ratio: str = ""
+    deinterlace: str = ""  # what was done to the master's fields; "" when progressive
+    audio_codec: str = ""  # "AAC", "MP3"
+    audio_rate_hz: int = 0
+    audio_channels: int = 0
+    audio_bitrate_bps: int = 0
+    loudness: str = ""  # the normalisation, in words; "" when the profile asks for none
+    software: str = field(default_factory=software_string)
+
+    @property
+    def identifier(self) -> str:
+        return f"{self.item}_t{self.take_number:02d}.{self.profile}"
+
+    @property
+    def kind(self) -> str:
+        return "video" if self.video_codec else "audio"
