@@ -1,7 +1,8 @@
 """``headblock gui [--demo] [--library DIR]``: the station window.
 
-Tabs: Bench (capture), Review and Sign-off. A take double-clicked in the sign-off queue opens
-in Review.
+Tabs: Bench (capture), Review, Sign-off and Items (the collection's inventory). An item chosen
+in Items fills the bench's item form; its last take, or a take double-clicked in the sign-off
+queue, opens in Review.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QMainWindow, QTabWidget
 
 from app.capture_tab import CaptureTab
+from app.item_queue import ItemQueueView, fill_item_form
 from app.queue_view import QueueView
 from app.review.view import ReviewView
 from capture.priority import engine_starter, lower_this_thread
@@ -52,11 +54,20 @@ class MainWindow(QMainWindow):
         self.queue = QueueView(library=library)
         self.tabs.addTab(self.queue, "Sign-off")
         self.queue.open_take.connect(self.review_take)
+        self.items = ItemQueueView(library=library)
+        self.tabs.addTab(self.items, "Items")
+        self.items.item_chosen.connect(self.use_item)
+        self.items.open_take.connect(self.review_take)
         geometry = window_settings().value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
             self.resize(1560, 960)
+
+    def use_item(self, row: dict) -> None:
+        """The bench's item form filled from the catalogue, ready for the next take."""
+        fill_item_form(self.bench.setup, row)
+        self.tabs.setCurrentWidget(self.bench)
 
     def review_take(self, take_dir: Path) -> None:
         self.review.open_path(take_dir)

@@ -51,7 +51,12 @@ def _wait_state(qtbot, bench, state, timeout_s=20):
 def test_record_a_take_on_the_demo_deck(window, qtbot, tmp_path):
     w = window("demo")
     bench = w.bench
-    assert [w.tabs.tabText(i) for i in range(w.tabs.count())] == ["Bench", "Review", "Sign-off"]
+    assert [w.tabs.tabText(i) for i in range(w.tabs.count())] == [
+        "Bench",
+        "Review",
+        "Sign-off",
+        "Items",
+    ]
     setup = bench.setup
     # the form
     qtbot.keyClicks(setup.item_id, "DEMO-7")
@@ -327,3 +332,35 @@ def test_live_figures_never_re_lay_out_the_window(window, qtbot):
     assert bench.meters.rms_labels[1].text() == "-9.0"  # the figures did change
     assert "11,000" in bench.health.samples.text()
     assert relayouts == [], relayouts[:20]
+
+
+def test_the_items_tab_fills_the_bench_and_opens_the_last_take_in_review(window, qtbot, tmp_path):
+    """The window wires the item queue: choosing an item fills the bench's item form and
+    shows the bench; "Review last take" opens that take in Review."""
+    from metadata.catalogue import inventory
+    from tests.review.takes import make_audio_take
+
+    w = window("demo")
+    library = Path(w.settings.library).expanduser()
+    library.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "list.csv").write_text(
+        "identifier,title,carrier,collection\nREEL-009,Brass band,open reel,Music\n"
+        "REEL-010,Sermon,cassette,Oral history\n"
+    )
+    inventory.import_list(library, tmp_path / "list.csv")
+    take = make_audio_take(library, "REEL-010")
+    w.tabs.setCurrentWidget(w.items)
+    qtbot.waitUntil(lambda: w.items.table.rowCount() == 2, timeout=20000)
+
+    w.items.table.selectRow(w.items.shown_items().index("REEL-009"))
+    w.items.use_button.click()
+    assert w.tabs.currentWidget() is w.bench
+    assert w.bench.setup.item_id.text() == "REEL-009"
+    assert w.bench.setup.take_meta().title == "Brass band"
+
+    w.tabs.setCurrentWidget(w.items)
+    w.items.table.selectRow(w.items.shown_items().index("REEL-010"))
+    w.items.review_button.click()
+    assert w.tabs.currentWidget() is w.review
+    qtbot.waitUntil(lambda: w.review.model is not None, timeout=20000)
+    assert w.review.model.paths.directory == take.directory
