@@ -51,6 +51,14 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
 
+def _quiet_dask_logs(level: int) -> None:
+    """Dask's logging configuration gives child loggers (``tornado.application``,
+    ``distributed.client``…) levels of their own, so each is set, not only the parents."""
+    for name in list(logging.root.manager.loggerDict) + ["distributed", "tornado"]:
+        if name.split(".")[0] in ("distributed", "tornado"):
+            logging.getLogger(name).setLevel(level)
+
+
 @contextlib.contextmanager
 def open_client(workers: int | None = None, scheduler: str | None = None) -> Iterator:
     """A Dask client: on the lab's scheduler (``tcp://HOST:8786``) or on a ``LocalCluster`` of
@@ -62,13 +70,13 @@ def open_client(workers: int | None = None, scheduler: str | None = None) -> Ite
     # Dask's own logs (a lost worker, a closed connection while shutting down) carry
     # tracebacks; what matters to the user is in the summary. HEADBLOCK_DEBUG keeps them.
     quiet = logging.WARNING if os.environ.get("HEADBLOCK_DEBUG") else logging.CRITICAL
-    for name in ("distributed", "tornado"):
-        logging.getLogger(name).setLevel(quiet)
+    _quiet_dask_logs(quiet)
     if scheduler:
         try:
             client = Client(scheduler, timeout="10s")
         except (OSError, TimeoutError) as exc:
             raise HeadblockError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from exc
+        _quiet_dask_logs(quiet)
         try:
             yield client
         finally:
@@ -85,6 +93,7 @@ def open_client(workers: int | None = None, scheduler: str | None = None) -> Ite
         silence_logs=quiet,
     )
     client = Client(cluster)
+    _quiet_dask_logs(quiet)
     try:
         yield client
     finally:
