@@ -280,14 +280,15 @@ def _format_name(record: TakeRecord) -> tuple[str, str, str]:
     return name, "2", f"PCM {a.rate_hz} Hz {a.bits}-bit {a.channels} ch; bext version 2"
 
 
-def _object_element(record: TakeRecord) -> etree._Element:
-    name = Path(record.master).name
+def _file_object(name: str, md5: str, originator: str, size_bytes: int):
+    """A ``file`` object with its identifier, fixity (when known) and size; returns the object
+    and its ``objectCharacteristics`` for the caller to add the format."""
     obj = etree.Element(_P + "object")
     obj.set(f"{{{XSI_NS}}}type", "file")
     _identifier(obj, "objectIdentifier", name)
     ch = _sub(obj, "objectCharacteristics")
     _sub(ch, "compositionLevel", "0")
-    if record.md5:
+    if md5:
         fx = _sub(ch, "fixity")
         _sub(
             fx,
@@ -296,9 +297,15 @@ def _object_element(record: TakeRecord) -> etree._Element:
             authority="cryptographicHashFunctions",
             authorityURI=_VOCAB + "cryptographicHashFunctions",
         )
-        _sub(fx, "messageDigest", record.md5)
-        _sub(fx, "messageDigestOriginator", record.software)
-    _sub(ch, "size", int(record.size_bytes))
+        _sub(fx, "messageDigest", md5)
+        _sub(fx, "messageDigestOriginator", originator)
+    _sub(ch, "size", int(size_bytes))
+    return obj, ch
+
+
+def _object_element(record: TakeRecord) -> etree._Element:
+    name = Path(record.master).name
+    obj, ch = _file_object(name, record.md5, record.software, record.size_bytes)
     fmt = _sub(ch, "format")
     fname, fversion, fnote = _format_name(record)
     des = _sub(fmt, "formatDesignation")
@@ -374,22 +381,7 @@ def _event_element(event: PremisEvent, object_id: str) -> etree._Element:
 def _derivative_object(record: DerivativeRecord, event_id: str) -> etree._Element:
     """The access copy as a ``file`` object: its fixity, size, format, and its master."""
     name = Path(record.path).name
-    obj = etree.Element(_P + "object")
-    obj.set(f"{{{XSI_NS}}}type", "file")
-    _identifier(obj, "objectIdentifier", name)
-    ch = _sub(obj, "objectCharacteristics")
-    _sub(ch, "compositionLevel", "0")
-    fx = _sub(ch, "fixity")
-    _sub(
-        fx,
-        "messageDigestAlgorithm",
-        "MD5",
-        authority="cryptographicHashFunctions",
-        authorityURI=_VOCAB + "cryptographicHashFunctions",
-    )
-    _sub(fx, "messageDigest", record.md5)
-    _sub(fx, "messageDigestOriginator", record.software)
-    _sub(ch, "size", int(record.size_bytes))
+    obj, ch = _file_object(name, record.md5, record.software, record.size_bytes)
     fmt = _sub(ch, "format")
     _sub(_sub(fmt, "formatDesignation"), "formatName", record.container)
     _sub(fmt, "formatNote", record.process)
