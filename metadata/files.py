@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,3 +45,15 @@ def write_atomic(path: str | os.PathLike, data: str | bytes, encoding: str = "ut
         else:
             tmp.write_bytes(data)
     return path
+
+
+def read_toml(path: Path, what: str) -> dict:
+    """A TOML file's table; ``what`` names it in the one line said when it cannot be read."""
+    from metadata.errors import HeadblockError
+
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise HeadblockError(f"{what} {path}: not valid TOML ({exc})") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HeadblockError(f"{what} {path}: cannot read it ({exc})") from exc

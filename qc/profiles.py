@@ -8,11 +8,11 @@ by path. Each table ``[check_id]`` may set ``enabled`` and any threshold of that
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from metadata.errors import HeadblockError
+from metadata.files import read_toml
 from qc.table import CHECKS
 from resources import resource_path
 
@@ -119,10 +119,5 @@ def load_profile(name_or_path="default") -> Profile:
     if isinstance(name_or_path, Profile):
         return name_or_path
     path = _resolve(name_or_path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise HeadblockError(f"profile {path}: not valid TOML ({exc})") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HeadblockError(f"profile {path}: cannot read it ({exc})") from exc
+    data = read_toml(path, "profile")
     return profile_from_dict(data, name=path.stem, source=path)

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from metadata.errors import HeadblockError
+from metadata.files import read_toml
 from resources import resource_path
 
 PROFILES_DIR = resource_path("derive")
@@ -176,10 +176,5 @@ def load_derive_profile(name_or_path="access") -> DeriveProfile:
     if isinstance(name_or_path, DeriveProfile):
         return name_or_path
     path = _resolve(name_or_path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise HeadblockError(f"derivative profile {path}: not valid TOML ({exc})") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HeadblockError(f"derivative profile {path}: cannot read it ({exc})") from exc
+    data = read_toml(path, "derivative profile")
     return profile_from_dict(data, name=path.stem, source=path)
