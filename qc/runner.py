@@ -17,7 +17,7 @@ from pathlib import Path
 
 from metadata.clock import utc_now
 from metadata.progress import ProgressFn
-from metadata.take.log import TakeLog
+from metadata.take.log import say_record_failures
 from metadata.take.naming import TakePaths, paths_for_master
 from qc.audio.capture_log import CaptureLogContext
 from qc.inputs import first_line, inspect_input, probe_media
@@ -164,16 +164,7 @@ def _bring_records_in_line(paths: TakePaths, result: QCResult, catalogue: bool =
         why = _sync_catalogue(paths.directory)
         if why is not None:
             failures.append(("catalogue", paths.directory.name, why))
-    said = []
-    for record, name, why in failures:
-        said.append(f"the {record} record of {name} was not updated: {why}")
-        if paths.log.exists():
-            try:
-                with TakeLog(paths.log) as take_log:
-                    take_log.write("record_failed", "ERROR", record=record, file=name, error=why)
-            except OSError as exc:
-                said.append(f"the take's log {paths.log.name} was not written: {exc.strerror}")
-    return said
+    return say_record_failures(paths.log, failures, "updated")
 
 
 def _add_premis_event(path: Path, result: QCResult) -> None:

@@ -42,7 +42,7 @@ from metadata.formats.checksums import (
 )
 from metadata.formats.pbcore import write_derivative_pbcore
 from metadata.progress import ProgressFn
-from metadata.take.log import TakeLog
+from metadata.take.log import say_record_failures
 from metadata.take.naming import TakePaths, paths_for_take_dir
 from metadata.take.record import DerivativeRecord, software_string
 
@@ -275,16 +275,7 @@ def _records(
 
     if not catalogue.sync_take(paths.directory):
         failures.append(("catalogue", paths.directory.name, "the catalogue could not be written"))
-    said = []
-    for what, name, why in failures:
-        said.append(f"the {what} record of {name} was not written: {why}")
-        if paths.log.exists():
-            try:
-                with TakeLog(paths.log) as take_log:
-                    take_log.write("record_failed", "ERROR", record=what, file=name, error=why)
-            except OSError as exc:
-                said.append(f"the take's log {paths.log.name} was not written: {exc.strerror}")
-    return said
+    return say_record_failures(paths.log, failures)
 
 
 def derive_take(

@@ -87,3 +87,20 @@ def read_log(path: Path) -> list[LogEvent]:
             fields = {"text": payload}
         events.append(LogEvent(time, level, name, fields))
     return events
+
+
+def say_record_failures(
+    log_path: Path, failures: list[tuple[str, str, str]], verb: str = "written"
+) -> list[str]:
+    """Sentences for records that could not be written (``(record, file, why)``), each also a
+    ``record_failed`` line in the take's log when it has one: a failed record is never silent."""
+    said = []
+    for record, name, why in failures:
+        said.append(f"the {record} record of {name} was not {verb}: {why}")
+        if log_path.exists():
+            try:
+                with TakeLog(log_path) as take_log:
+                    take_log.write("record_failed", "ERROR", record=record, file=name, error=why)
+            except OSError as exc:
+                said.append(f"the take's log {log_path.name} was not written: {exc.strerror}")
+    return said
