@@ -353,13 +353,16 @@ def mark_pending(take_dir: str | os.PathLike) -> list[str]:
     return say_record_failures(paths.log, failures)
 
 
-def record_failed(take_dir: str | os.PathLike, reason: str, by: str = "after-take job") -> dict:
-    """State ``failed`` with ``reason`` (a job that died): qc.json, log, catalogue, report.
-    Nothing else of the take is touched."""
+def record_failed(
+    take_dir: str | os.PathLike, reason: str, by: str = "after-take job", report: bool = False
+) -> dict:
+    """State ``failed`` with ``reason`` (a job that died): qc.json, log, catalogue (and the
+    report when ``report``: writing it re-reads the master, which the process that watched the
+    job, perhaps a capturing one, must not do). Nothing else of the take is touched."""
     paths = paths_for_take_dir(Path(take_dir))
     entry = integrity_entry("failed", detail=reason, by=by)
     failures: list[tuple[str, str, str]] = []
-    _record_state(paths, entry, None, failures)
+    _record_state(paths, entry, None, failures, report=report)
     say_record_failures(paths.log, failures)
     return entry
 
@@ -496,7 +499,16 @@ class IntegrityJob:
             self._on_done(result)
 
     def _died(self, reason: str) -> IntegrityResult:
-        reason += "; check the take again with `headblock verify`"
+        paths = paths_for_take_dir(self.take_dir)
+        master = paths.master_if_present()
+        if master is not None and master.with_name(master.name + ".md5").exists():
+            reason += f"; check the take again with `headblock verify {self.take_dir}`"
+        else:  # recover writes the .md5 and the records from the take's log
+            library = self.take_dir.parent.parent
+            reason += (
+                f"; its .md5 was not written: run `headblock recover {library}`, then "
+                f"`headblock verify {self.take_dir}`"
+            )
         entry = record_failed(self.take_dir, reason)
         return IntegrityResult(self.take_dir, "failed", None, detail=reason, entry=entry)
 

@@ -240,6 +240,7 @@ def test_a_killed_job_ends_failed_and_loses_nothing(video_source, tmp_path):
     assert job.wait(30)
     assert job.result.state == "failed"
     assert "killed by signal 9" in job.result.detail and "headblock verify" in job.result.detail
+    assert "its .md5 was not written: run `headblock recover" in job.result.detail
     qc = _qc(take_dir)
     assert qc["integrity"]["state"] == "failed" and qc["checks"] == checks_before
     assert _catalogue_state(take_dir) == "failed"
