@@ -142,7 +142,8 @@ class IntegrityResult:
     entry: dict = field(default_factory=dict)  # qc.json's integrity key
     qc_verdict: str | None = None  # the verdict after the framemd5 check, when QC had run
     record_failures: list[str] = field(default_factory=list)
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall time of the job
+    cpu_s: float = 0.0  # CPU time of the process that ran it (every thread)
 
     @property
     def ok(self) -> bool:
@@ -161,6 +162,12 @@ def _log(paths: TakePaths, event: str, level: str, **fields) -> str | None:
     except OSError as exc:
         return f"the take's log {paths.log.name} was not written: {exc.strerror}"
     return None
+
+
+def _log_or_note(failures: list, paths: TakePaths, event: str, ok: bool, **fields) -> None:
+    note = _log(paths, event, "INFO" if ok else "ERROR", **fields)
+    if note:
+        failures.append(("log", paths.log.name, note))
 
 
 def _sync_catalogue(paths: TakePaths, failures: list) -> None:
@@ -251,7 +258,7 @@ def _fixity(
     record.size_bytes = master.stat().st_size
     if record.kind == "video":
         record.md5, ok, detail = _read_video(master, written or {}, progress)
-        _log(paths, "essence_check", "INFO" if ok else "ERROR", verified=ok, detail=detail)
+        _log_or_note(failures, paths, "essence_check", ok, verified=ok, detail=detail)
         premis_detail = ESSENCE_DETAIL + ": " + detail
     else:
         record.md5, on_disk = read_back_md5(master, "audio", progress)
@@ -265,14 +272,7 @@ def _fixity(
     from metadata.formats.checksums import write_md5_file
 
     write_md5_file(master, record.md5)
-    _log(
-        paths,
-        "fixity",
-        "INFO" if ok else "ERROR",
-        md5=record.md5,
-        essence_md5=written,
-        verified=ok,
-    )
+    _log_or_note(failures, paths, "fixity", ok, md5=record.md5, essence_md5=written, verified=ok)
     try:
         from metadata.formats.pbcore import write_pbcore
 
@@ -291,7 +291,7 @@ def run_integrity(
 ) -> IntegrityResult:
     """The job (see the module docstring), in the calling process. Never raises for a bad
     take: a master that cannot be read ends as state ``failed`` with the reason."""
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     paths = paths_for_take_dir(Path(take_dir))
     progress = progress or (lambda fraction, message="": None)
     failures: list[tuple[str, str, str]] = []
@@ -340,6 +340,7 @@ def run_integrity(
     result.qc_verdict = _record_state(paths, result.entry, check, failures)
     result.record_failures = say_record_failures(paths.log, failures)
     result.seconds = time.monotonic() - started
+    result.cpu_s = time.process_time() - cpu_started
     progress(1.0, result.state)
     return result
 
