@@ -4,8 +4,9 @@ watcher that notices when a take's job ends.
 The job (``capture.integrity``) runs in a process of its own and records its state in the
 take folder; the watcher polls the folders of the takes it was given while they are pending
 (a stat every ``interval_ms``, the qc.json read again only when it or the log changed) and
-emits ``changed(take_dir, entry)``. ``notify`` (a signal, safe from any thread: the job's
-``on_done`` may emit it) makes it look at once.
+emits ``changed(take_dir, entry)``. ``announce(take_dir)`` (safe from any thread: give it to
+``capture.integrity.spawn_integrity(..., on_done=lambda r: announce(r.take_dir))``) makes every
+watcher look at once; ``notify`` does it for one watcher.
 """
 
 from __future__ import annotations
@@ -18,6 +19,20 @@ from metadata.take.naming import paths_for_take_dir
 from qc.integrity import describe, read_integrity
 
 COLOURS = {"pending": "#8a929a", "done": "#43a047", "failed": "#e53935"}
+
+
+class _Hub(QObject):
+    ended = Signal(str)
+
+
+_hub: _Hub | None = None  # made on the GUI thread by the first watcher
+
+
+def announce(take_dir) -> None:
+    """A take's integrity job has ended (or verify ran): every watcher looks at it now. Safe
+    from any thread; a no-op before the window made its first watcher."""
+    if _hub is not None:
+        _hub.ended.emit(str(take_dir))
 
 
 def integrity_label(entry: dict | None) -> tuple[str, str, str]:
@@ -49,6 +64,10 @@ class IntegrityWatcher(QObject):
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self._poll)
         self.notify.connect(self.check_now, Qt.ConnectionType.QueuedConnection)
+        global _hub
+        if _hub is None:
+            _hub = _Hub()
+        _hub.ended.connect(self._announced, Qt.ConnectionType.QueuedConnection)
 
     def watch(self, take_dir: Path | str, entry: dict | None) -> None:
         """Follow ``take_dir`` while its state is pending (others need no watching)."""
@@ -65,6 +84,10 @@ class IntegrityWatcher(QObject):
 
     def watching(self) -> list[str]:
         return list(self._watched)
+
+    def _announced(self, take_dir: str) -> None:
+        if take_dir in self._watched:
+            self.check_now(take_dir)
 
     def check_now(self, take_dir: str) -> None:
         entry = read_take_integrity(Path(take_dir))

@@ -50,11 +50,17 @@ def test_a_failed_framemd5_reloads_the_take_with_its_events(qtbot, library):
     view = ReviewView(library=library)
     view.show_error_boxes = False
     qtbot.addWidget(view)
+    view.integrity_watch._timer.setInterval(600_000)  # no polling: the announcement alone
     view.open_path(take.directory)
     rows = view.table.rowCount()
     check = framemd5_detection([FrameDifference(12, FRAME_DIFFERS)], 0.04, "x.framemd5", 25)
     record_in_qc(take.qc_json, integrity_entry("failed", framemd5="fail", detail="1 frame"), check)
-    view.integrity_watch.notify.emit(str(take.directory))  # as the job's on_done would
+    import threading
+
+    from app.widgets.integrity import announce
+
+    # as the job's on_done does, from its watcher thread
+    threading.Thread(target=announce, args=(take.directory,)).start()
     qtbot.waitUntil(lambda: ">failed</span>" in view.title.text(), timeout=5000)
     assert "FAIL" in view.title.text() and view.table.rowCount() == rows + 1
     view.close_take()
