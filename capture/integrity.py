@@ -521,9 +521,14 @@ def spawn_integrity(
     on_done=None,
     on_progress=None,
 ) -> IntegrityJob:
-    """Start ``run_integrity`` in a spawned process at idle priority; returns at once. A
-    spawned process, not a thread: a thread of a capturing process would hold the GIL the
-    take's threads wait for; not forked: a capturing process is never forked."""
+    """Say "pending" (``mark_pending``: before the process starts, so a quick job's "done" is
+    never overwritten by it), then start ``run_integrity`` in a spawned process at idle
+    priority; returns at once. A spawned process, not a thread: a thread of a capturing
+    process would hold the GIL the take's threads wait for; not forked: a capturing process
+    is never forked. Call it once the take's qc.json holds the verdict: a QC result written
+    after it would drop what the job records there. HeadblockError when the process cannot
+    start (the state is then "failed", with the reason)."""
+    mark_pending(take_dir)
     ctx = multiprocessing.get_context("spawn")
     messages = ctx.Queue()
     process = ctx.Process(
@@ -532,5 +537,10 @@ def spawn_integrity(
         name="headblock-integrity",
         daemon=False,  # a command that ends waits for it rather than killing it at exit
     )
-    process.start()
+    try:
+        process.start()
+    except OSError as exc:
+        reason = f"the integrity job could not start: {exc.strerror or exc}"
+        record_failed(take_dir, reason)
+        raise HeadblockError(reason) from exc
     return IntegrityJob(Path(take_dir), process, messages, on_done, on_progress)

@@ -227,6 +227,8 @@ def test_the_job_runs_at_idle_priority_and_reports(video_source, tmp_path):
     assert job.result.state == "done" and job.progress == 1.0
     assert finished == [job.result] and progress
     assert _qc(take_dir)["integrity"]["state"] == "done"
+    states = [e.fields["state"] for e in log_events(take_dir, "integrity")]
+    assert states == ["pending", "done"]  # pending said before the process started
 
 
 def test_a_killed_job_ends_failed_and_loses_nothing(video_source, tmp_path):
@@ -244,7 +246,7 @@ def test_a_killed_job_ends_failed_and_loses_nothing(video_source, tmp_path):
     qc = _qc(take_dir)
     assert qc["integrity"]["state"] == "failed" and qc["checks"] == checks_before
     assert _catalogue_state(take_dir) == "failed"
-    assert [e.level for e in log_events(take_dir, "integrity")] == ["ERROR"]
+    assert [e.level for e in log_events(take_dir, "integrity")] == ["INFO", "ERROR"]
     assert {p.name: p.read_bytes() for p in (master, paths.framemd5, paths.premis)} == before
     # checked again later: the job's work run once more finds the take whole
     assert run_integrity(take_dir, record, written).state == "done"
