@@ -500,8 +500,11 @@ class IntegrityJob:
             self._on_done(result)
 
     def _died(self, reason: str) -> IntegrityResult:
-        paths = paths_for_take_dir(self.take_dir)
-        master = paths.master_if_present()
+        master = next(
+            (p for p in (self.take_dir / f"{self.take_dir.name}{x}" for x in (".mkv", ".wav"))
+             if p.exists()),
+            None,
+        )  # fmt: skip
         if master is not None and master.with_name(master.name + ".md5").exists():
             reason += f"; check the take again with `headblock verify {self.take_dir}`"
         else:  # recover writes the .md5 and the records from the take's log
@@ -510,7 +513,11 @@ class IntegrityJob:
                 f"; its .md5 was not written: run `headblock recover {library}`, then "
                 f"`headblock verify {self.take_dir}`"
             )
-        entry = record_failed(self.take_dir, reason)
+        try:
+            entry = record_failed(self.take_dir, reason)
+        except Exception as exc:  # not a take folder: the result still says why
+            reason += f" (not recorded: {_first_line(exc)})"
+            entry = {}
         return IntegrityResult(self.take_dir, "failed", None, detail=reason, entry=entry)
 
 

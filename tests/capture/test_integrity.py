@@ -312,3 +312,15 @@ def test_headblock_verify_records_the_state_as_the_job_does(video_source, tmp_pa
     assert qc["integrity"]["state"] == "done"
     assert not [e for e in qc["events"] if e["check"] == "framemd5"]
     assert _catalogue_state(take_dir) == "done"
+
+
+def test_a_missing_master_is_one_clear_failure(audio_source, tmp_path):
+    take_dir, record, written = _copy(audio_source, tmp_path)
+    paths = paths_for_take_dir(take_dir)
+    paths.master("audio").unlink()
+    result = run_integrity(take_dir, record, written)
+    assert result.state == "failed" and result.fixity_ok is None
+    assert result.detail.startswith(f"cannot check {paths.stem}.wav: ")
+    assert "No such file" in result.detail and "\n" not in result.detail
+    assert _qc(take_dir)["integrity"]["detail"] == result.detail
+    assert _catalogue_state(take_dir) == "failed"
