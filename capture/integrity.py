@@ -403,18 +403,30 @@ def record_verification(
 
 def lower_to_idle() -> str:
     """This process (and every thread it starts from now on) at the lowest priority: Linux's
-    SCHED_IDLE runs it only on cores nothing else wants; elsewhere nice 19. Returns which."""
+    SCHED_IDLE runs it only on cores nothing else wants; elsewhere nice 19. Its reads are
+    at the idle I/O class where there is one, so a take writing to the same disk goes first.
+    The scheduling class is set last: once it shows, everything is set. Returns what was set."""
+    said = []
+    try:
+        import psutil
+
+        if hasattr(psutil, "IOPRIO_CLASS_IDLE"):
+            psutil.Process().ionice(psutil.IOPRIO_CLASS_IDLE)
+            said.append("idle I/O")
+    except Exception:  # noqa: BLE001 - no I/O classes here: the CPU priority still holds
+        pass
     try:
         os.nice(19 - os.nice(0))
     except OSError:
         pass
+    cpu = "nice 19"
     if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
         try:
             os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-            return "SCHED_IDLE"
+            cpu = "SCHED_IDLE"
         except OSError:
             pass
-    return "nice 19"
+    return ", ".join([cpu, *said])
 
 
 def _job_process(messages, take_dir: str, record: TakeRecord, written) -> None:

@@ -223,6 +223,9 @@ def test_the_job_runs_at_idle_priority_and_reports(video_source, tmp_path):
     seen = wait_for(lambda: job.done() or _policy_and_nice(job.pid)[0] == os.SCHED_IDLE, 30, 0.002)
     assert seen is True and not job.done(), "the job ended before its priority was seen"
     assert _policy_and_nice(job.pid)[1] == 19
+    import psutil
+
+    assert psutil.Process(job.pid).ionice().ioclass == psutil.IOPRIO_CLASS_IDLE
     assert job.wait(60)
     assert job.result.state == "done" and job.progress == 1.0
     assert finished == [job.result] and progress
