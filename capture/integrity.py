@@ -183,6 +183,7 @@ def _record_state(
     check=None,
     failures: list | None = None,
     report: bool = True,
+    catalogue: bool = True,
 ) -> str | None:
     """The state in qc.json (with the framemd5 check), the log, the catalogue, the report.
     Returns the verdict after the check when the take has a QC result."""
@@ -197,7 +198,8 @@ def _record_state(
     note = _log(paths, "integrity", level, **entry)
     if note:
         failures.append(("log", paths.log.name, note))
-    _sync_catalogue(paths, failures)
+    if catalogue:
+        _sync_catalogue(paths, failures)
     if report and entry["state"] != "pending":
         _rewrite_report(paths, failures)
     return verdict
@@ -375,18 +377,23 @@ def record_verification(
     fixity_ok: bool | None,
     frames: FrameComparison | None,
     detail: str,
+    by: str = "headblock verify",
+    catalogue: bool = True,
+    report: bool = True,
 ) -> tuple[dict, list[str]]:
     """``headblock verify`` of a take: its outcome recorded as the job's is (state done or
     failed, the framemd5 check with its events in qc.json, log, catalogue, report). The
     verify's own PREMIS ``fixity check`` event is written by the verify. Returns the entry
-    and the records not written. ``ok``: the MD5 checks and the framemd5 all passed."""
+    and the records not written. ``ok``: the MD5 checks and the framemd5 all passed.
+    ``catalogue``/``report`` False on a batch worker: the client syncs the catalogue, and a
+    report would read the master once more."""
     paths = paths_for_take_dir(Path(take_dir))
     entry = integrity_entry(
         "done" if ok else "failed",
         fixity=_status(fixity_ok),
         framemd5=_status(frames.ok) if frames is not None else None,
         detail=detail,
-        by="headblock verify",
+        by=by,
     )
     check = None
     if frames is not None:
@@ -394,7 +401,7 @@ def record_verification(
             frames.differences, frames.frame_s, frames.sidecar, frames.decoded
         )
     failures: list[tuple[str, str, str]] = []
-    _record_state(paths, entry, check, failures)
+    _record_state(paths, entry, check, failures, report=report, catalogue=catalogue)
     return entry, say_record_failures(paths.log, failures)
 
 
