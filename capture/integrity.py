@@ -468,6 +468,7 @@ class IntegrityJob:
         self._messages = messages
         self._on_done = on_done
         self._on_progress = on_progress
+        self._stopped = ""  # why stop() ended it
         self._finished = threading.Event()
         self._watcher = threading.Thread(
             target=self._watch, name=f"integrity-{self.take_dir.name}", daemon=True
@@ -480,6 +481,14 @@ class IntegrityJob:
 
     def done(self) -> bool:
         return self._finished.is_set()
+
+    def stop(self, reason: str = "stopped") -> None:
+        """End the job now (the station closing): its state becomes "failed" with ``reason``,
+        and the take is checked again later with ``headblock verify``. A process that ends
+        waits for a running job otherwise (its records are written whole)."""
+        if not self._finished.is_set() and self._process.is_alive():
+            self._stopped = reason
+            self._process.terminate()
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._finished.wait(timeout)
@@ -496,7 +505,7 @@ class IntegrityJob:
                     message = self._messages.get(timeout=1.0)
                 except queue.Empty:
                     code = self._process.exitcode
-                    why = (
+                    why = self._stopped or (
                         f"killed by signal {-code}"
                         if code is not None and code < 0
                         else (f"exit code {code}")

@@ -327,3 +327,12 @@ def test_a_missing_master_is_one_clear_failure(audio_source, tmp_path):
     assert "No such file" in result.detail and "\n" not in result.detail
     assert _qc(take_dir)["integrity"]["detail"] == result.detail
     assert _catalogue_state(take_dir) == "failed"
+
+
+def test_a_stopped_job_says_why(video_source, tmp_path):
+    take_dir, record, written = _copy(video_source, tmp_path)
+    job = spawn_integrity(take_dir, record, written)
+    job.stop("the station was closed")
+    assert job.wait(30) and job.result.state == "failed"
+    assert "(the station was closed)" in job.result.detail
+    assert "the station was closed" in _qc(take_dir)["integrity"]["detail"]
