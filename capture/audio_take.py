@@ -94,6 +94,7 @@ class AudioTake:
         self.error: str | None = None
         self._state = "idle"
         self._closing: float | None = None
+        self._verdict: str | None = None
         self._stop = threading.Event()
         self._stop_reason = "user"
         self._done = threading.Event()
@@ -202,6 +203,7 @@ class AudioTake:
             queue_fill=audio_input.ring.fill if audio_input is not None else 0.0,
             state=self._state,
             closing=self._closing,
+            verdict=self._verdict,
         )
 
     def latest_audio(self, n_frames: int) -> np.ndarray | None:
@@ -212,6 +214,9 @@ class AudioTake:
     def _device_line(self, text: str) -> None:
         """A line the input's own library printed (PortAudio's errors), from its thread."""
         self._event("device_message", "WARN", text=text, source=self.input.backend)
+
+    def _set_verdict(self, verdict: str | None) -> None:
+        self._verdict = verdict
 
     def _closing_progress(self, fraction: float, _message: str = "") -> None:
         self._closing = fraction
@@ -532,6 +537,7 @@ class AudioTake:
             readback_progress=self._closing_progress,
             reserve=self._reserve,
             live=self.live,
+            on_verdict=self._set_verdict,
         )
         self._reserve.discard()
         self._state = "done" if self.result.fixity_ok else "failed"

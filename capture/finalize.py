@@ -107,6 +107,7 @@ def finalize_take(
     reserve: DiskReserve | None = None,
     live=None,
     essence_check=None,
+    on_verdict=None,
 ) -> TakeResult:
     """Finish a closed take; see the module docstring.
 
@@ -136,6 +137,7 @@ def finalize_take(
             reserve,
             live,
             essence_check,
+            on_verdict,
         )
     finally:
         if live is not None:  # its workers end even when the take could not be finished
@@ -158,6 +160,7 @@ def _finalize(
     reserve,
     live,
     essence_check,
+    on_verdict,
 ) -> TakeResult:
     room = reserve.retry_on_full if reserve is not None else _direct
 
@@ -197,6 +200,8 @@ def _finalize(
     finally:
         if live is not None:
             live.close()
+    if on_verdict is not None:
+        on_verdict(result.qc_verdict)
     event(
         "verdict",
         verdict=result.qc_verdict,

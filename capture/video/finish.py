@@ -67,6 +67,7 @@ def finish_video_take(take, record: TakeRecord, reason: str) -> TakeResult:
         on_event=take.on_event,
         reserve=take.reserve,
         live=take.live,
+        on_verdict=take.set_verdict,
     )
 
 

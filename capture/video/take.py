@@ -359,6 +359,11 @@ class VideoTake:
             status.audio_frames_lost = self._feed.frames_lost
         return status
 
+    def set_verdict(self, verdict: str | None) -> None:
+        """The QC verdict, known at Stop (``status().verdict``)."""
+        with self._lock:
+            self._status.verdict = verdict
+
     def set_closing(self, fraction: float) -> None:
         """How far the read-back after the master closed is (0..1), for ``status().closing``."""
         with self._lock:
