@@ -22,7 +22,7 @@ from capture.audio_input import AudioInput
 from capture.backends import open_audio_input
 from capture.disk_room import DiskReserve, is_disk_full
 from capture.finalize import finalize_take, record_for
-from capture.take import EventFn, TakeResult, TakeStatus, log_event
+from capture.take import EventFn, TakeResult, TakeStatus, log_event, notify
 from capture.watchdog import DEFAULT_RESERVE_BYTES, DiskWatchdog, log_disk_check, log_disk_event
 from metadata.clock import utc_stamp
 from metadata.errors import HeadblockError, TakeCutShort
@@ -160,7 +160,11 @@ class AudioTake:
             if profile is not None:
                 self.live = LiveTake(
                     audio=LiveAudio(
-                        audio_input.rate_hz, audio_input.channels, audio_input.bits, profile
+                        audio_input.rate_hz,
+                        audio_input.channels,
+                        audio_input.bits,
+                        profile,
+                        on_event=self._live_event,
                     )
                 )
         except BaseException:
@@ -214,6 +218,9 @@ class AudioTake:
     def _device_line(self, text: str) -> None:
         """A line the input's own library printed (PortAudio's errors), from its thread."""
         self._event("device_message", "WARN", text=text, source=self.input.backend)
+
+    def _live_event(self, name: str, fields: dict) -> None:
+        notify(self.settings.on_event, name, fields)
 
     def _set_verdict(self, verdict: str | None) -> None:
         self._verdict = verdict

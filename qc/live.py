@@ -35,6 +35,7 @@ from qc.audio.analysis import AudioAnalyzer, AudioQC
 from qc.audio.reading import CHUNK_BLOCKS as AUDIO_CHUNK_BLOCKS
 from qc.audio.reading import AudioSource, block_frames_for, prefetch
 from qc.profiles import Profile
+from qc.table import checks_for
 from qc.video_checks import run_detectors, video_params
 from qc.video_stats import (
     FIELDS,
@@ -105,6 +106,37 @@ class LiveCounts:
 _STOP = object()
 
 
+class _Sent:
+    """Live events said to the take's listener: each once, again only when it has grown."""
+
+    def __init__(self, on_event: EventFn, counts: LiveCounts):
+        self.on_event, self.counts = on_event, counts
+        self._end: dict[tuple, float] = {}
+
+    def send(self, events, settle_s: float) -> None:
+        """``events`` starting before ``settle_s`` are left to a later judgement (their start
+        may lie before the judged window)."""
+        for ev in events:
+            if ev.start_s < settle_s:
+                continue
+            key = (ev.check, ev.channel, round(ev.start_s, 3))
+            if self._end.get(key) == round(ev.end_s, 3):
+                continue
+            self._end[key] = round(ev.end_s, 3)
+            self.counts.events_sent += 1
+            self.on_event(
+                "qc_live",
+                {
+                    "check": ev.check,
+                    "start_s": round(ev.start_s, 3),
+                    "end_s": round(ev.end_s, 3),
+                    "channel": ev.channel,
+                    "severity": ev.severity,
+                    "detail": ev.detail,
+                },
+            )
+
+
 class LiveVideo:
     """Per-frame statistics of a take's video, measured from the frames as they are encoded.
 
@@ -141,7 +173,7 @@ class LiveVideo:
         self._have = np.zeros(4096, dtype=bool)  # rows measured (a dropped frame: False)
         self._n_rows = 0
         self._rows_lock = threading.Lock()
-        self._sent: dict[tuple, float] = {}  # live events sent: key -> end_s
+        self._sent = _Sent(on_event, self.counts) if on_event else None
         self._stopped = False
         self._worker = threading.Thread(target=self._run, name="qc-live-video", daemon=True)
         self._worker.start()
@@ -198,7 +230,7 @@ class LiveVideo:
                     self._n_rows = max(self._n_rows, k + 1)
                     expected = k + 1
                     self.counts.analysed += 1
-                if self.on_event is not None and time.monotonic() >= next_judge:
+                if self._sent is not None and time.monotonic() >= next_judge:
                     t0 = time.thread_time()
                     self._judge()
                     self.counts.judge_cpu_s += time.thread_time() - t0
@@ -222,26 +254,7 @@ class LiveVideo:
         stats = VideoStats(info, pts, table, self.params)
         checks = LIVE_VIDEO_CHECKS
         _, events, _ = run_detectors(None, self.profile, stats, only=checks)
-        settle = float(pts[0]) + JUDGE_SETTLE_S if first > 0 else -1.0
-        for ev in events:
-            if ev.start_s < settle:
-                continue
-            key = (ev.check, ev.channel, round(ev.start_s, 3))
-            if self._sent.get(key) == round(ev.end_s, 3):
-                continue
-            self._sent[key] = round(ev.end_s, 3)
-            self.counts.events_sent += 1
-            self.on_event(
-                "qc_live",
-                {
-                    "check": ev.check,
-                    "start_s": round(ev.start_s, 3),
-                    "end_s": round(ev.end_s, 3),
-                    "channel": ev.channel,
-                    "severity": ev.severity,
-                    "detail": ev.detail,
-                },
-            )
+        self._sent.send(events, float(pts[0]) + JUDGE_SETTLE_S if first > 0 else -1.0)
 
     def _info(self, n: int) -> VideoInfo:
         depth = self.analyzer.depth
@@ -342,6 +355,11 @@ class LiveVideo:
 
 # -- audio -----------------------------------------------------------------------------------
 
+# Audio checks judged live on the newest chunks (silence, hum, loudness and the capture log's
+# checks need the whole take)
+LIVE_AUDIO_CHECKS = ("clipping", "dropout", "click", "dc_offset", "phase", "channel_imbalance")
+JUDGE_AUDIO_CHUNKS = 15  # 60 s
+
 
 def to_float(block: np.ndarray, bits: int) -> np.ndarray:
     """Channel-major float32 samples as a reader of the master gets them: the ``bits`` the
@@ -380,12 +398,14 @@ class LiveAudio:
         *,
         offset_s: float = 0.0,
         queue_chunks: int = AUDIO_QUEUE_CHUNKS,
+        on_event: EventFn | None = None,
     ):
         self.rate_hz, self.channels, self.bits = int(rate_hz), int(channels), int(bits)
         self.profile = profile
         self.analyzer = AudioAnalyzer(self.rate_hz, self.channels, profile, offset_s=offset_s)
         self.chunk_frames = block_frames_for(self.rate_hz) * AUDIO_CHUNK_BLOCKS
         self.counts = LiveCounts()
+        self._sent = _Sent(on_event, self.counts) if on_event else None
         self._parts: list[np.ndarray] = []
         self._have = 0
         self._taken = 0  # samples handed over (queued or fed)
@@ -433,6 +453,10 @@ class LiveAudio:
                 self.analyzer.feed(to_float(chunk, self.bits))
                 self._state.frames_fed += len(chunk)
                 self.counts.analysed += 1
+                if self._sent is not None and len(chunk) == self.chunk_frames:
+                    t0 = time.thread_time()
+                    self._judge()
+                    self.counts.judge_cpu_s += time.thread_time() - t0
         except BaseException as exc:  # said at finish; the file is read instead
             self._error = exc
             self._state.abandoned = True
@@ -441,6 +465,19 @@ class LiveAudio:
                 pass
         finally:
             self.counts.analysis_cpu_s = time.thread_time() - cpu0
+
+    def _judge(self) -> None:
+        """The newest minute through the live audio checks; new or grown events are sent."""
+        found = self.analyzer.snapshot(JUDGE_AUDIO_CHUNKS)
+        if found is None:
+            return
+        settle = found.offset_s + JUDGE_SETTLE_S if found.offset_s > self.analyzer.offset_s else -1
+        for spec in checks_for("audio"):
+            if spec.id not in LIVE_AUDIO_CHECKS or not self.profile.enabled(spec.id):
+                continue
+            events, _ = spec.detector(found, found.thresholds[spec.id])
+            found.found[spec.id] = events
+            self._sent.send(events, settle)
 
     def close(self) -> None:
         if self._stopped:

@@ -787,6 +787,7 @@ class VideoTake:
                 params.bits,
                 self._live_profile,
                 offset_s=matroska_ms(pts, Fraction(1, params.rate_hz)),
+                on_event=self._emit,
             )
         live.audio.feed(block)
 

@@ -65,12 +65,18 @@ def test_judging_while_capturing_equals_judging_the_file(tmp_path):
     from capture.video.take import VideoTake, VideoTakeSettings
 
     live_events: list[dict] = []
+    audio_live: list[dict] = []
     lock = threading.Lock()
 
     def on_event(name, fields):
         if name == "qc_live":
             with lock:
                 live_events.append(dict(fields))
+
+    def on_audio_event(name, fields):
+        if name == "qc_live":
+            with lock:
+                audio_live.append(dict(fields))
 
     video = VideoTake(
         VideoTakeSettings(
@@ -85,7 +91,12 @@ def test_judging_while_capturing_equals_judging_the_file(tmp_path):
     deck.start()
     audio = AudioTake(
         AudioTakeSettings(
-            device="demo", item="LIVEA", library=tmp_path / "lib", rate_hz=48000, seconds=16.0
+            device="demo",
+            item="LIVEA",
+            library=tmp_path / "lib",
+            rate_hz=48000,
+            seconds=16.0,
+            on_event=on_audio_event,
         ),
         input=deck,
     )
@@ -128,6 +139,9 @@ def test_judging_while_capturing_equals_judging_the_file(tmp_path):
     for kind, check in (("dropout", "dropout"), ("click", "click"), ("clipping", "clipping")):
         assert _found(at_stop, check, audio_faults[kind], BLOCK_S), kind
     assert at_stop.stats["live"]["analysed"] >= 1
+    # live, the audio's dropout and click were said while recording (each chunk is 4 s)
+    said = {(e["check"], round(e["start_s"], 1)) for e in audio_live}
+    assert ("dropout", 4.0) in said and ("click", 9.5) in said, audio_live
 
 
 def _ffv1_file(path, seconds=3, size="320x240", rate=25):
