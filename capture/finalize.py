@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from capture.disk_room import DiskReserve, is_disk_full
+from capture.priority import AFTER_TAKE_NICE, lower_this_thread
 from capture.take import EventFn, TakeResult, log_event
 from metadata.errors import HeadblockError, TakeCutShort
 from metadata.take.log import TakeLog, utc_now
@@ -208,7 +209,9 @@ def _finalize(
         seconds_after_stop=round(time.monotonic() - stop_at, 3),
     )
 
-    # then the proof: the essence as stored against what was written, the whole file's MD5
+    # then the proof: the essence as stored against what was written, the whole file's MD5;
+    # a take the technician starts meanwhile comes first
+    lower_this_thread(AFTER_TAKE_NICE)
     if essence_verified is None and essence_check is not None:
         essence_verified, essence_detail = essence_check()
     record.md5, on_disk = read_back_md5(master, record.kind, readback_progress)
