@@ -248,8 +248,11 @@ class LiveVideo:
         with self._rows_lock:
             table = self._rows[first:n].copy()
         pts = np.asarray(self._pts[first:n], dtype=np.float64)
-        if np.isnan(table).any():  # frames still to be refilled: judged with neutral values
-            table = np.nan_to_num(table, nan=0.0)
+        measured = ~np.isnan(table[:, 0])  # frames the analysis dropped wait for the file
+        if not measured.all():
+            table, pts = table[measured], pts[measured]
+            if len(pts) < 2:
+                return
         info = self._info(n)
         stats = VideoStats(info, pts, table, self.params)
         checks = LIVE_VIDEO_CHECKS
