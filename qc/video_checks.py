@@ -398,7 +398,12 @@ def detect_framemd5(ctx: VideoContext, thresholds: dict) -> Detection | None:
 
 def detect_conformance(ctx: VideoContext, thresholds: dict) -> Detection:
     """The master against the preservation target (``qc.conformance``)."""
-    scan = {"packets": ctx.stats.packets, "non_key": ctx.stats.non_key_packets}
+    # measured while recording, nothing was demuxed: conformance samples the packets itself
+    scan = (
+        {"packets": ctx.stats.packets, "non_key": ctx.stats.non_key_packets}
+        if ctx.stats.packets
+        else None
+    )
     result, events, facts = run_conformance(ctx.master, thresholds, scan, ctx.duration_s)
     return Detection(result, events, {"conformance": facts})
 
