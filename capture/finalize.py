@@ -207,6 +207,7 @@ def _finalize(
         "verdict",
         verdict=result.qc_verdict,
         seconds_after_stop=round(time.monotonic() - stop_at, 3),
+        **_live_figures(live),
     )
 
     # then the proof: the essence as stored against what was written, the whole file's MD5;
@@ -242,6 +243,22 @@ def _finalize(
     for note in result.notes:
         event("warning", "WARN", text=note)
     return result
+
+
+def _live_figures(live) -> dict:
+    """What the live analysis took and what it left to be read back after Stop."""
+    out = {}
+    if live is None:
+        return out
+    if live.video is not None:
+        c = live.video.counts
+        out.update(
+            frames_live=c.analysed, frames_read_back=c.refilled, read_back_s=round(c.refill_s, 3)
+        )
+    if live.audio is not None:
+        c = live.audio.counts
+        out.update(audio_read_back_samples=c.refilled)
+    return out
 
 
 def _stop_events(record: TakeRecord):
