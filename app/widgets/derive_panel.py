@@ -101,7 +101,8 @@ class DerivePanel(QWidget):
         name = state.take_dir.name
         who = f"{name} ({state.profile})" if self.follow else state.profile
         if state.state in ("queued", "running"):
-            self.bar.setVisible(True)
+            if not self.bar.isVisible():
+                self.bar.setVisible(True)
             self.bar.setValue(int(round(state.fraction * 1000)))
             step = state.message or "waiting for the copy before it"
             self.bar.setFormat(f"{state.profile} %p%")
@@ -123,5 +124,9 @@ class DerivePanel(QWidget):
             self.label.setToolTip(state.error)
 
     def _say(self, text: str, colour: str) -> None:
-        self.label.setText(text)
-        self.label.setStyleSheet(f"color: {colour}")
+        # only when it changes: progress arrives ten times a second, maybe while a take
+        # records, and a label's new text or style re-lays out the window
+        if text != self.label.text():
+            self.label.setText(text)
+        if f"color: {colour}" != self.label.styleSheet():
+            self.label.setStyleSheet(f"color: {colour}")

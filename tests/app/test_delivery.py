@@ -244,3 +244,38 @@ def test_settings_upgrade_round_trip_and_bad_values(fresh_settings):
     assert load_settings().delivery.profiles == ["web"]
     fresh_settings.write_text("version = 3\ndelivery = 5\n")
     assert load_settings().delivery.profiles == ["access"]
+
+
+def test_progress_never_re_lays_out_the_window(window, qtbot, library):
+    """Progress comes ten times a second, maybe while a take records: after the bar appears,
+    its updates ask for no new layout."""
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QApplication
+
+    from app.delivery import DeriveState
+
+    w = window()
+    qtbot.waitExposed(w)
+    take = make_audio_take(library, "REEL-006")
+    state = DeriveState(take.directory, "access", "running", 0.0, "starting")
+    w.delivery.changed.emit(state)  # the status bar shows it: its one layout
+    qtbot.wait(200)
+    relayouts = []
+
+    class Probe(QObject):
+        def eventFilter(self, obj, event):  # noqa: N802
+            if event.type() == QEvent.LayoutRequest and obj.isWidgetType() and obj.layout():
+                relayouts.append(type(obj).__name__)
+            return False
+
+    probe = Probe()
+    QApplication.instance().installEventFilter(probe)
+    try:
+        for i in range(1, 20):
+            state.fraction, state.message = i / 20, f"encoding {i}"
+            w.delivery.changed.emit(state)
+            QApplication.processEvents()
+    finally:
+        QApplication.instance().removeEventFilter(probe)
+    assert w.delivery_status.bar.value() == 950
+    assert relayouts == [], relayouts[:10]
