@@ -62,7 +62,7 @@ class DerivePanel(QWidget):
         self.label.setObjectName("deriveResult")
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
+        row.setContentsMargins(6 if follow else 0, 0, 0, 0)
         if follow:
             self.button.setVisible(False)
         row.addWidget(self.button)
