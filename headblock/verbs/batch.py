@@ -1,5 +1,5 @@
-"""``headblock batch qc|verify|derive|package PATH...``: a verb mapped over many files on a Dask cluster,
-with a progress line, a summary and an HTML report."""
+"""``headblock batch qc|verify|derive|package PATH...``: a verb mapped over many files on a
+Dask cluster, with a progress line, a summary and an HTML report."""
 
 from __future__ import annotations
 
