@@ -140,7 +140,8 @@ def cmd_batch(args) -> int:
     delivery = verb.name == "qc" and all(take_dir_of(Path(o.path)) is None for o in result.outcomes)
     counts = result.counts()
     problems = [o for o in result.outcomes if o.outcome in PROBLEMS or o.outcome == "warn"]
-    print(f"{heading(result, delivery)}: {len(result.outcomes)} file(s) in {result.wall_s:.1f} s")
+    noun = "item(s)" if verb.name == "package" else "file(s)"  # a package is one per item
+    print(f"{heading(result, delivery)}: {len(result.outcomes)} {noun} in {result.wall_s:.1f} s")
     for o in problems:
         print(f"{o.outcome.upper():<8} {o.path}: {o.reason}")
         for note in o.notes:
