@@ -41,7 +41,7 @@ from metadata.progress import ProgressFn
 from metadata.take.log import TakeLog, say_record_failures
 from metadata.take.naming import TakePaths, paths_for_take_dir
 from metadata.take.record import TakeRecord, software_string
-from qc.integrity import framemd5_detection, integrity_entry, record_in_qc
+from qc.integrity import decode_checks, integrity_entry, record_in_qc
 
 ESSENCE_DETAIL = (
     "the packets of every stream: MD5 taken as they were muxed, compared with the file read back"
@@ -125,6 +125,35 @@ def _read_video(master: Path, written: dict[str, str], progress) -> tuple[str, b
     return out["md5"], ok, detail
 
 
+def decode_against_framemd5(master: Path, sidecar: Path, progress=None):
+    """(``FrameComparison``, decoder errors as ``qc.video_stats.DecodeIssue``): every frame
+    decoded once, hashed against the framemd5, the decoder's errors kept at their times (the
+    ``decode_error`` check QC leaves to this decode after a live take)."""
+    import av.logging
+
+    from qc.video_stats import DecodeIssue, decoder_messages
+
+    issues: list = []
+    saved = av.logging.get_level()
+    av.logging.set_level(av.logging.ERROR)  # FFmpeg's errors reach Python to be kept
+    try:
+        with av.logging.Capture(local=False) as logs:
+
+            def drain(index: int, seconds: float) -> None:
+                if not logs:
+                    return
+                items = list(logs)
+                logs.clear()
+                for message, at in decoder_messages(items):
+                    issues.append(DecodeIssue(at if at is not None else seconds, message, index))
+
+            frames = compare_framemd5(master, sidecar, progress, drain)
+            drain(frames.decoded, frames.decoded * frames.frame_s)
+    finally:
+        av.logging.set_level(saved)
+    return frames, issues
+
+
 # -- the job ------------------------------------------------------------------------------
 
 
@@ -138,6 +167,7 @@ class IntegrityResult:
     md5: str = ""
     fixity_detail: str = ""
     frames: FrameComparison | None = None  # None: no framemd5 (audio) or not reached
+    decode_issues: list = field(default_factory=list)  # the decoder's errors in that decode
     detail: str = ""  # the state in words
     entry: dict = field(default_factory=dict)  # qc.json's integrity key
     qc_verdict: str | None = None  # the verdict after the framemd5 check, when QC had run
@@ -180,7 +210,7 @@ def _sync_catalogue(paths: TakePaths, failures: list) -> None:
 def _record_state(
     paths: TakePaths,
     entry: dict,
-    check=None,
+    checks=None,
     failures: list | None = None,
     report: bool = True,
     catalogue: bool = True,
@@ -190,7 +220,7 @@ def _record_state(
     failures = failures if failures is not None else []
     verdict = None
     try:
-        written = record_in_qc(paths.qc_json, entry, check)
+        written = record_in_qc(paths.qc_json, entry, checks)
         verdict = written.verdict if written is not None else None
     except Exception as exc:  # the state still reaches the log and the catalogue
         failures.append(("QC", paths.qc_json.name, _first_line(exc)))
@@ -305,18 +335,15 @@ def run_integrity(
             paths, record, written, lambda f, m="": progress(read_share * f, m), failures
         )
         result.md5 = record.md5
-        check = None
+        checks = []
         if has_frames:
-            result.frames = compare_framemd5(
-                record.master,
+            result.frames, result.decode_issues = decode_against_framemd5(
+                Path(record.master),
                 paths.framemd5,
                 lambda f, m="": progress(read_share + (1 - read_share) * f, m),
             )
-            check = framemd5_detection(
-                result.frames.differences,
-                result.frames.frame_s,
-                result.frames.sidecar,
-                result.frames.decoded,
+            checks = decode_checks(
+                paths.qc_json, result.frames, result.decode_issues, result.frames.frame_s
             )
             _premis_frames(paths, result.frames, failures)
         problems = []
@@ -328,9 +355,13 @@ def run_integrity(
         said = [f"MD5 {result.md5}", result.fixity_detail]
         if result.frames is not None:
             said.append(result.frames.summary())
+        if result.decode_issues:  # a QC check of its own; named here too
+            said.append(f"{len(result.decode_issues)} decoder errors")
+            if problems:
+                problems.append(said[-1])
         result.detail = "; ".join(problems) if problems else "; ".join(said)
     except (HeadblockError, OSError) as exc:
-        check = None
+        checks = []
         result.state = "failed"
         result.detail = f"cannot check {Path(record.master).name}: {_first_line(exc)}"
     result.entry = integrity_entry(
@@ -338,8 +369,9 @@ def run_integrity(
         fixity=_status(result.fixity_ok),
         framemd5=_status(result.frames.ok) if result.frames is not None else None,
         detail=result.detail,
+        decode_errors=len(result.decode_issues) if result.frames is not None else None,
     )
-    result.qc_verdict = _record_state(paths, result.entry, check, failures)
+    result.qc_verdict = _record_state(paths, result.entry, checks, failures)
     result.record_failures = say_record_failures(paths.log, failures)
     result.seconds = time.monotonic() - started
     result.cpu_s = time.process_time() - cpu_started
@@ -395,13 +427,9 @@ def record_verification(
         detail=detail,
         by=by,
     )
-    check = None
-    if frames is not None:
-        check = framemd5_detection(
-            frames.differences, frames.frame_s, frames.sidecar, frames.decoded
-        )
+    checks = decode_checks(paths.qc_json, frames, None, frames.frame_s) if frames else []
     failures: list[tuple[str, str, str]] = []
-    _record_state(paths, entry, check, failures, report=report, catalogue=catalogue)
+    _record_state(paths, entry, checks, failures, report=report, catalogue=catalogue)
     return entry, say_record_failures(paths.log, failures)
 
 

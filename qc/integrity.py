@@ -46,6 +46,49 @@ def framemd5_detection(
     return CheckResult(CHECK_ID, status_of(events), len(events), summary), events
 
 
+def decode_error_detection(
+    issues, frame_s: float, thresholds: dict, pts=None
+) -> tuple[CheckResult, list[QCEvent]]:
+    """The ``decode_error`` check: the decoder's errors (``qc.video_stats.DecodeIssue``: a
+    slice CRC mismatch, a damaged frame) at their times; ``pts`` gives the time of an issue
+    known by its frame alone. Shared by QC's decode and the after-take integrity job's."""
+    severity = "fail" if thresholds.get("fail_on_error", True) else "warn"
+    merger = EventMerger("decode_error", gap_s=1.5 * frame_s)
+    for issue in issues:
+        if issue.time_s is not None:
+            at = issue.time_s
+        elif issue.frame_index is not None and pts is not None and len(pts):
+            at = float(pts[min(issue.frame_index, len(pts) - 1)])
+        else:
+            at = 0.0
+        merger.add(at, at + frame_s, None, severity, None, issue.message)
+    events = merger.finish()
+    if not events:
+        return CheckResult("decode_error", "pass", 0, "decoded without errors"), events
+    summary = f"{len(issues)} decoder errors in {len(events)} places (e.g. {events[0].detail})"
+    return CheckResult("decode_error", status_of(events), len(events), summary), events
+
+
+def decode_checks(
+    qc_json: Path, frames, issues, frame_s: float
+) -> list[tuple[CheckResult, list[QCEvent]]]:
+    """The checks the after-take decode settles (``framemd5``, ``decode_error``), each when
+    the profile that made the take's qc.json enables it (all of them without a qc.json)."""
+    from qc.profiles import load_profile
+
+    try:
+        profile = QCResult.read(Path(qc_json)).profile if Path(qc_json).exists() else "default"
+        prof = load_profile(profile)
+    except HeadblockError:  # a profile file gone since: the defaults
+        prof = load_profile("default")
+    out = []
+    if frames is not None and prof.enabled(CHECK_ID):
+        out.append(framemd5_detection(frames.differences, frame_s, frames.sidecar, frames.decoded))
+    if issues is not None and prof.enabled("decode_error"):
+        out.append(decode_error_detection(issues, frame_s, prof.thresholds("decode_error")))
+    return out
+
+
 def integrity_entry(
     state: str,
     *,
@@ -53,15 +96,18 @@ def integrity_entry(
     framemd5: str | None = None,
     detail: str = "",
     by: str = "after-take job",
+    decode_errors: int | None = None,
 ) -> dict:
     """The ``integrity`` key of qc.json: ``state`` pending | done | failed; ``fixity`` and
-    ``framemd5`` each "pass", "fail" or None (not checked); ``detail`` in words."""
+    ``framemd5`` each "pass", "fail" or None (not checked); ``decode_errors`` the decoder's
+    errors in the after-take decode (None: not decoded); ``detail`` in words."""
     if state not in STATES:
         raise ValueError(state)
     return {
         "state": state,
         "fixity": fixity,
         "framemd5": framemd5,
+        "decode_errors": decode_errors,
         "detail": detail,
         "by": by,
         "finished_utc": None if state == "pending" else utc_iso(utc_now()),
@@ -82,10 +128,11 @@ def _folder_lock(folder: Path):
 def record_in_qc(
     qc_json: Path,
     integrity: dict,
-    check: tuple[CheckResult, list[QCEvent]] | None = None,
+    checks: list[tuple[CheckResult, list[QCEvent]]] | tuple | None = None,
 ) -> QCResult | None:
-    """Write ``integrity`` (and the ``framemd5`` check with its events, replacing an earlier
-    one; the verdict recomputed, so a failure turns it to fail) into a take's qc.json.
+    """Write ``integrity`` (and ``checks``, each with its events, replacing an earlier result
+    of the same check; the verdict recomputed, so a failure turns it to fail) into a take's
+    qc.json.
     Returns the result written, or None when the take has no qc.json yet. HeadblockError for
     a qc.json that cannot be read or written."""
     qc_json = Path(qc_json)
@@ -95,10 +142,12 @@ def record_in_qc(
     # descriptor of the same folder in one process would wait for itself)
     with _folder_lock(qc_json.parent):
         result = QCResult.read(qc_json)
-        if check is not None:
-            found, events = check
-            result.checks = [c for c in result.checks if c.id != CHECK_ID] + [found]
-            result.events = [e for e in result.events if e.check != CHECK_ID] + events
+        if isinstance(checks, tuple):  # one (check, events)
+            checks = [checks]
+        for found, events in checks or []:
+            result.checks = [c for c in result.checks if c.id != found.id] + [found]
+            result.events = [e for e in result.events if e.check != found.id] + events
+        if checks:
             result.update_verdict()
         result.integrity = integrity
         try:
@@ -129,6 +178,7 @@ def read_integrity(qc_json: Path | None, log: Path | None) -> dict | None:
                 "state": found.get("state"),
                 "fixity": found.get("fixity"),
                 "framemd5": found.get("framemd5"),
+                "decode_errors": found.get("decode_errors"),
                 "detail": found.get("detail", ""),
                 "by": found.get("by", ""),
                 "finished_utc": found.get("finished_utc"),

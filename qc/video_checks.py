@@ -20,7 +20,7 @@ from metadata.progress import ProgressFn
 from metadata.take.log import read_log
 from metadata.take.naming import paths_for_master
 from qc.conformance import run_conformance
-from qc.integrity import framemd5_detection
+from qc.integrity import decode_error_detection, framemd5_detection
 from qc.profiles import Profile, load_profile
 from qc.result import CheckResult, EventMerger, QCEvent, status_of
 from qc.series import joined_runs
@@ -331,25 +331,8 @@ def detect_frame_drop(ctx: VideoContext, thresholds: dict) -> Detection:
 
 def detect_decode_error(ctx: VideoContext, thresholds: dict) -> Detection:
     """Slice CRC mismatches and other decoder errors."""
-    severity = "fail" if thresholds["fail_on_error"] else "warn"
-    merger = EventMerger("decode_error", gap_s=1.5 * ctx.frame_s)
-    for issue in ctx.stats.issues:
-        if issue.time_s is not None:
-            at = issue.time_s
-        elif issue.frame_index is not None and len(ctx.pts):
-            at = float(ctx.pts[min(issue.frame_index, len(ctx.pts) - 1)])
-        else:
-            at = 0.0
-        merger.add(at, at + ctx.frame_s, None, severity, None, issue.message)
-    events = merger.finish()
-    return _detection(
-        "decode_error",
-        events,
-        "decoded without errors",
-        lambda ev: (
-            f"{len(ctx.stats.issues)} decoder errors in {len(ev)} places (e.g. {ev[0].detail})"
-        ),
-    )
+    result, events = decode_error_detection(ctx.stats.issues, ctx.frame_s, thresholds, ctx.pts)
+    return Detection(result, events)
 
 
 def detect_framemd5(ctx: VideoContext, thresholds: dict) -> Detection | None:

@@ -146,10 +146,12 @@ class StreamFrameMD5:
         return self._buf.getvalue().splitlines()
 
 
-def compute_framemd5(path, progress=None) -> list[str]:
+def compute_framemd5(path, progress=None, on_frame=None) -> list[str]:
     """Re-decode a master's first video stream; return the framemd5 lines (without newlines).
 
     Timestamps are converted to the frame period as ``ffmpeg -f framemd5`` does.
+    ``on_frame(index, seconds)`` is called after each frame (the integrity job collects the
+    decoder's errors there).
     """
     path = Path(path)
     try:
@@ -165,6 +167,8 @@ def compute_framemd5(path, progress=None) -> list[str]:
         total = float(stream.duration * stream.time_base) if stream.duration else 0.0
         for frame in container.decode(stream):
             index = hasher.add(frame)
+            if on_frame is not None:
+                on_frame(index, float(index * hasher.tb))
             if progress and total and hasher.frames % 30 == 0:
                 progress(min(1.0, float(index * hasher.tb) / total), f"frame {hasher.frames}")
         if not hasher.frames:
@@ -255,10 +259,11 @@ class FrameComparison:
         )
 
 
-def compare_framemd5(master, sidecar=None, progress=None) -> FrameComparison:
+def compare_framemd5(master, sidecar=None, progress=None, on_frame=None) -> FrameComparison:
     """Decode every frame of ``master``'s first video stream (nothing else is computed) and
     compare it with ``sidecar`` (default: the master's ``.framemd5``). HeadblockError when the
-    master cannot be decoded or the sidecar cannot be read."""
+    master cannot be decoded or the sidecar cannot be read. ``on_frame``: as
+    ``compute_framemd5``'s."""
     master = Path(master)
     sidecar = Path(sidecar) if sidecar is not None else master.with_suffix(".framemd5")
     try:
@@ -269,7 +274,7 @@ def compare_framemd5(master, sidecar=None, progress=None) -> FrameComparison:
         raise HeadblockError(f"cannot read {sidecar.name}: {exc}") from exc
     if not written:
         raise HeadblockError(f"{sidecar.name} lists no frames")
-    lines = compute_framemd5(master, progress)
+    lines = compute_framemd5(master, progress, on_frame)
     decoded = frame_hashes(lines)
     rate = _rate_of_lines(lines)
     return FrameComparison(

@@ -130,6 +130,8 @@ def test_clean_video_take_is_done_with_every_record(video_source, tmp_path):
     assert qc["integrity"]["state"] == "done" and qc["integrity"]["framemd5"] == "pass"
     assert qc["integrity"]["fixity"] == "pass" and qc["integrity"]["finished_utc"]
     assert next(c for c in qc["checks"] if c["id"] == "framemd5")["status"] == "pass"
+    assert next(c for c in qc["checks"] if c["id"] == "decode_error")["status"] == "pass"
+    assert qc["integrity"]["decode_errors"] == 0
     assert _catalogue_state(take_dir) == "done"
     states = [e.fields["state"] for e in read_log(paths.log) if e.event == "integrity"]
     assert states == ["pending", "done"]
@@ -159,6 +161,11 @@ def test_a_flipped_byte_in_a_frame_fails_that_frame(video_source, tmp_path):
     assert events[0]["end_s"] == pytest.approx(11 * FRAME_S)
     assert events[0]["detail"].startswith("frame 10 ")
     assert qc["integrity"]["state"] == "failed" and qc["integrity"]["framemd5"] == "fail"
+    # the same decode kept the decoder's own complaint, at the frame's time
+    crc = [e for e in qc["events"] if e["check"] == "decode_error"]
+    assert crc and "slice CRC mismatch" in crc[0]["detail"]
+    assert crc[0]["start_s"] == pytest.approx(10 * FRAME_S)
+    assert qc["integrity"]["decode_errors"] >= 1
     assert _catalogue_state(take_dir) == "failed"
     outcomes = [e.outcome for e in premis.read_events(paths_for_take_dir(take_dir).premis)]
     assert outcomes[-2:] == ["failure", "failure"]
