@@ -14,6 +14,7 @@ from pathlib import Path
 
 from capture.disk_room import DiskReserve, is_disk_full
 from capture.take import EventFn, TakeResult, log_event
+from metadata.collection.after_take import after_take
 from metadata.errors import TakeCutShort
 from metadata.take.log import TakeLog, utc_now
 from metadata.take.naming import TakePaths
@@ -176,6 +177,7 @@ def finalize_take(
     if run_qc:
         result.qc_verdict = _run_qc(master, profile, event, progress, reserve)
     _sync_catalogue(paths.directory, event)
+    after_take(paths.directory, event)  # inspections to PREMIS, claim ended; never raises
     for note in result.notes:
         event("warning", "WARN", text=note)
     return result

@@ -71,6 +71,52 @@ def cmd_inventory_release(args) -> int:
     return 0
 
 
+def cmd_inventory_claim(args) -> int:
+    from metadata.catalogue.claims import claim_item
+
+    held, taken = claim_item(
+        Path(args.library), args.item, args.station, args.url, take_over=args.take_over
+    )
+    if taken is not None:
+        print(f"{args.item}: taken over from station {taken.station} ({taken.since_text()})")
+    print(f"{args.item}: claimed by station {held.station} {held.since_text()}")
+    return 0
+
+
+def cmd_inventory_unclaim(args) -> int:
+    from metadata.catalogue.claims import release_claim
+
+    ended = release_claim(Path(args.library), args.item, args.station, args.url, args.force)
+    if ended is None:
+        print(f"{args.item}: no station held it")
+    else:
+        print(f"{args.item}: released by station {ended.station} (held {ended.since_text()})")
+    return 0
+
+
+def cmd_inventory_claims(args) -> int:
+    from metadata.catalogue.claims import list_claims
+
+    claims = list_claims(Path(args.library), args.url)
+    if args.json:
+        rows = [
+            {
+                "item": c.item,
+                "station": c.station,
+                "claimed_utc": c.claimed_utc.isoformat(),
+                "stale": c.stale(),
+            }
+            for c in claims
+        ]
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
+        print()
+        return 0
+    for c in claims:
+        print(f"{c.item:<24} {c.station:<20} {c.since_text()}")
+    print(f"{len(claims)} claim(s)")
+    return 0
+
+
 def cmd_inspect(args) -> int:
     insp = make_inspection(
         args.item, args.condition, args.treatment, args.playable, args.note or "", args.by or ""
