@@ -297,6 +297,7 @@ def _add_collection_verbs(verbs) -> None:
     dashboard = verbs.add_parser("dashboard", help="the project's progress and projected end")
     dashboard.add_argument("library")
     dashboard.add_argument("--html", metavar="OUT", help="also write a page with plots")
+    dashboard.add_argument("--pdf", metavar="OUT", help="also write a PDF with plots")
     dashboard.add_argument("--url", help=url_help)
 
 

@@ -149,10 +149,22 @@ def cmd_export_pbcore(args) -> int:
 def cmd_dashboard(args) -> int:
     from metadata.collection.dashboard import collect, text_lines, write_html
 
+    outs = [(kind, Path(out)) for kind, out in (("html", args.html), ("pdf", args.pdf)) if out]
+    for _kind, out in outs:  # before the work: a bad path is one line, nothing written
+        if not out.parent.is_dir():
+            raise HeadblockError(f"cannot write {out}: {out.parent} is not a folder")
     board = collect(Path(args.library), args.url)
     for line in text_lines(board):
         print(line)
-    if args.html:
-        write_html(board, Path(args.html))
-        print(f"{args.html}: written")
+    for kind, out in outs:
+        try:
+            if kind == "html":
+                write_html(board, out)
+            else:
+                from metadata.collection.dashboard_pdf import write_pdf
+
+                write_pdf(board, out)
+        except OSError as exc:
+            raise HeadblockError(f"cannot write {out}: {exc.strerror or exc}") from exc
+        print(f"{out}: written")
     return 0
