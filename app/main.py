@@ -1,8 +1,8 @@
 """``headblock gui [--demo] [--library DIR]``: the station window.
 
-Tabs: Bench (capture), Review, Sign-off and Items (the collection's inventory). An item chosen
-in Items fills the bench's item form; its last take, or a take double-clicked in the sign-off
-queue, opens in Review.
+Tabs: Bench (capture), Review, Sign-off, Items (the collection's inventory) and Dashboard
+(the project's progress). An item chosen in Items fills the bench's item form; its last take,
+or a take double-clicked in the sign-off queue, opens in Review.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QMainWindow, QTabWidget
 
 from app.capture_tab import CaptureTab
+from app.dashboard_view import DashboardView
 from app.item_queue import ItemQueueView, fill_item_form
 from app.queue_view import QueueView
 from app.review.view import ReviewView
@@ -58,6 +59,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.items, "Items")
         self.items.item_chosen.connect(self.use_item)
         self.items.open_take.connect(self.review_take)
+        self.dashboard = DashboardView(library=library)
+        self.tabs.addTab(self.dashboard, "Dashboard")
         geometry = window_settings().value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
