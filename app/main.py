@@ -55,7 +55,7 @@ class MainWindow(QMainWindow):
         self.queue = QueueView(library=library)
         self.tabs.addTab(self.queue, "Sign-off")
         self.queue.open_take.connect(self.review_take)
-        self.items = ItemQueueView(library=library)
+        self.items = ItemQueueView(library=library, station=settings.station or None)
         self.tabs.addTab(self.items, "Items")
         self.items.item_chosen.connect(self.use_item)
         self.items.open_take.connect(self.review_take)

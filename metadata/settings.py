@@ -51,6 +51,7 @@ class Settings:
     confirm_stop_after_min: float = 10.0  # ask before stopping a take longer than this
     catalogue_url: str = ""  # SQLAlchemy URL shared by a lab's stations; "" = SQLite in the library
     organization: str = ""  # the archive, named in packages (BagIt Source-Organization)
+    station: str = ""  # this station's name in the claims of a shared catalogue; "" = host name
     audio: AudioInputSettings = field(default_factory=AudioInputSettings)
     video: VideoInputSettings = field(default_factory=VideoInputSettings)
     meta: dict[str, str] = field(default_factory=dict)  # TakeMeta fields, the last values
