@@ -35,7 +35,7 @@ BACKGROUND = "#15181b"
 TEXT = "#c8d0d8"
 STATUS_COLOURS = {
     "listed": "#78909c",
-    "inspected": "#90a4ae",
+    "inspected": "#26a69a",
     "captured": "#64b5f6",
     "qc_done": "#1e88e5",
     "reviewed": "#7e57c2",

@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -30,8 +31,9 @@ from PySide6.QtWidgets import (
 from app.widgets.inspection_form import InspectionForm
 from app.widgets.library_view import LibraryView
 from app.widgets.row_table import row_table
+from metadata.catalogue.claims import STALE_AFTER
 from metadata.catalogue.inventory import STATUSES
-from metadata.clock import format_minute
+from metadata.clock import format_minute, utc_now
 from metadata.errors import HeadblockError
 from metadata.take.meta import CARRIERS
 
@@ -180,7 +182,11 @@ class ItemQueueView(LibraryView):
                 if column == 1 and row["status"] == "on_hold":
                     cell.setToolTip(row["hold_reason"])
                 if column == 5 and text_:
-                    cell.setToolTip(f"claimed since {format_minute(row['claimed_utc'])} UTC")
+                    since = row["claimed_utc"]
+                    cell.setToolTip(f"claimed since {format_minute(since)} UTC")
+                    if since is not None and utc_now() - since >= STALE_AFTER:
+                        cell.setText(f"{text_} (stale)")  # a station that never came back
+                        cell.setForeground(QColor("#fbc02d"))
                 self.table.setItem(index, column, cell)
         self.status.setText(f"{len(self.shown)} of {len(self.rows)} item(s)")
         items = self.shown_items()

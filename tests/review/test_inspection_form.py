@@ -137,6 +137,23 @@ def test_choosing_claims_and_another_station_is_told_who(qtbot, library, tmp_pat
     two.table.selectRow(two.shown_items().index("VHS-042"))
     two.release_button.click()
     assert claim_of(library, "VHS-042") is None
+
+    # a claim left by a station that never came back is shown stale
+    from datetime import timedelta
+
+    from metadata.catalogue import database as catalogue
+    from metadata.clock import utc_now
+
+    eng = catalogue.engine_for(catalogue.resolve_url(library))
+    with eng.begin() as conn:
+        conn.execute(
+            catalogue.claims.insert().values(
+                item="REEL-001", station="bench-9", claimed_utc=utc_now() - timedelta(hours=13)
+            )
+        )
+    two.refresh()
+    qtbot.waitUntil(lambda: two.refresh_button.isEnabled(), timeout=20000)
+    assert two.table.item(two.shown_items().index("REEL-001"), 5).text() == "bench-9 (stale)"
     for v in (one, two):
         v.jobs.wait(10000)
         v.inspection.jobs.wait(10000)
