@@ -61,7 +61,7 @@ def _plot(title: str, dates: bool = False) -> pg.PlotWidget:
     plot.setMenuEnabled(False)
     plot.setMouseEnabled(x=False, y=False)
     plot.hideButtons()
-    plot.setMinimumHeight(170)
+    plot.setMinimumHeight(120)
     for side in ("left", "bottom"):
         plot.getAxis(side).setTextPen(TEXT)
     return plot

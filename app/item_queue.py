@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableWidgetItem,
     QVBoxLayout,
@@ -120,7 +121,11 @@ class ItemQueueView(LibraryView):
         left.addLayout(buttons)
         self.splitter = QSplitter(Qt.Horizontal)
         self.splitter.addWidget(queue)
-        self.splitter.addWidget(self.inspection)
+        form_scroll = QScrollArea()  # the form's full height never sets the window's minimum
+        form_scroll.setWidgetResizable(True)
+        form_scroll.setFrameShape(QScrollArea.NoFrame)
+        form_scroll.setWidget(self.inspection)
+        self.splitter.addWidget(form_scroll)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         lay = QVBoxLayout(self)

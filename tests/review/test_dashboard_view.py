@@ -71,16 +71,18 @@ def test_five_thousand_takes_in_under_a_second(qtbot, library, tmp_path):
         ],
     )
     view = _view(qtbot, library)
-    t0 = time.monotonic()
+    t0, cpu0 = time.monotonic(), time.process_time()
     with qtbot.waitSignal(view.shown, timeout=20000):
         view.show()
-    wall = time.monotonic() - t0
+    wall, cpu = time.monotonic() - t0, time.process_time() - cpu0
     print(
-        f"Dashboard tab, 5,000 takes / 6,000 items: shown in {wall:.2f} s "
+        f"Dashboard tab, 5,000 takes / 6,000 items: shown in {wall:.2f} s wall, {cpu:.2f} s CPU "
         f"(refresh {view.last_refresh_s:.2f} s, drawing on the GUI thread {view.last_draw_s:.3f} s)"
     )
     assert view.board.takes == 5000
     assert view.attention.rowCount() == 201  # 200 listed, then how many more
     assert view.attention.item(200, 0).text() == "… 4800 more"
     assert view.last_draw_s < 0.3  # the window stays responsive while it fills
-    assert wall < 2.0  # under 1 s on an idle machine; other jobs share the two cores
+    # CPU time of the whole process (the worker included): other jobs sharing the two cores
+    # stretch the wall clock (0.5 s here when idle), not the work
+    assert cpu < 1.0
