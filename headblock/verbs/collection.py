@@ -55,6 +55,9 @@ def cmd_inventory_list(args) -> int:
             when = format_minute(r["hold_utc"])
             by = f" by {r['hold_by']}" if r["hold_by"] else ""
             print(f"{'':<24} on hold{by} since {when}: {r['hold_reason']}")
+        if r.get("claimed_by"):
+            since = format_minute(r["claimed_utc"])
+            print(f"{'':<24} held by station {r['claimed_by']} since {since} UTC")
     print(f"{len(rows)} item(s)")
     return 0
 
