@@ -19,7 +19,7 @@ import tomli_w
 from metadata.errors import HeadblockError
 from metadata.files import write_atomic
 
-SETTINGS_VERSION = 2
+SETTINGS_VERSION = 3
 
 
 @dataclass
@@ -41,6 +41,17 @@ class VideoInputSettings:
     ffmpeg: str = "ffmpeg"
 
 
+# when the window makes access copies by itself: never, once a take's QC passes (or warns)
+# after capture, or once a supervisor approves it
+AUTO_DERIVE = ("off", "after_qc", "after_signoff")
+
+
+@dataclass
+class DeliverySettings:
+    auto_derive: str = "off"  # one of AUTO_DERIVE
+    profiles: list[str] = field(default_factory=lambda: ["access"])  # derivative profiles
+
+
 @dataclass
 class Settings:
     version: int = SETTINGS_VERSION
@@ -54,6 +65,7 @@ class Settings:
     station: str = ""  # this station's name in the claims of a shared catalogue; "" = host name
     audio: AudioInputSettings = field(default_factory=AudioInputSettings)
     video: VideoInputSettings = field(default_factory=VideoInputSettings)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
     meta: dict[str, str] = field(default_factory=dict)  # TakeMeta fields, the last values
 
     def to_dict(self) -> dict:
@@ -66,7 +78,7 @@ class Settings:
         """Settings from an up-to-date dict; unknown keys are ignored, wrong types fall back."""
         s = cls()
         for f in fields(cls):
-            if f.name not in data or f.name in ("audio", "video", "meta", "version"):
+            if f.name not in data or f.name in ("audio", "video", "delivery", "meta", "version"):
                 continue
             default = getattr(s, f.name)
             setattr(s, f.name, _coerce(data[f.name], default))
@@ -77,9 +89,27 @@ class Settings:
                 if value is not None:
                     setattr(sub, f.name, _coerce(value, getattr(sub, f.name)))
             setattr(s, name, sub)
+        s.delivery = _delivery_from(data.get("delivery"))
         meta = data.get("meta") or {}
         s.meta = {str(k): str(v) for k, v in meta.items() if not isinstance(v, dict)}
         return s
+
+
+def _delivery_from(data) -> DeliverySettings:
+    """Unknown values fall back: an auto-derive mode not known is "off", and profile names
+    that are not strings are dropped (a profile that no longer exists is said when used)."""
+    out = DeliverySettings()
+    if not isinstance(data, dict):
+        return out
+    if data.get("auto_derive") in AUTO_DERIVE:
+        out.auto_derive = data["auto_derive"]
+    profiles = data.get("profiles")
+    if isinstance(profiles, str):
+        profiles = [profiles]
+    if isinstance(profiles, list):
+        names = [p.strip() for p in profiles if isinstance(p, str) and p.strip()]
+        out.profiles = list(dict.fromkeys(names)) or out.profiles
+    return out
 
 
 def _coerce(value, default):
@@ -116,7 +146,15 @@ def _v1_to_v2(data: dict) -> dict:
     return out
 
 
-UPGRADES = {1: _v1_to_v2}  # from version N to N + 1
+def _v2_to_v3(data: dict) -> dict:
+    """Version 3 adds the ``[delivery]`` section (access copies made by the window itself):
+    an older station keeps making none until someone turns it on."""
+    out = dict(data)
+    out.setdefault("delivery", {"auto_derive": "off", "profiles": ["access"]})
+    return out
+
+
+UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3}  # from version N to N + 1
 
 
 def upgrade(data: dict) -> dict:
