@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -129,6 +130,10 @@ class DashboardView(QWidget):
         self.audit_text.setTextFormat(Qt.PlainText)
         self.holds = row_table(("item", "on hold because", "by", "since"))
         self.attention = row_table(("fixity", "take", "file", "last verified"))
+        for table in (self.holds, self.attention):  # tables take what the plots leave
+            table.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Ignored)
+            table.setMinimumHeight(80)
+        self.audit_plot.setFixedHeight(140)
 
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
@@ -150,7 +155,7 @@ class DashboardView(QWidget):
         holds_box.addWidget(self.holds, 1)
         grid.addLayout(holds_box, 2, 0)
         grid.addLayout(audit_box, 2, 1)
-        for row, stretch in enumerate((3, 2, 3)):
+        for row, stretch in enumerate((3, 2, 4)):
             grid.setRowStretch(row, stretch)
         lay = QVBoxLayout(self)
         lay.addLayout(top)
