@@ -28,7 +28,7 @@ from metadata.catalogue.claims import (
 from metadata.clock import utc_now
 from metadata.errors import HeadblockError
 
-ROUNDS = 40
+ROUNDS = 100
 
 
 def _listed(library, tmp_path, url, n=3):
