@@ -202,6 +202,7 @@ def run(seconds: float, library: Path, source: str = SOURCES["tape"], qc: bool =
     cpu1 = proc.cpu_times()
     stop.set()
     preview.join()
+
     # the verdict: from the last frame written or dropped (the take's own end) to the status
     def ended(st) -> bool:
         return st.frames_written + st.frames_dropped >= (take.target_frames or 0)
