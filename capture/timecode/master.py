@@ -149,6 +149,7 @@ def set_video_timecode_tag(master: Path, timecode: str) -> None:
     try:
         with av.open(str(master)) as container:
             tags = dict(container.streams.video[0].metadata)
+        tags.pop("title", None)  # the track's name (TrackName), not one of its tags
     except Exception as exc:
         raise HeadblockError(f"cannot read the video track of {master.name}: {exc}") from exc
     tags["TIMECODE"] = timecode
