@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from capture.deck.sony9pin import Deck, DeckError, timecode_bytes
+from capture.deck.sony9pin import Deck, timecode_bytes
 from capture.deck.transfer import DeckTransfer, TransferOutcome, TransferPlan, log_transfer
 from metadata.errors import HeadblockError
 
