@@ -12,6 +12,19 @@ from qc.review_model import ReviewModel
 from qc.table import check_colour, is_video_check
 
 
+class TimeAxis(pg.AxisItem):
+    """Seconds, or the tape's timecode at each tick when the take has one."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__("bottom", *args, **kwargs)
+        self.timecode = None  # qc.timecode.TakeTimecode
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph API)
+        if self.timecode is None:
+            return super().tickStrings(values, scale, spacing)
+        return [self.timecode.at(value) or "" if value >= 0 else "" for value in values]
+
+
 class Timeline(pg.GraphicsLayoutWidget):
     """Stacked plots sharing one time axis: event lanes, audio envelope per channel, video
     statistics. A click sets the cursor."""
@@ -26,6 +39,7 @@ class Timeline(pg.GraphicsLayoutWidget):
         self.highlights: list[pg.LinearRegionItem] = []
         self.lane = None
         self.checks: list[str] = []
+        self.timecode = None  # qc.timecode.TakeTimecode of the take shown
         self.scene().sigMouseClicked.connect(self._clicked)
 
     def clear_all(self) -> None:
@@ -35,7 +49,9 @@ class Timeline(pg.GraphicsLayoutWidget):
         self.checks = []
 
     def _add_plot(self, title: str, height: int | None = None) -> pg.PlotItem:
-        plot = self.addPlot(row=len(self.plots), col=0)
+        axis = TimeAxis()
+        axis.timecode = self.timecode
+        plot = self.addPlot(row=len(self.plots), col=0, axisItems={"bottom": axis})
         plot.setMenuEnabled(False)
         plot.setMouseEnabled(x=True, y=False)
         plot.setDownsampling(auto=True, mode="peak")
@@ -75,6 +91,7 @@ class Timeline(pg.GraphicsLayoutWidget):
 
     def show_model(self, model: ReviewModel) -> None:
         self.clear_all()
+        self.timecode = model.timecode
         duration_s = max(model.duration_s, 0.001)
         checks = sorted({str(event.get("check")) for event in model.events})
         lane = self._add_plot("", height=30 + 18 * max(1, len(checks)))
@@ -188,7 +205,10 @@ class Timeline(pg.GraphicsLayoutWidget):
                 self._event_lines(plot, video_events, lo, hi)
         for plot in self.plots:
             plot.setLimits(xMin=-duration_s * 0.01, xMax=duration_s * 1.01)
-        self.plots[-1].setLabel("bottom", "time (s)")
+        self.plots[-1].setLabel(
+            "bottom",
+            "time (s)" if model.timecode is None else "tape timecode (HH:MM:SS:FF)",
+        )
         self.plots[0].setXRange(0, duration_s, padding=0)
 
     @staticmethod

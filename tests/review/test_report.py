@@ -132,7 +132,10 @@ def test_report_gives_the_tape_timecode_beside_every_event(video_take):
     assert "<th>start (s, tape TC)</th>" in html
     assert "<td>0.800 s (TC 10:00:00:20)</td><td>0.840 s (TC 10:00:00:21)</td>" in html
     assert "<td>1.200 s (TC 10:00:01:05)</td>" in html
-    assert "10:00:00:00 at 0 s, 25 fps, 10:00:01:24 at the end (from the Matroska TIMECODE tag)" in html
+    assert (
+        "10:00:00:00 at 0 s, 25 fps, 10:00:01:24 at the end (from the Matroska TIMECODE tag)"
+        in html
+    )
     assert "video_dropout at 0.800 s (TC 10:00:00:20)" in html  # the thumbnail's caption
     assert ">verified<" in html
     text = subprocess.run(

@@ -362,3 +362,31 @@ def test_next_and_previous_event_from_the_cursor():
     assert model.event_before(-1, 4.0) == 2
     assert model.event_before(0, 1.0) is None
     assert model.event_before(-1, 0.5) is None
+
+
+def test_the_timeline_and_cursor_read_the_tape_timecode(qtbot, review, video_take, audio_take):
+    import shutil
+
+    if not shutil.which("mkvpropedit"):
+        pytest.skip("needs mkvtoolnix")
+    from capture.timecode.master import set_video_timecode_tag
+
+    set_video_timecode_tag(video_take.master("video"), "10:00:00:00")  # 25 fps
+    review.open_path(video_take.directory)
+    assert review.model.timecode is not None
+    axis = review.timeline.plots[-1].getAxis("bottom")
+    assert axis.tickStrings([0.0, 0.8, 1.2], 1.0, 0.4) == [
+        "10:00:00:00", "10:00:00:20", "10:00:01:05",
+    ]  # fmt: skip
+    assert "tape timecode" in axis.labelText
+    review.set_cursor(1.2)
+    assert "00:00:01.200  TC 10:00:01:05" in review.transport.text()
+    review.select_event(0)  # video_dropout at 0.8 s
+    assert "TC 10:00:00:20" in review.detail.text()
+    # a take without the tape's timecode: seconds, as before
+    review.open_path(audio_take.directory)
+    assert review.model.timecode is None
+    axis = review.timeline.plots[-1].getAxis("bottom")
+    assert axis.tickStrings([0.0, 1.0], 1.0, 1.0) == ["0", "1"]
+    review.set_cursor(1.0)
+    assert "TC" not in review.transport.text()
