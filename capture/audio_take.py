@@ -23,6 +23,7 @@ from capture.backends import open_audio_input
 from capture.disk_room import DiskReserve, is_disk_full
 from capture.finalize import finalize_take, record_for
 from capture.take import EventFn, TakeResult, TakeStatus, log_event
+from capture.timecode.live import LiveTimecode
 from capture.watchdog import DEFAULT_RESERVE_BYTES, DiskWatchdog, log_disk_check, log_disk_event
 from metadata.clock import utc_stamp
 from metadata.errors import HeadblockError, TakeCutShort
@@ -86,6 +87,7 @@ class AudioTake:
     def __init__(self, settings: AudioTakeSettings, input: AudioInput | None = None):
         self.settings = settings
         self.input = input
+        self.live_timecode = LiveTimecode(self)  # status().timecode from the LTC channel
         self._own_input = input is None
         self.paths: TakePaths | None = None
         self.result: TakeResult | None = None
@@ -186,6 +188,7 @@ class AudioTake:
             queue_fill=audio_input.ring.fill if audio_input is not None else 0.0,
             state=self._state,
             closing=self._closing,
+            timecode=self.live_timecode.now(),
         )
 
     def latest_audio(self, n_frames: int) -> np.ndarray | None:

@@ -25,6 +25,7 @@ from pathlib import Path
 from timecode import Timecode
 
 _TC = re.compile(r"^(\d{2}):(\d{2}):(\d{2})([:;.,])(\d{2})$")
+_EDGE = Fraction(1, 50)  # of a frame: a time on a frame's start (cue times are in ms) is that frame
 _CUE = re.compile(r"^(\d+):(\d{2}):(\d{2})\.(\d{3})\s+-->\s+(\d+):(\d{2}):(\d{2})\.(\d{3})")
 
 
@@ -58,8 +59,8 @@ class TakeTimecode:
             if i < 0 or t_s >= self.cues[i].end_s:
                 return None
             cue = self.cues[i]
-            return cue.frame + math.floor((t_s - cue.start_s) * self.rate + 1e-3)
-        return self.start_frame + math.floor(t_s * self.rate + 1e-3)
+            return cue.frame + math.floor((t_s - cue.start_s) * self.rate + _EDGE)
+        return self.start_frame + math.floor(t_s * self.rate + _EDGE)
 
     def at(self, t_s: float) -> str | None:
         """``HH:MM:SS:FF`` (``;`` in drop-frame) at media time ``t_s``, or None."""
