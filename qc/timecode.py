@@ -62,6 +62,16 @@ class TakeTimecode:
             return cue.frame + math.floor((t_s - cue.start_s) * self.rate + _EDGE)
         return self.start_frame + math.floor(t_s * self.rate + _EDGE)
 
+    def start_of(self, frame: int, near_s: float) -> float:
+        """The media time where ``frame`` begins, in the stretch of code around ``near_s``."""
+        cue = None
+        if self.cues:
+            i = bisect_right([c.start_s for c in self.cues], max(0.0, near_s) + 1e-6) - 1
+            cue = self.cues[max(0, i)]
+        if cue is not None:
+            return cue.start_s + float((frame - cue.frame) / self.rate)
+        return float((frame - self.start_frame) / self.rate)
+
     def at(self, t_s: float) -> str | None:
         """``HH:MM:SS:FF`` (``;`` in drop-frame) at media time ``t_s``, or None."""
         frame = self.frame_at(t_s)
@@ -95,6 +105,8 @@ def frame_number(text: str, count: int) -> int:
     hours, minutes, seconds, frames = (int(match.group(i)) for i in (1, 2, 3, 5))
     if hours > 23 or minutes > 59 or seconds > 59 or frames >= count:
         raise ValueError(f"not a timecode at {count} fps: {text!r}")
+    if drop_frame and seconds == 0 and frames < 2 and minutes % 10:
+        raise ValueError(f"{text} does not exist in drop-frame (frames 00 and 01 are dropped)")
     sep = ";" if drop_frame else ":"
     value = f"{hours:02d}:{minutes:02d}:{seconds:02d}{sep}{frames:02d}"
     return Timecode(_library_fps(count, drop_frame), value).frame_number

@@ -10,6 +10,29 @@ from PySide6.QtCore import Qt, Signal
 from metadata.verdicts import severity
 from qc.review_model import ReviewModel
 from qc.table import check_colour, is_video_check
+from qc.timecode import frame_number
+
+
+def _snapped(timecode, values, spacing: float) -> list[float]:
+    """``values`` (seconds) moved to the start of the nearest tape second (spacing of a second
+    or more) or of their frame; times without code stay as they are."""
+    out = []
+    for value in values:
+        frame = timecode.frame_at(value) if value >= 0 else None
+        if frame is None:
+            out.append(value)
+            continue
+        target = frame
+        if spacing >= 1.0:
+            head = timecode.text(frame + timecode.count // 2)[:-2]  # the nearest second
+            for first in ("00", "02"):  # drop-frame has no frames 00 and 01 in most minutes
+                try:
+                    target = frame_number(head + first, timecode.count)
+                    break
+                except ValueError:
+                    continue
+        out.append(max(0.0, timecode.start_of(target, value)))
+    return sorted({round(v, 6) for v in out})
 
 
 class TimeAxis(pg.AxisItem):
@@ -18,6 +41,14 @@ class TimeAxis(pg.AxisItem):
     def __init__(self, *args, **kwargs):
         super().__init__("bottom", *args, **kwargs)
         self.timecode = None  # qc.timecode.TakeTimecode
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802 (pyqtgraph API)
+        """pyqtgraph's ticks moved onto the tape's own seconds (or frames, zoomed in), so that
+        the labels read 01:00:11;00 rather than the frame that happens to be there."""
+        levels = super().tickValues(minVal, maxVal, size)
+        if self.timecode is None:
+            return levels
+        return [(spacing, _snapped(self.timecode, values, spacing)) for spacing, values in levels]
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph API)
         if self.timecode is None:

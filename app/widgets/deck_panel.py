@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSpinBox,
+    QVBoxLayout,
 )
 
 from app.widgets.restyle import restyle
@@ -42,9 +43,12 @@ class DeckPanel(QGroupBox):
     def __init__(self, port: str, parent=None):
         super().__init__(f"Deck  {port}", parent)
         self.setObjectName("deckPanel")
-        row = QHBoxLayout(self)
-        row.setContentsMargins(6, 2, 6, 2)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(6, 2, 6, 2)
+        column.setSpacing(2)
+        row = QHBoxLayout()
         row.setSpacing(6)
+        column.addLayout(row)
         self.buttons: dict[str, QPushButton] = {}
         for name, text, tip in (
             ("rewind", "◀◀", "Rewind"),
@@ -58,7 +62,7 @@ class DeckPanel(QGroupBox):
             button.setToolTip(tip)
             button.setObjectName(f"deck_{name}")
             button.setFocusPolicy(Qt.NoFocus)  # the space bar belongs to record/stop
-            button.setMinimumWidth(44 if name != "standby" else 76)
+            button.setMinimumWidth(44 if name != "standby" else 92)
             if name == "standby":
                 button.setCheckable(True)
                 button.toggled.connect(self._standby_toggled)
@@ -69,18 +73,17 @@ class DeckPanel(QGroupBox):
         self.timecode = SteadyLabel(NO_TIMECODE, "00:00:00;00 ")
         self.timecode.setObjectName("deckTimecode")
         self.timecode.setToolTip("The tape's timecode, as the deck reads it")
-        self.timecode.setStyleSheet("font-family: monospace; font-size: 16pt; font-weight: bold")
         self.mode = SteadyLabel("—", "fast forward · LTC · standby")
         self.mode.setObjectName("deckMode")
         row.addWidget(self.timecode)
         row.addWidget(self.mode)
-        row.addSpacing(8)
+        row.addSpacing(4)
         self.cue_field = self._tc_field("Cue to this timecode")
         self.cue_button = QPushButton("Cue")
         self.cue_button.clicked.connect(self._cue_clicked)
         row.addWidget(self.cue_field)
         row.addWidget(self.cue_button)
-        row.addSpacing(8)
+        row.addSpacing(4)
         row.addWidget(QLabel("IN"))
         self.in_field = self._tc_field("Capture starts when the tape reaches IN")
         row.addWidget(self.in_field)
@@ -91,6 +94,7 @@ class DeckPanel(QGroupBox):
         self.preroll = QSpinBox()
         self.preroll.setRange(0, 60)
         self.preroll.setSuffix(" s")
+        self.preroll.setMaximumWidth(64)
         self.preroll.setToolTip("The deck is cued this long before IN, to roll up to speed")
         row.addWidget(self.preroll)
         self.transfer_button = QPushButton("● Capture IN→OUT")
@@ -98,11 +102,11 @@ class DeckPanel(QGroupBox):
         self.transfer_button.setFocusPolicy(Qt.NoFocus)
         self.transfer_button.clicked.connect(self._transfer_clicked)
         row.addWidget(self.transfer_button)
-        self.line = QLabel("")
+        row.addStretch(1)
+        self.line = QLabel("")  # what the deck said last, or why it does not answer
         self.line.setObjectName("deckLine")
         self.line.setWordWrap(False)
-        self.line.setMinimumWidth(120)
-        row.addWidget(self.line, 1)
+        column.addWidget(self.line)
         self.transferring = False
 
     @staticmethod
@@ -110,7 +114,8 @@ class DeckPanel(QGroupBox):
         field = QLineEdit()
         field.setPlaceholderText("HH:MM:SS:FF")
         field.setToolTip(tip)
-        field.setMaximumWidth(104)
+        field.setMinimumWidth(108)
+        field.setMaximumWidth(120)
         return field
 
     def _standby_toggled(self, on: bool) -> None:

@@ -390,3 +390,17 @@ def test_the_timeline_and_cursor_read_the_tape_timecode(qtbot, review, video_tak
     assert axis.tickStrings([0.0, 1.0], 1.0, 1.0) == ["0", "1"]
     review.set_cursor(1.0)
     assert "TC" not in review.transport.text()
+
+
+def test_timecode_ticks_fall_on_the_tapes_own_seconds():
+    from fractions import Fraction
+
+    from app.review.timeline import _snapped
+    from qc.timecode import TakeTimecode, frame_number
+
+    tc = TakeTimecode(Fraction(30000, 1001), True, frame_number("01:00:10;00", 30), "test")
+    ticks = _snapped(tc, [1.0, 2.0, 50.0, 51.0], 1.0)
+    assert [tc.at(t) for t in ticks] == ["01:00:11;00", "01:00:12;00", "01:01:00;02", "01:01:01;00"]
+    fine = _snapped(tc, [0.1, 0.2], 0.1)  # zoomed in: frames
+    assert [tc.at(t) for t in fine] == ["01:00:10;03", "01:00:10;06"]  # frame starts
+    assert all(abs(t * 30000 / 1001 - round(t * 30000 / 1001)) < 1e-6 for t in fine)
