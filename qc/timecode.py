@@ -56,7 +56,9 @@ class TakeTimecode:
         t_s = max(0.0, float(t_s))
         if self.cues:
             i = bisect_right([c.start_s for c in self.cues], t_s + 1e-6) - 1
-            if i < 0 or t_s >= self.cues[i].end_s:
+            # the end of a cue's last frame still reads on from it (an event's end; cue times
+            # are rounded to the millisecond)
+            if i < 0 or t_s > self.cues[i].end_s + 0.5 / float(self.rate):
                 return None
             cue = self.cues[i]
             return cue.frame + math.floor((t_s - cue.start_s) * self.rate + _EDGE)

@@ -117,7 +117,7 @@ def render_pdf(facts: ReportFacts, path: Path) -> None:
         ]
         fractions = [0.13, 0.08, 0.08, 0.05, 0.08, 0.08, 0.28, 0.22]
         if facts.timecode is not None:  # "12.345 s (TC 01:00:12;10)" in start and end
-            fractions = [0.11, 0.14, 0.14, 0.04, 0.07, 0.07, 0.24, 0.19]
+            fractions = [0.13, 0.13, 0.13, 0.05, 0.08, 0.07, 0.24, 0.17]
         table = Table(data, colWidths=[f * width for f in fractions], repeatRows=1)
         style = with_header_row()
         for i, row in enumerate(rows, start=1):
