@@ -32,7 +32,7 @@ def test_audio_take_shows_its_ltc_live(tmp_path):
     wave, _ = ltc.ltc_signal("02:00:00:00", 25 * 8, "25", RATE, level_db=-18)
     source = LtcDemoInput(wave, rate_hz=RATE, channels=2, bits=24)
     settings = AudioTakeSettings(
-        device="demo", item="LIVE1", library=tmp_path, rate_hz=RATE, seconds=3.0,
+        device="demo", item="LIVE1", library=tmp_path, rate_hz=RATE, seconds=2.6,
         qc=False, ltc_channel=2,
     )  # fmt: skip
     take = AudioTake(settings, input=source)
@@ -46,7 +46,7 @@ def test_audio_take_shows_its_ltc_live(tmp_path):
     codes = [(t, c) for t, c in seen if c]
     assert len(codes) >= 10 and codes[0][0] < 2.0  # shown within about a second
     frames = [to_frames(c, FPS) for _, c in codes]
-    assert frames == sorted(frames) and frames[-1] - frames[0] >= 25
+    assert frames == sorted(frames) and frames[-1] - frames[0] >= 20
     # the code follows the take's clock: its lead over the elapsed time (frames written, which
     # the writer drains in batches of about 0.35 s) stays within half a second
     start = to_frames("02:00:00:00", FPS)
@@ -58,7 +58,7 @@ def test_no_code_on_the_channel_is_none(tmp_path):
     noise, _ = ltc.noise(8.0, RATE, level_db=-20)
     source = LtcDemoInput(noise, rate_hz=RATE, channels=2, bits=24)
     settings = AudioTakeSettings(
-        device="demo", item="LIVE2", library=tmp_path, rate_hz=RATE, seconds=1.5,
+        device="demo", item="LIVE2", library=tmp_path, rate_hz=RATE, seconds=1.2,
         qc=False, ltc_channel=2,
     )  # fmt: skip
     take = AudioTake(settings, input=source)
@@ -75,15 +75,15 @@ def test_video_take_shows_its_ltc_live_across_a_break(tmp_path):
     from capture.video.take import VideoTake, VideoTakeSettings
 
     signal, _ = ltc.join(
-        ltc.ltc_signal("01:00:00:00", 50, "25", RATE, level_db=-12),
+        ltc.ltc_signal("01:00:00:00", 40, "25", RATE, level_db=-12),
         ltc.silence(0.6, RATE),
-        ltc.ltc_signal("03:00:00:00", 60, "25", RATE, level_db=-12),
+        ltc.ltc_signal("03:00:00:00", 45, "25", RATE, level_db=-12),
     )
     wav = tmp_path / "ltc.wav"
     sf.write(wav, np.stack([np.zeros_like(signal), signal], axis=1), RATE, subtype="PCM_24")
     settings = VideoTakeSettings(
         device="lavfi:testsrc2=size=160x120:rate=25", library=tmp_path, item="LIVE3",
-        seconds=4.8, audio_device=f"lavfi:amovie={wav}", run_qc=False, ltc_channel=2,
+        seconds=3.8, audio_device=f"lavfi:amovie={wav}", run_qc=False, ltc_channel=2,
     )  # fmt: skip
     take = VideoTake(settings)
     take.start()
@@ -91,6 +91,6 @@ def test_video_take_shows_its_ltc_live_across_a_break(tmp_path):
     assert take.result is not None, take.error
     codes = [c for _, c in seen if c]
     assert any(c.startswith("01:00:01") for c in codes)
-    assert any(c.startswith("03:00:01") for c in codes)
+    assert any(c.startswith("03:00:0") for c in codes)
     first_late = next(i for i, c in enumerate(codes) if c.startswith("03"))
     assert all(c.startswith("01") for c in codes[:first_late])  # no code mixed across the break
