@@ -96,8 +96,20 @@ class LastTakePanel(QGroupBox):
         name = outcome.master.name if outcome.master else "?"
         self.summary.setText(f"{name}: {outcome.duration_s:.1f} s recorded. Checking…")
 
-    def show_qc(self, outcome: TakeOutcome) -> None:
+    def show_proof(self, outcome: TakeOutcome) -> None:
+        """The master read back after the verdict: its fixity beside the verdict's summary."""
+        if outcome.take_dir != self.take_dir:
+            return  # a later take is shown now
         self.progress.setVisible(False)
+        text = self.summary.text().removesuffix(" Reading the master back…")
+        if outcome.fixity_ok:
+            self.summary.setText(f"{text} Fixity verified.")
+        else:
+            self.summary.setText(f"{text} FIXITY FAILED: {outcome.error or 'see the log'}")
+            self.set_verdict("fail")
+
+    def show_qc(self, outcome: TakeOutcome) -> None:
+        self.progress.setVisible(outcome.proof_pending)
         self.take_dir = outcome.take_dir
         self.open_button.setEnabled(self.take_dir is not None)
         self.events.clear()
@@ -114,6 +126,8 @@ class LastTakePanel(QGroupBox):
         text = f"{name}: {outcome.duration_s:.1f} s{lost}; {len(outcome.events)} QC events"
         if failing:
             text += " — " + ", ".join(str(check_id) for check_id in failing)
+        if outcome.proof_pending:
+            text += ". Reading the master back…"
         self.summary.setText(text)
         for event in outcome.events[:FIRST_EVENTS]:
             channel = event.get("channel")
@@ -240,6 +254,7 @@ class CaptureTab(QWidget):
         controller.takeStarted.connect(self._take_started)
         controller.takeClosed.connect(self.last_take.show_closed)
         controller.qcFinished.connect(self._qc_finished)
+        controller.proofFinished.connect(self.last_take.show_proof)
         controller.afterTakeProgress.connect(self.last_take.show_progress)
         controller.error.connect(self.show_error)
         controller.engineEvent.connect(self._engine_event)

@@ -201,8 +201,10 @@ class MkvWriter:
         framemd5_path: Path | None = None,
         threads: int = 2,
         reserve: DiskReserve | None = None,
+        on_frame=None,
     ):
         self.path = Path(path)
+        self.on_frame = on_frame  # (frame, index) of each frame encoded: live QC
         self._file = None  # the RoomyFile under the muxer, when there is a reserve
         self._framemd5_file = None
         self.video = video
@@ -320,6 +322,8 @@ class MkvWriter:
         for packet in self._video_stream.encode(frame):
             size += packet.size
             self._mux(packet, "video")
+        if self.on_frame is not None:
+            self.on_frame(frame, index)
         if self.framemd5 is not None:
             self.framemd5.write(frame, pts=index)
             self.stats.framemd5_frames += 1

@@ -198,15 +198,24 @@ def build_parser() -> argparse.ArgumentParser:
     timecode.add_argument("--channel", type=int, default=1, help="channel with LTC (from 1)")
     timecode.add_argument("--json", action="store_true", help="machine-readable output")
     batch = verbs.add_parser("batch", help="a verb over many files on a Dask cluster")
-    batch.add_argument("action", choices=("qc", "verify"))
+    batch.add_argument("action", choices=("qc", "verify", "derive", "package"))
     batch.add_argument("paths", nargs="+", metavar="PATH")
     batch.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
     batch.add_argument("--scheduler", help="an existing Dask scheduler, tcp://HOST:8786")
-    batch.add_argument("--profile", default="default", help="QC profile name or TOML path")
+    batch.add_argument(
+        "--profile", help="qc: QC profile (default: default); derive: derivative profile (access)"
+    )
     batch.add_argument("--force", action="store_true", help="redo files already done")
     batch.add_argument("--older-than", help="verify: only files last verified before, e.g. 90d")
     batch.add_argument("--report", help="the HTML report (default: in the first PATH)")
     batch.add_argument("--url", help="catalogue database URL (default: SQLite in the library)")
+    batch.add_argument("--out", help="package: the folder packages are written into")
+    batch.add_argument("--layout", help="package: bagit (default) or archivematica")
+    batch.add_argument(
+        "--include-unapproved", metavar="REASON", help="package: also takes not approved"
+    )
+    batch.add_argument("--copy", action="store_true", help="package: copy masters, never link")
+    batch.add_argument("--organization", help="package: BagIt Source-Organization")
     derive = verbs.add_parser("derive", help="make access copies of takes")
     derive.add_argument("take_dirs", nargs="+", metavar="TAKE_DIR")
     derive.add_argument(

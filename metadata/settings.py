@@ -19,7 +19,7 @@ import tomli_w
 from metadata.errors import HeadblockError
 from metadata.files import write_atomic
 
-SETTINGS_VERSION = 3
+SETTINGS_VERSION = 4
 
 
 @dataclass
@@ -39,6 +39,17 @@ class VideoInputSettings:
     # the station's own FFmpeg for ``ffmpeg:ARGS`` inputs (e.g. one built with the DeckLink
     # SDK): a path or a name on PATH; $HEADBLOCK_FFMPEG overrides it
     ffmpeg: str = "ffmpeg"
+
+
+# when the window makes access copies by itself: never, once a take's QC passes (or warns)
+# after capture, or once a supervisor approves it
+AUTO_DERIVE = ("off", "after_qc", "after_signoff")
+
+
+@dataclass
+class DeliverySettings:
+    auto_derive: str = "off"  # one of AUTO_DERIVE
+    profiles: list[str] = field(default_factory=lambda: ["access"])  # derivative profiles
 
 
 @dataclass
@@ -63,6 +74,7 @@ class Settings:
     organization: str = ""  # the archive, named in packages (BagIt Source-Organization)
     audio: AudioInputSettings = field(default_factory=AudioInputSettings)
     video: VideoInputSettings = field(default_factory=VideoInputSettings)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
     deck: DeckSettings = field(default_factory=DeckSettings)
     meta: dict[str, str] = field(default_factory=dict)  # TakeMeta fields, the last values
 
@@ -76,7 +88,14 @@ class Settings:
         """Settings from an up-to-date dict; unknown keys are ignored, wrong types fall back."""
         s = cls()
         for f in fields(cls):
-            if f.name not in data or f.name in ("audio", "video", "deck", "meta", "version"):
+            if f.name not in data or f.name in (
+                "audio",
+                "video",
+                "delivery",
+                "deck",
+                "meta",
+                "version",
+            ):
                 continue
             default = getattr(s, f.name)
             setattr(s, f.name, _coerce(data[f.name], default))
@@ -91,9 +110,27 @@ class Settings:
                 if value is not None:
                     setattr(sub, f.name, _coerce(value, getattr(sub, f.name)))
             setattr(s, name, sub)
+        s.delivery = _delivery_from(data.get("delivery"))
         meta = data.get("meta") or {}
         s.meta = {str(k): str(v) for k, v in meta.items() if not isinstance(v, dict)}
         return s
+
+
+def _delivery_from(data) -> DeliverySettings:
+    """Unknown values fall back: an auto-derive mode not known is "off", and profile names
+    that are not strings are dropped (a profile that no longer exists is said when used)."""
+    out = DeliverySettings()
+    if not isinstance(data, dict):
+        return out
+    if data.get("auto_derive") in AUTO_DERIVE:
+        out.auto_derive = data["auto_derive"]
+    profiles = data.get("profiles")
+    if isinstance(profiles, str):
+        profiles = [profiles]
+    if isinstance(profiles, list):
+        names = [p.strip() for p in profiles if isinstance(p, str) and p.strip()]
+        out.profiles = list(dict.fromkeys(names)) or out.profiles
+    return out
 
 
 def _coerce(value, default):
@@ -131,13 +168,21 @@ def _v1_to_v2(data: dict) -> dict:
 
 
 def _v2_to_v3(data: dict) -> dict:
-    """Version 3 adds the deck (Sony 9-pin) section; a station without one has no deck."""
+    """Version 3 adds the ``[delivery]`` section (access copies made by the window itself):
+    an older station keeps making none until someone turns it on."""
+    out = dict(data)
+    out.setdefault("delivery", {"auto_derive": "off", "profiles": ["access"]})
+    return out
+
+
+def _v3_to_v4(data: dict) -> dict:
+    """Version 4 adds the deck (Sony 9-pin) section; a station without one has no deck."""
     out = dict(data)
     out.setdefault("deck", {})
     return out
 
 
-UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3}  # from version N to N + 1
+UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}  # from version N to N + 1
 
 
 def upgrade(data: dict) -> dict:

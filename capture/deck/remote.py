@@ -249,11 +249,21 @@ class DeckRemote:
         if transfer is None:
             return
         outcome = transfer.finish()
-        if take is not None and getattr(take, "paths", None) is not None:
-            try:
-                log_transfer(take, transfer.plan, outcome)
-            except OSError as exc:
-                outcome.error = outcome.error or f"the transfer was not logged: {exc}"
-        elif not outcome.reason:
-            outcome.reason = "no take was made"
+        if take is None or getattr(take, "paths", None) is None:
+            outcome.reason = outcome.reason or "no take was made"
+        else:  # into the take's log once the take has finished writing it (its read-back)
+            threading.Thread(
+                target=_log_when_finished,
+                args=(take, transfer.plan, outcome),
+                name="deck-transfer-log",
+                daemon=True,
+            ).start()
         self.on_transfer(outcome)
+
+
+def _log_when_finished(take, plan: TransferPlan, outcome: TransferOutcome) -> None:
+    take.wait()
+    try:
+        log_transfer(take, plan, outcome)
+    except OSError:  # a full disk: the take's own lines said why already
+        pass

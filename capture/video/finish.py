@@ -51,21 +51,26 @@ def finish_video_take(take, record: TakeRecord, reason: str) -> TakeResult:
         _write_timecode(take)
     else:  # the source's own timecode (RP188/VITC through FFmpeg), when it carries one
         log_source_timecode(take)
-    ok, detail = verify_essence(take.master, take.writer.stats.essence_md5, closing(0.0))
-    take.log.write("essence_check", "INFO" if ok else "ERROR", verified=ok, detail=detail)
+
+    def essence_check() -> tuple[bool, str]:
+        ok, detail = verify_essence(take.master, take.writer.stats.essence_md5, closing(0.0))
+        take.log.write("essence_check", "INFO" if ok else "ERROR", verified=ok, detail=detail)
+        return ok, ESSENCE_DETAIL
+
     return finalize_take(
         record,
         take.paths,
         log=take.log,
         essence_md5=None,
-        essence_verified=ok,
-        essence_detail=ESSENCE_DETAIL,
+        essence_check=essence_check,
         readback_progress=closing(0.5),
         reason=reason,
         run_qc=take.settings.run_qc,
         profile=take.settings.profile,
         on_event=take.on_event,
         reserve=take.reserve,
+        live=take.live,
+        on_verdict=take.set_verdict,
     )
 
 

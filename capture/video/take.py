@@ -47,6 +47,8 @@ from metadata.errors import HeadblockError, TakeCutShort
 from metadata.take.log import TakeLog, utc_now
 from metadata.take.meta import TakeMeta
 from metadata.take.naming import TakePaths, new_take_dir
+from qc.live import LiveAudio, LiveTake, LiveVideo, matroska_ms
+from qc.profiles import load_profile
 
 DISK_RESERVE_BYTES = 64 << 20  # kept for the trailer, cues, framemd5 and sidecars
 DISK_STOP_MARGIN_S = 5.0  # stop while this much video still fits (the queue drains after)
@@ -176,6 +178,7 @@ class VideoTake:
         self._audio: collections.deque = collections.deque()
         self._threads: list[threading.Thread] = []
         self._finish_thread: threading.Thread | None = None
+        self.live: LiveTake | None = None  # QC measured while recording (qc.live)
         self.live_timecode = LiveTimecode(self)  # status().timecode
 
     # -- public API ------------------------------------------------------------------------------
@@ -231,6 +234,11 @@ class VideoTake:
 
         bytes_per_s = SD_BYTES_PER_S_GUESS * (info.width * info.height) / (720 * 486)
         try:
+            profile = load_profile(settings.profile) if settings.run_qc else None
+        except HeadblockError:
+            self._close_inputs()
+            raise
+        try:
             self.paths = new_take_dir(Path(settings.library), settings.item)
             self.reserve = DiskReserve(
                 self.paths.directory, int(RESERVE_VIDEO_S * bytes_per_s) + RESERVE_SIDECAR_BYTES
@@ -245,6 +253,19 @@ class VideoTake:
                 settings=settings_for_log(self),
                 meta=settings.meta.to_dict(),
             )
+            if profile is not None:
+                self.live = LiveTake(
+                    video=LiveVideo(
+                        self.vparams.width,
+                        self.vparams.height,
+                        self.vparams.pix_fmt,
+                        self.vparams.time_base,
+                        profile,
+                        on_event=self._emit,
+                        log_path=self.paths.log,
+                    )
+                )
+                self._live_profile = profile
             self.writer = MkvWriter(
                 self.master,
                 self.vparams,
@@ -253,8 +274,11 @@ class VideoTake:
                 framemd5_path=self.paths.framemd5,
                 threads=settings.encoder_threads,
                 reserve=self.reserve,
+                on_frame=self.live.video.submit if self.live else None,
             )
         except BaseException:
+            if self.live is not None:
+                self.live.close()
             self._close_inputs()
             if self.log:
                 self.log.close()
@@ -337,6 +361,11 @@ class VideoTake:
             status.audio_frames_lost = self._feed.frames_lost
         status.timecode = self.live_timecode.now()
         return status
+
+    def set_verdict(self, verdict: str | None) -> None:
+        """The QC verdict, known at Stop (``status().verdict``)."""
+        with self._lock:
+            self._status.verdict = verdict
 
     @property
     def source_timecode(self):
@@ -748,8 +777,27 @@ class VideoTake:
             )
             frame.sample_rate = params.rate_hz
             self.writer.write_audio(frame, pts)
+            self._live_audio(block, pts)
         with self._lock:
             self._status.audio_samples_written = self.writer.stats.audio_samples
+
+    def _live_audio(self, block: np.ndarray, pts: int) -> None:
+        """The samples just written, to live QC (started at the first block: its time is
+        where the master's audio starts)."""
+        live = self.live
+        if live is None:
+            return
+        if live.audio is None:
+            params = self.aparams
+            live.audio = LiveAudio(
+                params.rate_hz,
+                params.channels,
+                params.bits,
+                self._live_profile,
+                offset_s=matroska_ms(pts, Fraction(1, params.rate_hz)),
+                on_event=self._emit,
+            )
+        live.audio.feed(block)
 
     def _disk_filled(self) -> bool:
         """True once a write met a full disk (the reserve was given back to finish the take);
@@ -847,6 +895,8 @@ class VideoTake:
             duration_s=round(self.writer.duration_s, 3),
         )
         if failed:
+            if self.live is not None:
+                self.live.close()
             self._emit("take_stop", {"reason": reason, "frames": stats.frames})
             return
         self.result = finish_video_take(self, take_record(self, reason), reason)

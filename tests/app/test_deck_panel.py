@@ -147,6 +147,7 @@ def test_capture_from_in_to_out_in_the_window(deck_window, qtbot, tmp_path):
         assert not panel.transferring and panel.buttons["play"].isEnabled()
         qtbot.waitUntil(lambda: bench.controller.state in ("idle", "armed"), timeout=10000)
         take_dir = tmp_path / "lib" / "DECK-1" / "DECK-1_t01"
+        qtbot.waitUntil(lambda: bool(log_events(take_dir, "deck_transfer")), timeout=20000)
         logged = log_events(take_dir, "deck_transfer")[0]
         assert logged.level == "INFO" and logged.fields["cue_tc"] == "02:00:09:00"
         assert log_events(take_dir, "take_stop")[0].fields["reason"] == "deck out point"

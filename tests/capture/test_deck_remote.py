@@ -117,6 +117,7 @@ def test_capture_from_in_to_out_through_the_remote(tmp_path):
         assert "03:00:10:20" <= outcome.stopped_at <= "03:00:11:00"
         assert any(r.transfer == "cueing" for r in seen.readings)
         assert any(r.transfer == "recording" for r in seen.readings)
+        _until(lambda: log_events(take.paths.directory, "deck_transfer"))
         assert log_events(take.paths.directory, "deck_transfer")[0].level == "INFO"
         assert sim.transport == "stop"
 
