@@ -105,6 +105,7 @@ class BenchController(QObject):
     videoSnapshot = Signal(object)  # VideoSnapshot
     health = Signal(object)  # HealthFigures
     elapsed = Signal(float)
+    timecode = Signal(str)  # the take's tape timecode ("" when it has none)
     stateChanged = Signal(str, str)  # state, detail
     takeStarted = Signal(object)  # TakePaths
     takeClosed = Signal(object)  # TakeOutcome (before QC)
@@ -140,6 +141,7 @@ class BenchController(QObject):
         self.qc_after_take = True
         self._queue_fill = 0.0  # of the running take, read with the health figures
         self._take_ended_itself = False
+        self._shown_timecode = ""
         self.scopes: ScopeWorker | None = None
         self._shown_images: VideoImages | None = None
         self.timer = QTimer(self)
@@ -261,6 +263,7 @@ class BenchController(QObject):
             bits=a.bits,
             channels=a.channels,
             meta=self.meta,
+            ltc_channel=a.ltc_channel or None,
             qc=self.qc_after_take,  # live: the verdict is there at Stop
             on_event=self._on_event,
         )
@@ -279,6 +282,7 @@ class BenchController(QObject):
             audio_device=v.audio_device or None,
             meta=self.meta,
             run_qc=self.qc_after_take,  # live: the verdict is there at Stop
+            ltc_channel=self.settings.audio.ltc_channel or None,
         )
         if v.audio_device:  # the audio input of the set-up panel, at its format
             a = self.settings.audio
@@ -363,6 +367,9 @@ class BenchController(QObject):
     def _finish_take(self) -> None:
         was_video = self.take_kind == "video"
         self._stop_scopes()
+        if self._shown_timecode:
+            self._shown_timecode = ""
+            self.timecode.emit("")
         self._queue_fill = 0.0
         self.take = None
         self._drain_events()
@@ -436,11 +443,21 @@ class BenchController(QObject):
             self._video_tick()
         if self.take is not None and self._tick_count % 3 == 0:
             self.elapsed.emit(self.elapsed_s())
+            self._emit_timecode()
         if self._tick_count % self._health_every == 1 or self._health_every == 1:
             self.health.emit(self.health_figures())
             if self._take_ended_itself and self.state == "recording":
                 self._take_ended_itself = False
                 self.stop(reason="engine")  # close it in the window too
+
+    def _emit_timecode(self) -> None:
+        try:
+            timecode = getattr(self.take.status(), "timecode", None) or ""
+        except Exception:  # noqa: BLE001 - a figure, never a reason to stop refreshing
+            timecode = ""
+        if timecode != self._shown_timecode:
+            self._shown_timecode = timecode
+            self.timecode.emit(timecode)
 
     def _schedule_next(self, now: float) -> None:
         """Ticks keep to a fixed grid: a late tick does not push the later ones back (a

@@ -1,9 +1,10 @@
 """``headblock gui [--demo] [--library DIR]``: the station window.
 
-Tabs: Bench (capture), Review, Sign-off and Items (the collection's inventory). An item chosen
-in Items fills the bench's item form; its last take, or a take double-clicked in the sign-off
-queue, opens in Review. Access copies (``app.delivery``) are made from Review and Sign-off, and
-by themselves after QC or sign-off as the settings say; the status bar follows them.
+Tabs: Bench (capture), Review, Sign-off, Items (the collection's inventory) and Dashboard
+(the project's progress). An item chosen in Items fills the bench's item form; its last take,
+or a take double-clicked in the sign-off queue, opens in Review. Access copies
+(``app.delivery``) are made from Review and Sign-off, and by themselves after QC or sign-off
+as the settings say; the status bar follows them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QMainWindow, QTabWidget
 
 from app.capture_tab import CaptureTab
+from app.dashboard_view import DashboardView
 from app.delivery import DeliveryManager
 from app.item_queue import ItemQueueView, fill_item_form
 from app.queue_view import QueueView
@@ -56,10 +58,12 @@ class MainWindow(QMainWindow):
         self.queue = QueueView(library=library)
         self.tabs.addTab(self.queue, "Sign-off")
         self.queue.open_take.connect(self.review_take)
-        self.items = ItemQueueView(library=library)
+        self.items = ItemQueueView(library=library, station=settings.station or None)
         self.tabs.addTab(self.items, "Items")
         self.items.item_chosen.connect(self.use_item)
         self.items.open_take.connect(self.review_take)
+        self.dashboard = DashboardView(library=library)
+        self.tabs.addTab(self.dashboard, "Dashboard")
         self._attach_delivery()
         geometry = window_settings().value("window/geometry")
         if geometry is not None:

@@ -23,6 +23,7 @@ from capture.backends import open_audio_input
 from capture.disk_room import DiskReserve, is_disk_full
 from capture.finalize import finalize_take, record_for
 from capture.take import EventFn, TakeResult, TakeStatus, log_event, notify
+from capture.timecode.live import LiveTimecode
 from capture.watchdog import DEFAULT_RESERVE_BYTES, DiskWatchdog, log_disk_check, log_disk_event
 from metadata.clock import utc_stamp
 from metadata.errors import HeadblockError, TakeCutShort
@@ -88,6 +89,7 @@ class AudioTake:
     def __init__(self, settings: AudioTakeSettings, input: AudioInput | None = None):
         self.settings = settings
         self.input = input
+        self.live_timecode = LiveTimecode(self)  # status().timecode from the LTC channel
         self._own_input = input is None
         self.paths: TakePaths | None = None
         self.result: TakeResult | None = None
@@ -208,6 +210,7 @@ class AudioTake:
             state=self._state,
             closing=self._closing,
             verdict=self._verdict,
+            timecode=self.live_timecode.now(),
         )
 
     def latest_audio(self, n_frames: int) -> np.ndarray | None:

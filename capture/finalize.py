@@ -18,6 +18,7 @@ from capture.disk_room import DiskReserve, is_disk_full
 from capture.integrity import premis_events, read_back_md5  # moved to the after-take job
 from capture.priority import AFTER_TAKE_NICE, lower_this_thread
 from capture.take import EventFn, TakeResult, log_event
+from metadata.collection.after_take import after_take
 from metadata.errors import HeadblockError, TakeCutShort
 from metadata.take.log import TakeLog
 from metadata.take.naming import TakePaths
@@ -218,6 +219,7 @@ def _finalize(
     )
     result.notes += _record_fixity(record, paths, result.fixity_ok, essence_detail, room)
     _sync_catalogue(paths.directory, event)
+    after_take(paths.directory, event)  # inspections to PREMIS, claim ended; never raises
     for note in result.notes:
         event("warning", "WARN", text=note)
     return result

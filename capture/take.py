@@ -40,6 +40,7 @@ class TakeStatus:
     queue_fill: float = 0.0  # 0..1 of the buffer between the input and the writer
     closing: float | None = None  # share of the read-back after the master closed, while it runs
     verdict: str | None = None  # the QC verdict, once known: at Stop, before the read-back
+    timecode: str | None = None  # the tape's, live: LTC channel or the source's own (or None)
 
 
 # Why a take may end and still be whole: its --seconds, the user (a button, Ctrl-C:

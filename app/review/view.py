@@ -426,7 +426,7 @@ class ReviewView(QWidget):
             self.timeline.zoom_around(start, min(span * 5, self.model.duration_s))
         self.set_cursor(start)
         self.detail.setText(
-            f"<b>{event.get('check')}</b> {fmt_time(start)}–{fmt_time(end)} "
+            f"<b>{event.get('check')}</b> {fmt_time(start)}–{fmt_time(end)}{self._tc_text(start)} "
             f"{'ch ' + str(event['channel']) if event.get('channel') else ''} · "
             f"{event.get('severity')} · {event.get('detail', '')}"
         )
@@ -506,7 +506,13 @@ class ReviewView(QWidget):
         if self.player is not None and self.player.playing:
             speed = self.player.speed
             state = ("◀" if speed < 0 else "▶") + (f" ×{abs(speed)}" if abs(speed) > 1 else "")
-        self.transport.setText(f"{fmt_time(self.cursor_s)}  {state}")
+        self.transport.setText(f"{fmt_time(self.cursor_s)}{self._tc_text(self.cursor_s)}  {state}")
+
+    def _tc_text(self, t_s: float) -> str:
+        """ "  TC 01:00:12;10" at media time ``t_s`` when the take has the tape's timecode."""
+        timecode = self.model.timecode if self.model is not None else None
+        tc = timecode.at(t_s) if timecode is not None else None
+        return f"  TC {tc}" if tc else ""
 
     def _ensure_player(self) -> AudioPlayer | None:
         if self.model is None or self.model.master is None:

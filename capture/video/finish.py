@@ -6,6 +6,7 @@ from __future__ import annotations
 from capture.finalize import finalize_take
 from capture.integrity import ESSENCE_DETAIL, verify_essence  # moved to the after-take job
 from capture.take import TakeResult
+from capture.timecode.master import log_source_timecode
 from metadata.take.record import TakeRecord
 
 
@@ -22,6 +23,8 @@ def finish_video_take(take, record: TakeRecord, reason: str) -> TakeResult:
 
     if take.settings.ltc_channel is not None:  # before the MD5: the tag changes the file
         _write_timecode(take)
+    else:  # the source's own timecode (RP188/VITC through FFmpeg), when it carries one
+        log_source_timecode(take)
 
     def essence_check() -> tuple[bool, str]:
         ok, detail = verify_essence(take.master, take.writer.stats.essence_md5, closing(0.0))

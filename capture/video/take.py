@@ -36,6 +36,7 @@ from capture.mkv_writer import AudioParams, MkvWriter, VideoParams, master_pix_f
 from capture.priority import AFTER_TAKE_NICE, lower_this_thread
 from capture.ring import RingBuffer
 from capture.take import EventFn, TakeResult, TakeStatus, log_event, notify
+from capture.timecode.live import LiveTimecode
 from capture.video.audio_feeds import AudioConverter
 from capture.video.finish import finish_video_take
 from capture.video.preview import PreviewPlanes, preview_of
@@ -178,6 +179,7 @@ class VideoTake:
         self._threads: list[threading.Thread] = []
         self._finish_thread: threading.Thread | None = None
         self.live: LiveTake | None = None  # QC measured while recording (qc.live)
+        self.live_timecode = LiveTimecode(self)  # status().timecode
 
     # -- public API ------------------------------------------------------------------------------
     def start(self) -> TakePaths:
@@ -357,12 +359,18 @@ class VideoTake:
         if self._feed is not None:
             status.overflows = self._feed.overflows
             status.audio_frames_lost = self._feed.frames_lost
+        status.timecode = self.live_timecode.now()
         return status
 
     def set_verdict(self, verdict: str | None) -> None:
         """The QC verdict, known at Stop (``status().verdict``)."""
         with self._lock:
             self._status.verdict = verdict
+
+    @property
+    def source_timecode(self):
+        """The timecode the source carries itself (``capture.timecode.source``), or None."""
+        return getattr(self._source, "timecode", None)
 
     def set_closing(self, fraction: float) -> None:
         """How far the read-back after the master closed is (0..1), for ``status().closing``."""

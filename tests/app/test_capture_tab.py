@@ -56,6 +56,7 @@ def test_record_a_take_on_the_demo_deck(window, qtbot, tmp_path):
         "Review",
         "Sign-off",
         "Items",
+        "Dashboard",
     ]
     setup = bench.setup
     # the form
