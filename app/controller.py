@@ -674,6 +674,10 @@ def _await_proof(take, outcome: TakeOutcome, progress=None) -> TakeOutcome:
     outcome.fixity_ok = bool(result.fixity_ok) if result is not None else False
     if take.error and result is None:
         outcome.error = f"the take's end failed: {take.error}"
+    if outcome.take_dir is not None:  # Review and Sign-off show the new integrity state now
+        from app.widgets.integrity import announce
+
+        announce(outcome.take_dir)
     return outcome
 
 

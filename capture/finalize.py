@@ -88,6 +88,7 @@ def finalize_take(
     live=None,
     essence_check=None,
     on_verdict=None,
+    written=None,
 ) -> TakeResult:
     """Finish a closed take; see the module docstring.
 
@@ -118,6 +119,7 @@ def finalize_take(
             live,
             essence_check,
             on_verdict,
+            written,
         )
     finally:
         if live is not None:  # its workers end even when the take could not be finished
@@ -141,6 +143,7 @@ def _finalize(
     live,
     essence_check,
     on_verdict,
+    written,
 ) -> TakeResult:
     room = reserve.retry_on_full if reserve is not None else _direct
 
@@ -180,6 +183,11 @@ def _finalize(
     finally:
         if live is not None:
             live.close()
+    if written is None and essence_md5 is not None and essence_verified is None:
+        written = essence_md5  # audio: the data chunk's MD5 taken while writing
+    by_job = written is not None and not (reserve is not None and reserve.released.is_set())
+    if by_job:
+        result.notes += _mark_pending(paths)
     if on_verdict is not None:
         on_verdict(result.qc_verdict)
     event(
@@ -189,9 +197,18 @@ def _finalize(
         **_live_figures(live),
     )
 
-    # then the proof: the essence as stored against what was written, the whole file's MD5;
-    # a take the technician starts meanwhile comes first
+    # then the proof: the essence as stored against what was written, the whole file's MD5,
+    # the decoded frames against the framemd5; a take the technician starts meanwhile first
     lower_this_thread(AFTER_TAKE_NICE)
+    if by_job:
+        _prove(record, paths, written, result, event, readback_progress)
+        _sync_catalogue(paths.directory, event)
+        after_take(paths.directory, event)  # inspections to PREMIS, claim ended; never raises
+        for note in result.notes:
+            event("warning", "WARN", text=note)
+        return result
+    # a full disk (the take's reserve given back), or a master rebuilt by recover: here, in
+    # the room kept for it
     if essence_verified is None and essence_check is not None:
         essence_verified, essence_detail = essence_check()
     record.md5, on_disk = read_back_md5(master, record.kind, readback_progress)
@@ -223,6 +240,44 @@ def _finalize(
     for note in result.notes:
         event("warning", "WARN", text=note)
     return result
+
+
+IN_PROCESS_BYTES = 64 << 20  # a master this small is proved here: a process costs more
+
+
+def _mark_pending(paths: TakePaths) -> list[str]:
+    from capture.integrity import mark_pending
+
+    return mark_pending(paths.directory)
+
+
+def _prove(record: TakeRecord, paths: TakePaths, written, result: TakeResult, event, progress):
+    """The after-take integrity job (``capture.integrity``), waited for: in a process of its
+    own at idle priority, or here for a small master. Its outcome goes into ``result``."""
+    from capture.integrity import run_integrity, spawn_integrity
+
+    progress = progress or (lambda fraction, message="": None)
+    master = Path(record.master)
+    if master.stat().st_size < IN_PROCESS_BYTES:
+        proof = run_integrity(paths.directory, record, written, progress)
+    else:
+        try:
+            job = spawn_integrity(paths.directory, record, written, on_progress=progress)
+        except HeadblockError as exc:  # recorded as failed; verify checks it later
+            event("integrity", "ERROR", state="failed", detail=str(exc))
+            result.fixity_ok = False
+            return
+        job.wait()
+        proof = job.result
+    if proof.md5:
+        record.md5 = proof.md5
+    record.size_bytes = master.stat().st_size
+    result.fixity_ok = bool(proof.fixity_ok)
+    if proof.qc_verdict is not None:
+        result.qc_verdict = proof.qc_verdict  # a frame that differs turns it to fail
+    result.notes += list(proof.record_failures)
+    if proof.state != "done":
+        event("integrity", "ERROR", state=proof.state, detail=proof.detail)
 
 
 def _live_figures(live) -> dict:

@@ -20,6 +20,7 @@ from metadata.errors import HeadblockError
 from metadata.formats.framemd5 import FRAME_MISSING, FrameDifference
 from metadata.take.log import read_log
 from qc.result import CheckResult, EventMerger, QCEvent, QCResult, status_of
+from qc.table import CHECKS
 
 STATES = ("pending", "done", "failed")
 CHECK_ID = "framemd5"
@@ -148,6 +149,8 @@ def record_in_qc(
             result.checks = [c for c in result.checks if c.id != found.id] + [found]
             result.events = [e for e in result.events if e.check != found.id] + events
         if checks:
+            order = {cid: i for i, cid in enumerate(CHECKS)}  # the table's order, as QC's
+            result.checks.sort(key=lambda c: order.get(c.id, len(order)))
             result.update_verdict()
         result.integrity = integrity
         try:

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QVBoxLayout,
 )
+from shiboken6 import isValid
 
 from app.workers import JobRunner
 from metadata.collection.inspection import CONDITIONS
@@ -181,11 +182,15 @@ class InspectionForm(QGroupBox):
         self.jobs.submit(
             read_history, self.library, self.url, self.item,
             on_finished=lambda insps, item=self.item: self._show_history(item, insps),
-            on_failed=lambda message: self.last.setText(message),
+            on_failed=self._history_failed,
         )  # fmt: skip
 
+    def _history_failed(self, message: str) -> None:
+        if isValid(self.last):  # the form may be gone when a late job ends
+            self.last.setText(message)
+
     def _show_history(self, item: str, insps: list) -> None:
-        if item != self.item:  # another item was chosen meanwhile
+        if item != self.item or not isValid(self.last):  # another item, or the form is gone
             return
         if not insps:
             self.last.setText("Not inspected yet.")

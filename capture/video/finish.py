@@ -36,7 +36,8 @@ def finish_video_take(take, record: TakeRecord, reason: str) -> TakeResult:
         take.paths,
         log=take.log,
         essence_md5=None,
-        essence_check=essence_check,
+        essence_check=essence_check,  # a full disk: checked here, in the room kept for it
+        written=take.writer.stats.essence_md5,
         readback_progress=closing(0.5),
         reason=reason,
         run_qc=take.settings.run_qc,

@@ -52,6 +52,18 @@ def _as_at_stop(take_dir: Path, record):
     paths.master(record.kind).with_name(paths.master(record.kind).name + ".md5").unlink()
     write_pbcore(record, paths.pbcore)
     premis.write_premis(record, [premis.capture_event(record)], paths.premis)
+    # the take's own end ran the job already: its lines and qc.json entries go
+    job_lines = ("integrity", "fixity", "essence_check")
+    lines = paths.log.read_text().splitlines(keepends=True)
+    paths.log.write_text(
+        "".join(x for x in lines if x.split()[2:3] not in ([j] for j in job_lines))
+    )
+    if paths.qc_json.exists():
+        qc = json.loads(paths.qc_json.read_text())
+        qc.pop("integrity", None)
+        qc["checks"] = [c for c in qc["checks"] if c["id"] not in ("framemd5", "decode_error")]
+        qc["events"] = [e for e in qc["events"] if e["check"] not in ("framemd5", "decode_error")]
+        paths.qc_json.write_text(json.dumps(qc))
     return record
 
 
