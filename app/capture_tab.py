@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.controller import AudioSnapshot, BenchController, TakeOutcome, VideoSnapshot
 from app.widgets.health import HealthStrip
+from app.widgets.live_events import LIVE_EVENT, LiveEventStrip
 from app.widgets.meters import MeterBridge
 from app.widgets.phase import CorrelationMeter, Goniometer
 from app.widgets.picture_view import PictureView
@@ -163,6 +164,7 @@ class CaptureTab(QWidget):
         self.vectorscope = Vectorscope()
         self.waveform_monitor = WaveformMonitor()
         self.health = HealthStrip()
+        self.live_events = LiveEventStrip()
         self.last_take = LastTakePanel()
         self.banner = QLabel("")
         self.banner.setObjectName("errorBanner")
@@ -195,6 +197,7 @@ class CaptureTab(QWidget):
         self.video_row.setMinimumHeight(260)
         centre_column.addWidget(self.video_row, 5)
         centre_column.addWidget(_boxed("Waveform (6 s)", self.waveform), 4)
+        centre_column.addWidget(_boxed("QC during the take", self.live_events))
         centre_column.addWidget(self.last_take)
         split.addWidget(centre, 1)
         side = QWidget()
@@ -223,9 +226,11 @@ class CaptureTab(QWidget):
         controller.videoSnapshot.connect(self._show_video)
         controller.health.connect(self.health.show_figures)
         controller.elapsed.connect(self.transport.set_elapsed)
+        controller.elapsed.connect(self._elapsed)
         controller.stateChanged.connect(self._state_changed)
         controller.takeStarted.connect(self._take_started)
         controller.takeClosed.connect(self.last_take.show_closed)
+        controller.takeClosed.connect(self._take_closed)
         controller.qcFinished.connect(self._qc_finished)
         controller.afterTakeProgress.connect(self.last_take.show_progress)
         controller.error.connect(self.show_error)
@@ -350,15 +355,29 @@ class CaptureTab(QWidget):
         self.last_take.set_verdict(None, "in progress")
         self.last_take.summary.setText(f"{paths.stem} in {paths.directory}")
         self.last_take.events.clear()
+        self.live_events.start_take(self.controller.take_kind)
+
+    def _elapsed(self, elapsed_s: float) -> None:
+        self.live_events.set_ease(self.controller.ease_level())
+        self.live_events.set_elapsed(elapsed_s)
+
+    def _take_closed(self, outcome: TakeOutcome) -> None:
+        self.live_events.stop_take(outcome.duration_s if not outcome.error else None)
 
     def _qc_finished(self, outcome: TakeOutcome) -> None:
         self.last_outcome = outcome
         self.last_take.show_qc(outcome)
+        if not outcome.error:
+            self.live_events.set_verdict(outcome.verdict)
         self._update_next_take()
         self.takeFinished.emit(outcome)
 
     def _engine_event(self, name: str, fields: dict) -> None:
-        if name in ("disk_warning", "disk_stop"):
+        if name == LIVE_EVENT:  # a check fired during the take: its strip
+            self.live_events.add_event(fields)
+        elif name == "qc" and fields.get("verdict"):  # the verdict at Stop
+            self.live_events.set_verdict(str(fields["verdict"]))
+        elif name in ("disk_warning", "disk_stop"):
             text = fields.get("message") or fields.get("reason") or name.replace("_", " ")
             if name == "disk_stop":
                 text = f"The take was stopped: {text}"

@@ -1,6 +1,9 @@
 """Screenshots of the bench window during a take on the demo deck (run under Xvfb).
 
-xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m bench._gui_screenshots audio|video OUT.png
+xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m bench._gui_screenshots audio|video|live OUT.png
+
+``live`` is a video take with QC events fed into the take's event path from a thread of its
+own, as the live QC engine sends them (``qc_live``), to show the strip of live events.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -27,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     s.library = str(tmp / "lib")
     s.audio.device = "demo"
     s.item = "ARC-0042" if kind == "audio" else "VHS-0117"
-    if kind == "video":
+    if kind in ("video", "live"):
         s.mode, s.video.device, s.preset = "video", "demo:ntsc", "VHS, SP"
         s.meta = {"carrier": "vhs", "tape_speed": "SP", "deck": "Panasonic AG-1980",
                   "tbc": "DPS-290", "technician": "A. Archivist", "title": "Town meeting 1987"}  # fmt: skip
@@ -52,7 +56,13 @@ def main(argv: list[str] | None = None) -> int:
         w.bench.set_armed(True)
         spin(1.0)
     w.bench.record()
-    spin(7.0 if kind == "video" else 5.0)
+    if kind == "live":
+        feeder = threading.Thread(target=_feed_live_events, args=(w.bench.controller,))
+        feeder.start()
+        spin(9.0)
+        feeder.join()
+    else:
+        spin(7.0 if kind == "video" else 5.0)
     out.parent.mkdir(parents=True, exist_ok=True)
     if os.environ.get("DISPLAY"):
         subprocess.run(["import", "-window", "root", str(out)], check=True)
@@ -63,6 +73,34 @@ def main(argv: list[str] | None = None) -> int:
     w.close()
     print(f"wrote {out}")
     return 0
+
+
+# (seconds into the take, check, start_s, end_s, channel, severity, detail): a worn VHS tape
+LIVE_EVENTS = [
+    (0.5, "video_dropout", 3.1, 3.2, None, "warn", "2 lines of 486 lost"),
+    (1.0, "clipping", 4.02, 4.03, 1, "warn", "run of 3 samples at full scale"),
+    (1.5, "out_of_range", 5.0, 6.5, None, "warn", "luma above 940 on 2% of the picture"),
+    (2.0, "out_of_range", 5.0, 14.0, None, "warn", "luma above 940 on 2% of the picture"),
+    (2.5, "video_dropout", 19.4, 19.5, None, "fail", "31 lines of 486 lost"),
+    (3.0, "click", 22.7, 22.71, 2, "warn", "impulse of +14 dB"),
+    (3.5, "line_repetition", 27.0, 28.0, None, "warn", "line 212 repeated"),
+    (4.0, "video_dropout", 33.3, 33.4, None, "warn", "4 lines of 486 lost"),
+    (4.5, "dropout", 38.0, 38.6, 2, "fail", "level fell 38 dB for 0.6 s"),
+    (5.0, "clipping", 41.5, 41.6, 1, "fail", "run of 21 samples at full scale"),
+    (5.5, "video_dropout", 44.3, 44.5, None, "warn", "6 lines of 486 lost"),
+    (6.0, "video_dropout", 761.2, 761.3, None, "fail", "27 lines of 486 lost"),
+]
+
+
+def _feed_live_events(controller) -> None:
+    """Send ``LIVE_EVENTS`` as the live QC engine would: from a thread of its own, through the
+    take's event callback. The events sit at the times of a long take (12:41 for the last)."""
+    started = time.monotonic()
+    for at_s, check, start_s, end_s, channel, severity, detail in LIVE_EVENTS:
+        time.sleep(max(0.0, started + at_s - time.monotonic()))
+        fields = {"check": check, "start_s": start_s, "end_s": end_s, "channel": channel,
+                  "severity": severity, "detail": detail}  # fmt: skip
+        controller._on_event("qc_live", fields)
 
 
 if __name__ == "__main__":
