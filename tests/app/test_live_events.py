@@ -1,6 +1,7 @@
 """The bench's strip of live QC events: what it shows, how often it repaints, and the path
 from the take's event callback (an engine thread) to the strip."""
 
+import math
 import threading
 import time
 
@@ -38,6 +39,12 @@ def _lane_width(widget) -> int:
     return int(widget._rows()["lanes"].width())
 
 
+def _pixels(start_s, end_s, span_s, width):
+    """Where an event's mark goes: from the pixel of its start to that of its end, 2 at least."""
+    x0 = math.floor(start_s * width / span_s)
+    return x0, max(math.ceil(end_s * width / span_s), x0 + 2)
+
+
 def test_times_and_spans_read_as_the_bench_writes_them():
     assert fmt_take_time(761.9) == "12:41"
     assert fmt_take_time(0) == "00:00"
@@ -58,16 +65,31 @@ def test_events_give_counts_marks_and_the_latest_in_words(strip):
     assert strip.latest_text() == "Video dropout at 00:12 (fail)"
     assert strip.model.chip_order() == ["clipping", "video_dropout"]  # the check table's order
     width = _lane_width(strip)
-    runs = strip.model.runs(strip.span_s(), width)
     assert strip.span_s() == 60
-    # each mark where its event is, in its check's colour, warnings before failures
-    px = width / 60
-    expected = [
-        ("video_dropout", False, int(3.0 * px), int(3.1 * px) + 1),
-        ("clipping", True, int(6.0 * px), int(6.5 * px) + 1),
-        ("video_dropout", True, int(12.0 * px), int(12.2 * px) + 1),
+    # each mark where its event is, the picture's checks in the upper lane
+    assert strip.model.runs(60, width, 2) == [
+        (0, "video_dropout", False, *_pixels(3.0, 3.1, 60, width)),
+        (0, "video_dropout", True, *_pixels(12.0, 12.2, 60, width)),
+        (1, "clipping", True, *_pixels(6.0, 6.5, 60, width)),
     ]
-    assert sorted(runs, key=lambda r: r[2]) == expected
+    # painted in its check's colour: a failure fills its lane, a warning half of it
+    strip.repaint()
+    image = strip.grab().toImage()
+    lanes = strip._rows()["lanes"]
+    lane_h = lanes.height() / 2
+    x_fail = int(lanes.left() + _pixels(12.0, 12.2, 60, width)[0])
+    x_warn = int(lanes.left() + _pixels(3.0, 3.1, 60, width)[0])
+    x_clip = int(lanes.left() + _pixels(6.0, 6.5, 60, width)[0])
+    near_top = int(lanes.top() + 3)
+    assert image.pixelColor(x_fail, near_top).name() == check_colour("video_dropout")
+    assert image.pixelColor(x_warn, near_top).name() != check_colour("video_dropout")
+    assert image.pixelColor(x_warn, int(lanes.top() + lane_h / 2)).name() == check_colour(
+        "video_dropout"
+    )
+    assert image.pixelColor(x_clip, int(lanes.top() + lane_h * 1.5)).name() == check_colour(
+        "clipping"
+    )
+    assert image.pixelColor(x_clip, near_top).name() != check_colour("clipping")
     assert check_colour("video_dropout") != check_colour("clipping")
     # the channel in words; a time past the hour in h:mm:ss; the strip grows to hold it
     strip.add_event(_event("click", 3725.0, channel=1))
@@ -92,12 +114,39 @@ def test_a_growing_event_sent_again_is_counted_once(strip):
     assert strip.model.fails == {"out_of_range": 1}
     assert strip.latest_text() == "Clipping on ch 1 at 00:08 (warn)"  # the newest event
     width = _lane_width(strip)
-    (run,) = [r for r in strip.model.runs(strip.span_s(), width) if r[0] == "out_of_range"]
-    assert run == ("out_of_range", True, int(5.0 * width / 60), int(20.0 * width / 60) + 1)
+    (run,) = [r for r in strip.model.runs(strip.span_s(), width) if r[1] == "out_of_range"]
+    assert run == (0, "out_of_range", True, *_pixels(5.0, 20.0, 60, width))
     # the same check at another time, or on another channel, is another event
     strip.add_event(_event("clipping", 8.0, 8.1, channel=2))
     strip.add_event(_event("out_of_range", 25.0, 26.0))
     assert strip.counts() == {"out_of_range": 2, "clipping": 2}
+
+
+def test_overlapping_marks_show_the_failure_and_never_outnumber_the_pixels():
+    from app.widgets.live_events import LiveEvents, parse_live_event
+
+    model = LiveEvents()
+    model.add(parse_live_event(_event("click", 10.0, 20.0, channel=1)))
+    model.add(parse_live_event(_event("dropout", 14.0, 16.0, channel=1, severity="fail")))
+    model.add(parse_live_event(_event("clipping", 15.0, 30.0, channel=2)))
+    # 600 px over 60 s: 10 px a second. The failure shows through both warnings; clipping
+    # comes before click in the table, so click shows where the two warnings overlap.
+    assert model.runs(60.0, 600) == [
+        (0, "click", False, 100, 140),
+        (0, "dropout", True, 140, 160),
+        (0, "click", False, 160, 200),
+        (0, "clipping", False, 200, 300),
+    ]
+    for i in range(10000):  # a tape in a bad way: many more events than pixels
+        model.add(parse_live_event(_event("video_dropout", i * 0.006, i * 0.006 + 0.004)))
+    runs = model.runs(60.0, 600, 2)
+    assert sum(1 for lane, *_ in runs if lane == 0) <= 300  # one run per pixel at most
+    assert {(lane, check) for lane, check, *_ in runs} == {
+        (0, "video_dropout"), (1, "click"), (1, "dropout"), (1, "clipping")
+    }  # fmt: skip
+    assert model.runs(60.0, 600, 2) is runs  # kept until something changes
+    model.add(parse_live_event(_event("video_dropout", 59.0, 59.9)))
+    assert model.runs(60.0, 600, 2) is not runs
 
 
 def test_malformed_events_are_skipped(strip):
