@@ -38,7 +38,8 @@ FIRST_EVENTS = 8
 
 
 class LastTakePanel(QGroupBox):
-    """The verdict and first QC events of the take just closed, and its folder."""
+    """The take under way or just closed: its verdict, the QC events that fired while it
+    recorded (``live_events``), the first QC events of the verdict, and its folder."""
 
     def __init__(self, parent=None):
         super().__init__("Last take", parent)
@@ -63,13 +64,15 @@ class LastTakePanel(QGroupBox):
         lay.addLayout(left)
         right = QVBoxLayout()
         right.addWidget(self.summary)
+        self.live_events = LiveEventStrip()  # beside the verdict, during the take and after
+        right.addWidget(self.live_events)
         self.events = QListWidget()
         self.events.setObjectName("qcEvents")
         right.addWidget(self.events, 1)
         lay.addLayout(right, 1)
         self.take_dir: Path | None = None
         self.open_button.clicked.connect(self.open_folder)
-        self.setMaximumHeight(190)
+        self.setMaximumHeight(150 + self.live_events.height())
 
     def show_progress(self, fraction: float, message: str) -> None:
         """``message`` is "Step: detail": the bar names the step, its tooltip the detail."""
@@ -164,8 +167,8 @@ class CaptureTab(QWidget):
         self.vectorscope = Vectorscope()
         self.waveform_monitor = WaveformMonitor()
         self.health = HealthStrip()
-        self.live_events = LiveEventStrip()
         self.last_take = LastTakePanel()
+        self.live_events = self.last_take.live_events
         self.banner = QLabel("")
         self.banner.setObjectName("errorBanner")
         self.banner.setWordWrap(True)
@@ -197,7 +200,6 @@ class CaptureTab(QWidget):
         self.video_row.setMinimumHeight(260)
         centre_column.addWidget(self.video_row, 5)
         centre_column.addWidget(_boxed("Waveform (6 s)", self.waveform), 4)
-        centre_column.addWidget(_boxed("QC during the take", self.live_events))
         centre_column.addWidget(self.last_take)
         split.addWidget(centre, 1)
         side = QWidget()
@@ -367,16 +369,12 @@ class CaptureTab(QWidget):
     def _qc_finished(self, outcome: TakeOutcome) -> None:
         self.last_outcome = outcome
         self.last_take.show_qc(outcome)
-        if not outcome.error:
-            self.live_events.set_verdict(outcome.verdict)
         self._update_next_take()
         self.takeFinished.emit(outcome)
 
     def _engine_event(self, name: str, fields: dict) -> None:
         if name == LIVE_EVENT:  # a check fired during the take: its strip
             self.live_events.add_event(fields)
-        elif name == "qc" and fields.get("verdict"):  # the verdict at Stop
-            self.live_events.set_verdict(str(fields["verdict"]))
         elif name in ("disk_warning", "disk_stop"):
             text = fields.get("message") or fields.get("reason") or name.replace("_", " ")
             if name == "disk_stop":

@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     if kind == "live":
         feeder = threading.Thread(target=_feed_live_events, args=(w.bench.controller,))
         feeder.start()
-        spin(9.0)
+        spin(LIVE_TAKE_S)
         feeder.join()
     else:
         spin(7.0 if kind == "video" else 5.0)
@@ -75,32 +75,38 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-# (seconds into the take, check, start_s, end_s, channel, severity, detail): a worn VHS tape
+# (check, start_s, end_s, channel, severity, detail) of a worn VHS tape; each is sent once
+# its end has been captured (a growing one again as it grows), as the live QC engine would.
 LIVE_EVENTS = [
-    (0.5, "video_dropout", 3.1, 3.2, None, "warn", "2 lines of 486 lost"),
-    (1.0, "clipping", 4.02, 4.03, 1, "warn", "run of 3 samples at full scale"),
-    (1.5, "out_of_range", 5.0, 6.5, None, "warn", "luma above 940 on 2% of the picture"),
-    (2.0, "out_of_range", 5.0, 14.0, None, "warn", "luma above 940 on 2% of the picture"),
-    (2.5, "video_dropout", 19.4, 19.5, None, "fail", "31 lines of 486 lost"),
-    (3.0, "click", 22.7, 22.71, 2, "warn", "impulse of +14 dB"),
-    (3.5, "line_repetition", 27.0, 28.0, None, "warn", "line 212 repeated"),
-    (4.0, "video_dropout", 33.3, 33.4, None, "warn", "4 lines of 486 lost"),
-    (4.5, "dropout", 38.0, 38.6, 2, "fail", "level fell 38 dB for 0.6 s"),
-    (5.0, "clipping", 41.5, 41.6, 1, "fail", "run of 21 samples at full scale"),
-    (5.5, "video_dropout", 44.3, 44.5, None, "warn", "6 lines of 486 lost"),
-    (6.0, "video_dropout", 761.2, 761.3, None, "fail", "27 lines of 486 lost"),
+    ("video_dropout", 3.1, 3.2, None, "warn", "2 of 486 lines lost"),
+    ("clipping", 6.02, 6.03, 1, "warn", "3 samples at full scale"),
+    ("out_of_range", 9.0, 11.0, None, "warn", "luma above 940 on 2% of the picture"),
+    ("out_of_range", 9.0, 17.5, None, "warn", "luma above 940 on 3% of the picture"),
+    ("video_dropout", 19.4, 19.5, None, "fail", "31 of 486 lines lost"),
+    ("click", 22.7, 22.71, 2, "warn", "impulse 14 dB above the program"),
+    ("line_repetition", 27.0, 28.2, None, "warn", "line 212 repeated"),
+    ("video_dropout", 33.3, 33.4, None, "warn", "4 of 486 lines lost"),
+    ("dropout", 38.0, 38.6, 2, "fail", "level fell 38 dB for 0.6 s"),
+    ("clipping", 41.5, 41.6, 1, "fail", "21 samples at full scale"),
+    ("video_dropout", 44.3, 44.5, None, "warn", "6 of 486 lines lost"),
+    ("click", 49.8, 49.81, 1, "warn", "impulse 11 dB above the program"),
+    ("video_dropout", 52.0, 52.1, None, "warn", "3 of 486 lines lost"),
+    ("out_of_range", 55.0, 57.0, None, "warn", "luma above 940 on 1% of the picture"),
+    ("video_dropout", 61.2, 61.4, None, "fail", "27 of 486 lines lost"),
 ]
+LIVE_TAKE_S = 64.0
 
 
 def _feed_live_events(controller) -> None:
     """Send ``LIVE_EVENTS`` as the live QC engine would: from a thread of its own, through the
-    take's event callback. The events sit at the times of a long take (12:41 for the last)."""
+    take's event callback, each about a second after its end was captured."""
     started = time.monotonic()
-    for at_s, check, start_s, end_s, channel, severity, detail in LIVE_EVENTS:
-        time.sleep(max(0.0, started + at_s - time.monotonic()))
+    on_event = controller.take.on_event
+    for check, start_s, end_s, channel, severity, detail in LIVE_EVENTS:
+        time.sleep(max(0.0, started + end_s + 0.8 - time.monotonic()))
         fields = {"check": check, "start_s": start_s, "end_s": end_s, "channel": channel,
                   "severity": severity, "detail": detail}  # fmt: skip
-        controller._on_event("qc_live", fields)
+        on_event("qc_live", fields)
 
 
 if __name__ == "__main__":

@@ -57,12 +57,14 @@ def strip_span_s(t_s: float) -> float:
     return math.ceil(t_s / step) * step
 
 
-def tick_step_s(span_s: float) -> float:
-    """Seconds between labelled ticks: the smallest round step giving at most six."""
+def tick_step_s(span_s: float, width_px: float = 600.0, label_px: float = 60.0) -> float:
+    """Seconds between labelled ticks: the smallest round step giving at most six, each
+    label with room to spare on a strip ``width_px`` wide."""
+    room = 1.5 * label_px
     for step in (10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200):
-        if span_s / step <= 6:
+        if span_s / step <= 6 and step / span_s * width_px >= room:
             return float(step)
-    return 3600.0 * math.ceil(span_s / 6 / 3600)
+    return 3600.0 * max(2, math.ceil(span_s / 3600 * room / max(width_px, 1.0)))
 
 
 def check_title(check_id: str) -> str:
@@ -239,8 +241,8 @@ class LiveEvents:
 class LiveEventStrip(QWidget):
     """The take's live QC events: the latest in words, marks along the take's elapsed time
     (the picture's checks in one lane, the sound's in another, failures full height), and a
-    chip per check with its count. Cleared when a take starts; kept after Stop with the
-    verdict."""
+    chip per check with its count. Cleared when a take starts; kept after Stop, beside the
+    verdict (``LastTakePanel``)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -248,7 +250,6 @@ class LiveEventStrip(QWidget):
         self.model = LiveEvents()
         self.kind = "audio"
         self.elapsed_s = 0.0
-        self.verdict: str | None = None
         self.recording = False
         self.paints = 0  # paintEvents so far (tests, benchmark)
         self.interval_ms = REPAINT_MS
@@ -269,7 +270,6 @@ class LiveEventStrip(QWidget):
         self.model.clear()
         self.kind = kind
         self.elapsed_s = 0.0
-        self.verdict = None
         self.recording = True
         self._changed()
 
@@ -295,11 +295,6 @@ class LiveEventStrip(QWidget):
         if self._now_position() != self._shown_now:  # a repaint only when the strip moves
             self._changed()
 
-    def set_verdict(self, verdict: str | None) -> None:
-        if verdict != self.verdict:
-            self.verdict = verdict
-            self._changed()
-
     def set_ease(self, level: int) -> None:
         """The controller's ease level: repaint less often while the take's queue fills."""
         self.interval_ms = EASED_REPAINT_MS[max(0, min(level, len(EASED_REPAINT_MS) - 1))]
@@ -309,8 +304,8 @@ class LiveEventStrip(QWidget):
         if latest is not None:
             return latest.words()
         if self.recording:
-            return "No QC events yet"
-        return "QC events appear here while a take records"
+            return "Live QC: no events yet"
+        return "Live QC: events appear here while a take records"
 
     def counts(self) -> dict[str, int]:
         return dict(self.model.counts)
@@ -390,31 +385,22 @@ class LiveEventStrip(QWidget):
 
     def _paint_words(self, painter: QPainter, row: QRectF, font: QFont, right_font: QFont):
         latest = self.model.latest
-        # right: the verdict once there is one, else how many events so far
-        painter.setFont(right_font)
+        # right: how many so far
         n = len(self.model)
-        total = f"{n} event{'s' if n != 1 else ''} during the take" if n else ""
-        right = total
+        right = f"{n} event{'s' if n != 1 else ''} live" if n else ""
         right_w = QFontMetrics(right_font).horizontalAdvance(right) if right else 0
-        verdict_w = 0
-        if self.verdict:
-            painter.setFont(font)
-            tag = f" {self.verdict.upper()} "
-            verdict_w = QFontMetrics(font).horizontalAdvance(tag) + 4
-            box = QRectF(row.right() - verdict_w - 8, row.top(), verdict_w, row.height())
-            painter.fillRect(box, QColor(VERDICT_COLOURS.get(self.verdict, "#607d8b")))
-            painter.setPen(QColor("#ffffff"))
-            painter.drawText(box, Qt.AlignCenter, tag)
-            verdict_w += 8
+        words = self.latest_text()
+        words_w = QFontMetrics(font).horizontalAdvance(words)
+        if words_w + row.height() + right_w + 24 > row.width():  # the words come first
+            right, right_w = "", 0
         if right:
             painter.setFont(right_font)
             painter.setPen(_DIM)
-            box = QRectF(row.left(), row.top(), row.width() - verdict_w - 8 - 6, row.height())
-            painter.drawText(box, Qt.AlignRight | Qt.AlignVCenter, right)
+            painter.drawText(row, Qt.AlignRight | Qt.AlignVCenter, right)
         # left: the latest event, a square of its check's colour before it
         painter.setFont(font)
-        x = row.left() + 8
-        text_room = row.width() - verdict_w - right_w - 40
+        x = row.left()
+        text_room = row.width() - right_w - 24
         if latest is not None:
             side = row.height() * 0.5
             painter.fillRect(
@@ -425,8 +411,6 @@ class LiveEventStrip(QWidget):
             painter.setPen(QColor(VERDICT_COLOURS["fail"]) if latest.severity == "fail" else _TEXT)
         else:
             painter.setPen(_DIM)
-        words = self.latest_text()
-        words_w = QFontMetrics(font).horizontalAdvance(words)
         text = QFontMetrics(font).elidedText(words, Qt.ElideRight, int(text_room))
         painter.drawText(QRectF(x, row.top(), text_room, row.height()), Qt.AlignVCenter, text)
         room = text_room - words_w - 12
@@ -456,27 +440,30 @@ class LiveEventStrip(QWidget):
         lanes = self._lanes()
         lane_h = lanes_rect.height() / len(lanes)
         painter.setFont(small)
-        step = tick_step_s(span)
-        t = 0.0
-        while t <= span + 1e-6:  # ticks and their labels
+        metrics = QFontMetrics(small)
+        step = tick_step_s(span, width, metrics.horizontalAdvance(fmt_take_time(span)))
+        t, shown_to = 0.0, -math.inf
+        while t <= span + 1e-6:  # ticks and their labels, none over another
             x = left + t / span * width
             painter.setPen(QPen(_GRID, 1))
             painter.drawLine(int(x), int(top), int(x), int(lanes_rect.bottom()))
-            painter.setPen(_DIM)
             label = fmt_take_time(t)
-            label_w = QFontMetrics(small).horizontalAdvance(label)
+            label_w = metrics.horizontalAdvance(label)
             lx = min(max(x - label_w / 2, left), lanes_rect.right() - label_w)
-            painter.drawText(QRectF(lx, rows["ticks"].top(), label_w + 2, rows["ticks"].height()),
-                             Qt.AlignLeft | Qt.AlignVCenter, label)  # fmt: skip
+            if lx > shown_to + 6:
+                painter.setPen(_DIM)
+                where = QRectF(lx, rows["ticks"].top(), label_w + 2, rows["ticks"].height())
+                painter.drawText(where, Qt.AlignLeft | Qt.AlignVCenter, label)
+                shown_to = lx + label_w
             t += step
         for i, (label, _video) in enumerate(lanes):
             painter.setPen(_DIM)
-            painter.drawText(QRectF(0, top + i * lane_h, left - 6, lane_h),
-                             Qt.AlignRight | Qt.AlignVCenter, label)  # fmt: skip
+            where = QRectF(0, top + i * lane_h, left - 6, lane_h)
+            painter.drawText(where, Qt.AlignRight | Qt.AlignVCenter, label)
             if i:
                 painter.setPen(QPen(_GRID, 1))
-                painter.drawLine(int(left), int(top + i * lane_h), int(lanes_rect.right()),
-                                 int(top + i * lane_h))  # fmt: skip
+                y = int(top + i * lane_h)
+                painter.drawLine(int(left), y, int(lanes_rect.right()), y)
         colours: dict[str, QColor] = {}
         for lane, check, fail, x0, x1 in self.model.runs(span, width, len(lanes)):
             colour = colours.setdefault(check, QColor(check_colour(check)))
@@ -490,7 +477,7 @@ class LiveEventStrip(QWidget):
     def _paint_chips(self, painter: QPainter, row: QRectF, font: QFont) -> None:
         painter.setFont(font)
         metrics = QFontMetrics(font)
-        x = row.left() + 8
+        x = row.left()
         order = self.model.chip_order()
         for i, check in enumerate(order):
             fails = self.model.fails.get(check, 0)
@@ -500,8 +487,8 @@ class LiveEventStrip(QWidget):
             more = f"+{rest} more" if rest else ""
             if x + width + (metrics.horizontalAdvance(more) + 8 if rest else 0) > row.right():
                 painter.setPen(_DIM)
-                painter.drawText(QRectF(x, row.top(), row.right() - x, row.height()),
-                                 Qt.AlignVCenter, f"+{len(order) - i} more")  # fmt: skip
+                where = QRectF(x, row.top(), row.right() - x, row.height())
+                painter.drawText(where, Qt.AlignVCenter, f"+{len(order) - i} more")
                 return
             chip = QRectF(x, row.top() + 2, width, row.height() - 4)
             painter.setPen(QPen(QColor(VERDICT_COLOURS["fail"]) if fails else _GRID, 1))
@@ -513,20 +500,25 @@ class LiveEventStrip(QWidget):
             painter.setPen(_TEXT)
             painter.drawText(chip.adjusted(18, 0, 0, 0), Qt.AlignVCenter, text)
             x += width + 6
-        if not order:
-            painter.setPen(_DIM)
-            painter.drawText(row.adjusted(8, 0, 0, 0), Qt.AlignVCenter,
-                             "A count per check appears here as checks fire.")  # fmt: skip
 
     # -- hover: the events under the pointer, in words ---------------------------------------
     def event(self, event) -> bool:
         if event.type() == QEvent.ToolTip:
-            QToolTip.showText(event.globalPos(), self._tooltip_at(event.pos().x()), self)
+            QToolTip.showText(
+                event.globalPos(), self._tooltip_at(event.pos().x(), event.pos().y()), self
+            )
             return True
         return super().event(event)
 
-    def _tooltip_at(self, x: float) -> str:
-        lanes = self._rows()["lanes"]
+    def _tooltip_at(self, x: float, y: float = -1.0) -> str:
+        rows = self._rows()
+        if rows["chips"].top() <= y and self.model.counts:  # every count, with the hidden ones
+            return "\n".join(
+                f"{check_title(check)}: {self.model.counts[check]}"
+                f" ({self.model.fails.get(check, 0)} fail)"
+                for check in self.model.chip_order()
+            )
+        lanes = rows["lanes"]
         if not lanes.left() <= x <= lanes.right() or len(self.model) == 0:
             return "QC events of the take while it records; the Review tab has them all."
         per_px = self.span_s() / max(lanes.width(), 1.0)

@@ -15,6 +15,7 @@ from app.widgets.live_events import (
     LiveEventStrip,
     fmt_take_time,
     strip_span_s,
+    tick_step_s,
 )
 from qc.table import check_colour
 
@@ -54,6 +55,9 @@ def test_times_and_spans_read_as_the_bench_writes_them():
     assert strip_span_s(61) == 120  # whole minutes up to ten
     assert strip_span_s(601) == 900  # then five minutes
     assert strip_span_s(3601) == 4500  # then a quarter of an hour
+    assert tick_step_s(60, 800, 40) == 10
+    assert tick_step_s(4500, 800, 50) == 900  # at most six labels
+    assert tick_step_s(4500, 300, 50) == 1800  # each with room on a narrow strip
 
 
 def test_events_give_counts_marks_and_the_latest_in_words(strip):
@@ -99,8 +103,20 @@ def test_events_give_counts_marks_and_the_latest_in_words(strip):
     strip.repaint()
     image = strip.grab().toImage()
     words = strip._rows()["words"]
-    square = image.pixelColor(int(words.left() + 8 + 3), int(words.center().y()))
+    square = image.pixelColor(int(words.left() + 3), int(words.center().y()))
     assert square.name() == check_colour("click")
+
+
+def test_hovering_names_the_events_under_the_pointer_and_every_count(strip):
+    strip.set_elapsed(40.0)
+    strip.add_event(_event("freeze", 20.0, 24.0, severity="fail", detail="4 s still"))
+    strip.add_event(_event("hum", 30.0, 31.0, channel=2))
+    lanes = strip._rows()["lanes"]
+    x = lanes.left() + 22.0 / 60 * lanes.width()
+    assert strip._tooltip_at(x, lanes.center().y()) == "Freeze at 00:20 (fail)"
+    assert strip._tooltip_at(lanes.left() + 5, lanes.center().y()) == "00:00: no event"
+    chips = strip._rows()["chips"]
+    assert strip._tooltip_at(10, chips.center().y()) == "Hum: 1 (0 fail)\nFreeze: 1 (1 fail)"
 
 
 def test_a_growing_event_sent_again_is_counted_once(strip):
@@ -172,13 +188,12 @@ def test_cleared_when_a_take_starts_and_kept_after_stop(strip):
     strip.set_elapsed(10.0)
     strip.add_event(_event("video_dropout", 4.0, severity="fail"))
     strip.stop_take(12.5)
-    strip.set_verdict("fail")
     assert strip.counts() == {"video_dropout": 1} and strip.elapsed_s == 12.5
-    assert strip.verdict == "fail" and not strip.recording
+    assert not strip.recording
     strip.start_take("audio")
-    assert strip.counts() == {} and strip.model.latest is None and strip.verdict is None
+    assert strip.counts() == {} and strip.model.latest is None
     assert strip.elapsed_s == 0.0 and strip.recording
-    assert strip.latest_text() == "No QC events yet"
+    assert strip.latest_text() == "Live QC: no events yet"
     assert strip.model.runs(60.0, _lane_width(strip)) == []
     assert [label for label, _ in strip._lanes()] == ["Sound"]  # an audio take: one lane
 
@@ -262,20 +277,19 @@ def test_new_events_never_re_lay_out_the_window(qtbot, tmp_path):
                 qtbot.wait(REPAINT_MS + 10)
             QApplication.processEvents()
         strip.stop_take(64.0)
-        w.bench._engine_event("qc", {"verdict": "fail", "profile": "default"})
         qtbot.wait(REPAINT_MS + 50)
         assert strip.paints - base >= 3  # it did repaint
     finally:
         QApplication.instance().removeEventFilter(probe)
         _close(w)
-    assert strip.counts() == {"clipping": 1, "video_dropout": 40} and strip.verdict == "fail"
+    assert strip.counts() == {"clipping": 1, "video_dropout": 40}
     assert relayouts == [], relayouts[:20]
 
 
 def test_events_from_an_engine_thread_reach_the_strip(qtbot, tmp_path):
     """A real take on the demo deck: events handed to the take's own event callback from a
     thread that is not the GUI's, as the live QC engine sends them, show on the strip; a
-    growing event is counted once; the verdict joins them at Stop; the next take clears
+    growing event is counted once; they stay beside the verdict after Stop; the next take clears
     them."""
     from capture.take import notify
 
@@ -314,13 +328,15 @@ def test_events_from_an_engine_thread_reach_the_strip(qtbot, tmp_path):
         bench.request_stop()
         qtbot.waitUntil(lambda: bool(outcomes), timeout=60000)
         assert outcomes[0].verdict in ("pass", "warn", "fail")
-        assert strip.verdict == outcomes[0].verdict and not strip.recording
-        assert strip.counts() == {"dropout": 2, "click": 30}  # left showing with the verdict
+        verdict = bench.last_take.verdict.text()
+        assert verdict == outcomes[0].verdict.upper() and not strip.recording
+        assert strip.counts() == {"dropout": 2, "click": 30}  # left showing beside the verdict
+        assert strip.isVisible() and strip.parent() is bench.last_take
         assert strip.elapsed_s == pytest.approx(outcomes[0].duration_s, abs=0.2)
         # the next take starts from nothing
         bench.record()
         qtbot.waitUntil(lambda: bench.controller.state == "recording", timeout=10000)
-        assert strip.counts() == {} and strip.verdict is None and strip.recording
+        assert strip.counts() == {} and strip.model.latest is None and strip.recording
         bench.controller.qc_after_take = False
         bench.request_stop()
         qtbot.waitUntil(lambda: bench.controller.state in ("idle", "armed"), timeout=30000)
