@@ -214,7 +214,9 @@ def test_repaints_at_most_a_few_times_a_second_however_fast_events_arrive(strip,
     elapsed = time.monotonic() - started
     paints = strip.paints - base
     assert strip.counts() == {"click": 500} and arriving_s < 2.0
-    assert 2 <= paints <= elapsed * 1000 / REPAINT_MS + 1, (paints, elapsed)
+    # one paint per REPAINT_MS, the first at once, and one more the platform may ask for
+    # (an expose); unrationed, this was 54
+    assert 2 <= paints <= elapsed * 1000 / REPAINT_MS + 2, (paints, elapsed)
     assert painted[-1] < paints  # a paint came after the last event
     # eased while the take's queue fills: fewer still
     strip.set_ease(3)
@@ -333,9 +335,15 @@ def test_events_from_an_engine_thread_reach_the_strip(qtbot, tmp_path):
         assert strip.counts() == {"dropout": 2, "click": 30}  # left showing beside the verdict
         assert strip.isVisible() and strip.parent() is bench.last_take
         assert strip.elapsed_s == pytest.approx(outcomes[0].duration_s, abs=0.2)
-        # the next take starts from nothing
+        # the next take starts from nothing, even with a late event of the last one queued
+        late = threading.Thread(
+            target=notify, args=(on_event, LIVE_EVENT, _event("click", 1.4, channel=2))
+        )
+        late.start()
+        late.join()
         bench.record()
         qtbot.waitUntil(lambda: bench.controller.state == "recording", timeout=10000)
+        qtbot.wait(200)  # a few refreshes: anything still queued would be shown by now
         assert strip.counts() == {} and strip.model.latest is None and strip.recording
         bench.controller.qc_after_take = False
         bench.request_stop()
