@@ -333,9 +333,11 @@ class LiveEventStrip(QWidget):
         words = QFont(self.font())
         words.setBold(True)
         words.setPointSizeF(max(self.font().pointSizeF(), 9.0) * 1.1)
+        chips = QFont(self.font())
+        chips.setPointSizeF(max(self.font().pointSizeF() * 0.92, 8.0))
         small = QFont(self.font())
         small.setPointSizeF(max(self.font().pointSizeF() * 0.85, 7.5))
-        return words, QFont(self.font()), small
+        return words, chips, small
 
     def _rows(self) -> dict[str, QRectF]:
         """Where each part goes: the latest event, the strip, its tick labels, the chips."""
@@ -482,7 +484,7 @@ class LiveEventStrip(QWidget):
         for i, check in enumerate(order):
             fails = self.model.fails.get(check, 0)
             text = f"{check_title(check)} {self.model.counts[check]}"
-            width = metrics.horizontalAdvance(text) + 24
+            width = metrics.horizontalAdvance(text) + 22
             rest = len(order) - i - 1
             more = f"+{rest} more" if rest else ""
             if x + width + (metrics.horizontalAdvance(more) + 8 if rest else 0) > row.right():
@@ -495,11 +497,11 @@ class LiveEventStrip(QWidget):
             painter.setBrush(QColor("#23282d"))
             painter.drawRoundedRect(chip, 3, 3)
             painter.fillRect(
-                QRectF(chip.left() + 6, chip.center().y() - 4, 8, 8), QColor(check_colour(check))
+                QRectF(chip.left() + 5, chip.center().y() - 4, 8, 8), QColor(check_colour(check))
             )
             painter.setPen(_TEXT)
-            painter.drawText(chip.adjusted(18, 0, 0, 0), Qt.AlignVCenter, text)
-            x += width + 6
+            painter.drawText(chip.adjusted(17, 0, 0, 0), Qt.AlignVCenter, text)
+            x += width + 4
 
     # -- hover: the events under the pointer, in words ---------------------------------------
     def event(self, event) -> bool:
