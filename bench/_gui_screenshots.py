@@ -78,23 +78,21 @@ def main(argv: list[str] | None = None) -> int:
 # (check, start_s, end_s, channel, severity, detail) of a worn VHS tape; each is sent once
 # its end has been captured (a growing one again as it grows), as the live QC engine would.
 LIVE_EVENTS = [
-    ("video_dropout", 3.1, 3.2, None, "warn", "2 of 486 lines lost"),
-    ("clipping", 6.02, 6.03, 1, "warn", "3 samples at full scale"),
-    ("out_of_range", 9.0, 11.0, None, "warn", "luma above 940 on 2% of the picture"),
-    ("out_of_range", 9.0, 17.5, None, "warn", "luma above 940 on 3% of the picture"),
-    ("video_dropout", 19.4, 19.5, None, "fail", "31 of 486 lines lost"),
-    ("click", 22.7, 22.71, 2, "warn", "impulse 14 dB above the program"),
-    ("line_repetition", 27.0, 28.2, None, "warn", "line 212 repeated"),
-    ("video_dropout", 33.3, 33.4, None, "warn", "4 of 486 lines lost"),
-    ("dropout", 38.0, 38.6, 2, "fail", "level fell 38 dB for 0.6 s"),
-    ("clipping", 41.5, 41.6, 1, "fail", "21 samples at full scale"),
-    ("video_dropout", 44.3, 44.5, None, "warn", "6 of 486 lines lost"),
-    ("click", 49.8, 49.81, 1, "warn", "impulse 11 dB above the program"),
-    ("video_dropout", 52.0, 52.1, None, "warn", "3 of 486 lines lost"),
-    ("out_of_range", 55.0, 57.0, None, "warn", "luma above 940 on 1% of the picture"),
-    ("video_dropout", 61.2, 61.4, None, "fail", "27 of 486 lines lost"),
+    ("video_dropout", 1.6, 1.7, None, "warn", "2 of 486 lines lost"),
+    ("clipping", 3.02, 3.03, 1, "warn", "3 samples at full scale"),
+    ("out_of_range", 4.5, 5.5, None, "warn", "luma above 940 on 2% of the picture"),
+    ("out_of_range", 4.5, 8.8, None, "warn", "luma above 940 on 3% of the picture"),
+    ("video_dropout", 9.7, 9.8, None, "fail", "31 of 486 lines lost"),
+    ("click", 11.3, 11.31, 2, "warn", "impulse 14 dB above the program"),
+    ("line_repetition", 13.5, 14.1, None, "warn", "line 212 repeated"),
+    ("video_dropout", 15.6, 15.7, None, "warn", "4 of 486 lines lost"),
+    ("dropout", 17.0, 17.4, 2, "fail", "level fell 38 dB for 0.4 s"),
+    ("clipping", 18.7, 18.8, 1, "fail", "21 samples at full scale"),
+    ("video_dropout", 20.1, 20.2, None, "warn", "6 of 486 lines lost"),
+    ("click", 21.9, 21.91, 1, "warn", "impulse 11 dB above the program"),
+    ("video_dropout", 23.4, 23.5, None, "fail", "27 of 486 lines lost"),
 ]
-LIVE_TAKE_S = 64.0
+LIVE_TAKE_S = 25.5
 
 
 def _feed_live_events(controller) -> None:
