@@ -94,7 +94,7 @@ def parse_live_event(fields: dict) -> LiveEvent | None:
     try:
         check = str(fields["check"])
         start_s = float(fields["start_s"])
-        end_s = float(fields.get("end_s", start_s))
+        end_s = float(start_s if fields.get("end_s") is None else fields["end_s"])
         channel = fields.get("channel")
         channel = int(channel) if channel is not None else None
     except (KeyError, TypeError, ValueError):

@@ -178,10 +178,12 @@ def test_malformed_events_are_skipped(strip):
         assert not strip.add_event(fields)
     assert strip.counts() == {}
     # an unknown check is shown, in the table's colour for unknown checks, after known ones
+    assert strip.add_event({**_event("hum", 1.0), "end_s": None})  # an instant
     assert strip.add_event({**_event("azimuth", 2.0, 1.0), "severity": "bad"})
     assert strip.add_event(_event("clipping", 3.0))
-    assert strip.model.chip_order() == ["clipping", "azimuth"]
-    assert strip.model.events[0].end_s == 2.0 and strip.model.events[0].severity == "warn"
+    assert strip.model.chip_order() == ["clipping", "hum", "azimuth"]
+    assert strip.model.events[0].end_s == 1.0
+    assert strip.model.events[1].end_s == 2.0 and strip.model.events[1].severity == "warn"
 
 
 def test_cleared_when_a_take_starts_and_kept_after_stop(strip):
