@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.controller import AudioSnapshot, BenchController, TakeOutcome, VideoSnapshot
+from app.widgets.deck_panel import DeckPanel, DeckSignals
 from app.widgets.health import HealthStrip
 from app.widgets.live_events import LIVE_EVENT, LiveEventStrip
 from app.widgets.meters import MeterBridge
@@ -31,6 +32,7 @@ from app.widgets.transport import TransportBar
 from app.widgets.vectorscope import Vectorscope
 from app.widgets.waveform import ScrollingWaveform
 from app.widgets.waveform_monitor import WaveformMonitor
+from metadata.errors import HeadblockError
 from metadata.settings import Settings, save_settings
 from metadata.take.naming import item_id_problem, next_take_number
 
@@ -98,8 +100,20 @@ class LastTakePanel(QGroupBox):
         name = outcome.master.name if outcome.master else "?"
         self.summary.setText(f"{name}: {outcome.duration_s:.1f} s recorded. Checking…")
 
-    def show_qc(self, outcome: TakeOutcome) -> None:
+    def show_proof(self, outcome: TakeOutcome) -> None:
+        """The master read back after the verdict: its fixity beside the verdict's summary."""
+        if outcome.take_dir != self.take_dir:
+            return  # a later take is shown now
         self.progress.setVisible(False)
+        text = self.summary.text().removesuffix(" Reading the master back…")
+        if outcome.fixity_ok:
+            self.summary.setText(f"{text} Fixity verified.")
+        else:
+            self.summary.setText(f"{text} FIXITY FAILED: {outcome.error or 'see the log'}")
+            self.set_verdict("fail")
+
+    def show_qc(self, outcome: TakeOutcome) -> None:
+        self.progress.setVisible(outcome.proof_pending)
         self.take_dir = outcome.take_dir
         self.open_button.setEnabled(self.take_dir is not None)
         self.events.clear()
@@ -116,6 +130,8 @@ class LastTakePanel(QGroupBox):
         text = f"{name}: {outcome.duration_s:.1f} s{lost}; {len(outcome.events)} QC events"
         if failing:
             text += " — " + ", ".join(str(check_id) for check_id in failing)
+        if outcome.proof_pending:
+            text += ". Reading the master back…"
         self.summary.setText(text)
         for event in outcome.events[:FIRST_EVENTS]:
             channel = event.get("channel")
@@ -176,11 +192,20 @@ class CaptureTab(QWidget):
         self.banner.mousePressEvent = self._dismiss_banner
         self.banner.setToolTip("Click to dismiss")
 
+        # the deck (Sony 9-pin), when the station settings name its port
+        self.deck = None  # capture.deck.remote.DeckRemote
+        self.deck_panel: DeckPanel | None = None
+        self._transfer_take = None  # the take a capture from IN to OUT started
+        if settings.deck.port.strip():
+            self._build_deck()
+
         # layout
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 6, 6, 6)
         outer.setSpacing(6)
         outer.addWidget(self.transport)
+        if self.deck_panel is not None:
+            outer.addWidget(self.deck_panel)
         outer.addWidget(self.banner)
         split = QHBoxLayout()
         split.setSpacing(6)
@@ -229,11 +254,14 @@ class CaptureTab(QWidget):
         controller.health.connect(self.health.show_figures)
         controller.elapsed.connect(self.transport.set_elapsed)
         controller.elapsed.connect(self._elapsed)
+        controller.timecode.connect(self.transport.set_timecode)
+        controller.takeClosed.connect(self._deck_take_closed)
         controller.stateChanged.connect(self._state_changed)
         controller.takeStarted.connect(self._take_started)
         controller.takeClosed.connect(self.last_take.show_closed)
         controller.takeClosed.connect(self._take_closed)
         controller.qcFinished.connect(self._qc_finished)
+        controller.proofFinished.connect(self.last_take.show_proof)
         controller.afterTakeProgress.connect(self.last_take.show_progress)
         controller.error.connect(self.show_error)
         controller.engineEvent.connect(self._engine_event)
@@ -248,6 +276,129 @@ class CaptureTab(QWidget):
         self._save_timer.timeout.connect(self.save_settings)
         self._configure()
         self.health.show_figures(controller.health_figures())
+
+    # -- the deck -----------------------------------------------------------------------------
+    def _build_deck(self) -> None:
+        from capture.deck.remote import DeckRemote
+
+        deck_settings = self.settings.deck
+        panel = DeckPanel(deck_settings.port.strip())
+        panel.in_field.setText(deck_settings.in_tc)
+        panel.out_field.setText(deck_settings.out_tc)
+        panel.preroll.setValue(int(deck_settings.preroll_s))
+        signals = DeckSignals(self)
+        self.deck_signals = signals
+        signals.reading.connect(panel.show_reading)
+        signals.problem.connect(panel.show_problem)
+        signals.message.connect(panel.say)
+        signals.reached_in.connect(self._deck_reached_in)
+        signals.transfer_done.connect(self._deck_transfer_done)
+        panel.commandClicked.connect(self._deck_command)
+        panel.cueClicked.connect(self._deck_cue)
+        panel.transferClicked.connect(self.capture_in_to_out)
+        panel.cancelClicked.connect(self._deck_cancel)
+        self.deck_panel = panel
+        self.deck = DeckRemote(
+            deck_settings.port.strip(),
+            timeout_s=float(deck_settings.timeout_s) or 0.5,
+            source=deck_settings.source or "ltc",
+            on_reading=signals.reading.emit,
+            on_problem=signals.problem.emit,
+            on_message=signals.message.emit,
+            on_in=signals.reached_in.emit,
+            on_transfer=signals.transfer_done.emit,
+        )
+        self.deck.start()
+
+    def _deck_command(self, name: str) -> None:
+        try:
+            self.deck.command(name)
+        except HeadblockError as exc:
+            self.deck_panel.say(str(exc), "error")
+
+    def _deck_cue(self, timecode: str) -> None:
+        try:
+            self.deck.cue(timecode)
+        except HeadblockError as exc:
+            self.deck_panel.say(str(exc), "error")
+
+    def capture_in_to_out(self) -> None:
+        """Cue the deck to IN minus the pre-roll, roll it, record from IN to OUT (the engine of
+        the command line's ``--deck --in --out``)."""
+        from capture.deck.sony9pin import timecode_bytes
+        from capture.deck.transfer import TransferPlan
+
+        panel = self.deck_panel
+        self._configure()
+        problem = item_id_problem(self.settings.item)
+        if problem:
+            panel.say(problem, "error")
+            self.setup.item_id.setFocus()
+            return
+        if self.controller.state not in ("idle", "armed"):
+            panel.say("a take is running: stop it first", "error")
+            return
+        in_tc, out_tc = panel.in_field.text().strip(), panel.out_field.text().strip()
+        try:
+            if not (in_tc and out_tc):
+                raise HeadblockError("type the IN and OUT timecodes (HH:MM:SS:FF)")
+            timecode_bytes(in_tc), timecode_bytes(out_tc)
+            plan = TransferPlan(
+                in_tc,
+                out_tc,
+                preroll_s=panel.preroll.value(),
+                source=self.settings.deck.source or "ltc",
+            )
+            self.settings.deck.in_tc, self.settings.deck.out_tc = in_tc, out_tc
+            self.settings.deck.preroll_s = panel.preroll.value()
+            self._save_timer.start()
+            video = self.settings.mode == "video" and self.settings.video.device
+            if not video and self.controller.state == "idle":
+                self.set_armed(True)  # armed before the deck rolls: the take starts at IN
+                if self.controller.state != "armed":
+                    return  # the input said why (banner)
+            self.deck.transfer(plan)
+        except HeadblockError as exc:
+            panel.say(str(exc).replace("--out", "OUT").replace("--in", "IN"), "error")
+            return
+        self._transfer_take = None
+        panel.set_transferring(True)
+
+    def _deck_reached_in(self, timecode: str) -> None:
+        self.record()
+        take = self.controller.take if self.controller.state == "recording" else None
+        if take is None:
+            self.deck.finish(None)  # the take could not start: stop the deck, say why
+            return
+        self._transfer_take = take
+        try:
+            self.deck.watch(take)
+        except HeadblockError as exc:
+            self.deck_panel.say(str(exc), "error")
+            return
+        self.deck_panel.say(f"recording from {timecode}, until {self.settings.deck.out_tc}")
+
+    def _deck_cancel(self) -> None:
+        if self._transfer_take is not None and self.controller.state == "recording":
+            self.controller.stop()  # the take ends; its close finishes the transfer
+        else:
+            self.deck.cancel()
+
+    def _deck_take_closed(self, _outcome) -> None:
+        if self.deck is not None and self._transfer_take is not None:
+            take, self._transfer_take = self._transfer_take, None
+            self.deck.finish(take)
+
+    def _deck_transfer_done(self, outcome) -> None:
+        panel = self.deck_panel
+        panel.set_transferring(False)
+        if outcome.complete:
+            panel.say(f"captured from {outcome.started_at} to {outcome.stopped_at}")
+            return
+        text = f"transfer: {outcome.reason}" + (f": {outcome.error}" if outcome.error else "")
+        panel.say(text, "error" if outcome.error else "warn")
+        if outcome.reason.startswith(("deck lost", "deck stopped")):
+            self.show_error(f"The take was cut short: {outcome.reason}")
 
     # -- settings ---------------------------------------------------------------------------
     def _configure(self) -> bool:
@@ -419,3 +570,6 @@ class CaptureTab(QWidget):
     def shutdown(self) -> None:
         self.save_settings()
         self.controller.shutdown()
+        if self.deck is not None:
+            self.deck.close()
+            self.deck = None

@@ -16,7 +16,7 @@ import queue
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +77,9 @@ class TakeOutcome:
     duration_s: float = 0.0
     error: str | None = None
     record_failures: list[str] = field(default_factory=list)  # PREMIS, catalogue not written
+    proof_pending: bool = False  # the master is still being read back for its fixity
+    fixity_ok: bool | None = None  # once read back
+    take: object = None  # the engine's take while its read-back goes on (controller only)
 
 
 def _engine_backends():
@@ -102,11 +105,13 @@ class BenchController(QObject):
     videoSnapshot = Signal(object)  # VideoSnapshot
     health = Signal(object)  # HealthFigures
     elapsed = Signal(float)
+    timecode = Signal(str)  # the take's tape timecode ("" when it has none)
     stateChanged = Signal(str, str)  # state, detail
     takeStarted = Signal(object)  # TakePaths
     takeClosed = Signal(object)  # TakeOutcome (before QC)
     qcFinished = Signal(object)  # TakeOutcome with the verdict
-    afterTakeProgress = Signal(float, str)  # closing (reading the master back), then QC
+    proofFinished = Signal(object)  # TakeOutcome once the master is read back (fixity)
+    afterTakeProgress = Signal(float, str)  # closing, QC, then the read-back of the master
     engineEvent = Signal(str, dict)
     error = Signal(str)
 
@@ -136,6 +141,7 @@ class BenchController(QObject):
         self.qc_after_take = True
         self._queue_fill = 0.0  # of the running take, read with the health figures
         self._take_ended_itself = False
+        self._shown_timecode = ""
         self.scopes: ScopeWorker | None = None
         self._shown_images: VideoImages | None = None
         self.timer = QTimer(self)
@@ -260,7 +266,8 @@ class BenchController(QObject):
             bits=a.bits,
             channels=a.channels,
             meta=self.meta,
-            qc=False,  # the window runs QC in its own worker, with progress
+            ltc_channel=a.ltc_channel or None,
+            qc=self.qc_after_take,  # live: the verdict is there at Stop
             on_event=self._on_event,
         )
         if self.free_space is not None:
@@ -277,7 +284,8 @@ class BenchController(QObject):
             standard=v.standard or None,
             audio_device=v.audio_device or None,
             meta=self.meta,
-            run_qc=False,
+            run_qc=self.qc_after_take,  # live: the verdict is there at Stop
+            ltc_channel=self.settings.audio.ltc_channel or None,
         )
         if v.audio_device:  # the audio input of the set-up panel, at its format
             a = self.settings.audio
@@ -312,9 +320,22 @@ class BenchController(QObject):
         )
 
     def _take_closed(self, outcome: TakeOutcome) -> None:
+        take = outcome.take
+        outcome.take = None
         self._finish_take()
         self.takeClosed.emit(outcome)
-        if self.qc_after_take and outcome.master is not None and outcome.master.exists():
+        if take is not None and outcome.proof_pending:  # the read-back goes on meanwhile
+            self.jobs.submit(
+                _await_proof,
+                take,
+                outcome,
+                on_finished=self.proofFinished.emit,
+                on_failed=lambda msg, o=outcome: self._proof_failed(o, msg),
+                on_progress=self._after_take_progress,
+            )
+        if outcome.verdict is not None:  # live QC judged the take at Stop
+            self._qc_done(outcome)
+        elif self.qc_after_take and outcome.master is not None and outcome.master.exists():
             self.jobs.submit(
                 _run_qc,
                 outcome,
@@ -331,6 +352,11 @@ class BenchController(QObject):
     def _after_take_progress(self, fraction: float, message: str) -> None:
         self.afterTakeProgress.emit(fraction, message)
 
+    def _proof_failed(self, outcome: TakeOutcome, message: str) -> None:
+        outcome.fixity_ok = False
+        outcome.error = f"reading the master back: {message}"
+        self.proofFinished.emit(outcome)
+
     def _qc_failed(self, outcome: TakeOutcome, message: str) -> None:
         outcome.error = f"QC failed: {message}"
         self.qcFinished.emit(outcome)
@@ -344,6 +370,9 @@ class BenchController(QObject):
     def _finish_take(self) -> None:
         was_video = self.take_kind == "video"
         self._stop_scopes()
+        if self._shown_timecode:
+            self._shown_timecode = ""
+            self.timecode.emit("")
         self._queue_fill = 0.0
         self.take = None
         self._drain_events()
@@ -417,11 +446,21 @@ class BenchController(QObject):
             self._video_tick()
         if self.take is not None and self._tick_count % 3 == 0:
             self.elapsed.emit(self.elapsed_s())
+            self._emit_timecode()
         if self._tick_count % self._health_every == 1 or self._health_every == 1:
             self.health.emit(self.health_figures())
             if self._take_ended_itself and self.state == "recording":
                 self._take_ended_itself = False
                 self.stop(reason="engine")  # close it in the window too
+
+    def _emit_timecode(self) -> None:
+        try:
+            timecode = getattr(self.take.status(), "timecode", None) or ""
+        except Exception:  # noqa: BLE001 - a figure, never a reason to stop refreshing
+            timecode = ""
+        if timecode != self._shown_timecode:
+            self._shown_timecode = timecode
+            self.timecode.emit(timecode)
 
     def _schedule_next(self, now: float) -> None:
         """Ticks keep to a fixed grid: a late tick does not push the later ones back (a
@@ -576,14 +615,17 @@ class BenchController(QObject):
 
 # -- worker jobs (run off the GUI thread) ----------------------------------------------------
 def _close_take(take, reason: str, progress=None) -> TakeOutcome:
+    """Stop the take and wait for its verdict (live QC judges it at Stop), or its end."""
     take.stop(reason=reason)
     from capture.take import closing_step
 
-    while not take.wait(0.25):  # a long take's read-back takes minutes: say how far it is
+    finished = take.wait(0.05)
+    while not finished and take.status().verdict is None:
         status = take.status()
         step = closing_step(status)
         if progress is not None and step is not None:
             progress(min(status.closing, 1.0), f"Closing: {step}")  # the bar shows the verb
+        finished = take.wait(0.1)
     paths = take.paths
     status = take.status()
     outcome = TakeOutcome(
@@ -592,8 +634,49 @@ def _close_take(take, reason: str, progress=None) -> TakeOutcome:
         frames_lost=int(status.frames_lost),
         duration_s=float(status.elapsed_s),
     )
-    if take.error:
+    if finished and take.error:
         outcome.error = f"the take ended with an error: {take.error}"
+        return outcome
+    if status.verdict is not None and paths is not None and paths.qc_json.exists():
+        _read_qc(outcome, paths.qc_json)
+    outcome.proof_pending = not finished
+    if finished:
+        outcome.fixity_ok = getattr(take, "fixity_ok", None)
+        result = getattr(take, "result", None)
+        if result is not None:
+            outcome.fixity_ok = result.fixity_ok
+    else:
+        outcome.take = take
+    return outcome
+
+
+def _read_qc(outcome: TakeOutcome, qc_json: Path) -> None:
+    import json
+
+    try:
+        data = json.loads(qc_json.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        outcome.error = f"the QC result cannot be read: {exc}"
+        return
+    outcome.verdict = data.get("verdict")
+    outcome.events = list(data.get("events", []))
+    outcome.checks = list(data.get("checks", []))
+
+
+def _await_proof(take, outcome: TakeOutcome, progress=None) -> TakeOutcome:
+    """The rest of a take's end after its verdict: the master read back for its fixity."""
+    from capture.take import closing_step
+
+    lower_this_thread(AFTER_TAKE_NICE)
+    while not take.wait(0.25):
+        status = take.status()
+        if progress is not None and closing_step(status) is not None:
+            progress(min(status.closing, 1.0), "Fixity: reading the master back")
+    result = getattr(take, "result", None)
+    outcome = replace(outcome, proof_pending=False)  # the verdict's outcome stays as it was
+    outcome.fixity_ok = bool(result.fixity_ok) if result is not None else False
+    if take.error and result is None:
+        outcome.error = f"the take's end failed: {take.error}"
     return outcome
 
 

@@ -1,8 +1,10 @@
 """``headblock gui [--demo] [--library DIR]``: the station window.
 
-Tabs: Bench (capture), Review, Sign-off and Items (the collection's inventory). An item chosen
-in Items fills the bench's item form; its last take, or a take double-clicked in the sign-off
-queue, opens in Review.
+Tabs: Bench (capture), Review, Sign-off, Items (the collection's inventory) and Dashboard
+(the project's progress). An item chosen in Items fills the bench's item form; its last take,
+or a take double-clicked in the sign-off queue, opens in Review. Access copies
+(``app.delivery``) are made from Review and Sign-off, and by themselves after QC or sign-off
+as the settings say; the status bar follows them.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QMainWindow, QTabWidget
 
 from app.capture_tab import CaptureTab
+from app.dashboard_view import DashboardView
+from app.delivery import DeliveryManager
 from app.item_queue import ItemQueueView, fill_item_form
 from app.queue_view import QueueView
 from app.review.view import ReviewView
@@ -54,15 +58,32 @@ class MainWindow(QMainWindow):
         self.queue = QueueView(library=library)
         self.tabs.addTab(self.queue, "Sign-off")
         self.queue.open_take.connect(self.review_take)
-        self.items = ItemQueueView(library=library)
+        self.items = ItemQueueView(library=library, station=settings.station or None)
         self.tabs.addTab(self.items, "Items")
         self.items.item_chosen.connect(self.use_item)
         self.items.open_take.connect(self.review_take)
+        self.dashboard = DashboardView(library=library)
+        self.tabs.addTab(self.dashboard, "Dashboard")
+        self._attach_delivery()
         geometry = window_settings().value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
             self.resize(1560, 960)
+
+    def _attach_delivery(self) -> None:
+        """Access copies: per take in Review and Sign-off, by themselves after the bench's QC
+        or a sign-off (as ``settings.delivery`` says), all followed in the status bar."""
+        from app.widgets.derive_panel import DerivePanel
+
+        self.delivery = DeliveryManager(self.settings, self)
+        self.review.attach_delivery(self.delivery)
+        self.queue.attach_delivery(self.delivery)
+        self.bench.takeFinished.connect(self.delivery.after_qc)
+        self.review.take_signed.connect(self.delivery.after_signoff)
+        self.queue.take_signed.connect(self.delivery.after_signoff)
+        self.delivery_status = DerivePanel(self.delivery, follow=True)
+        self.statusBar().addWidget(self.delivery_status, 1)
 
     def use_item(self, row: dict) -> None:
         """The bench's item form filled from the catalogue, ready for the next take."""
@@ -79,6 +100,7 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
         window_settings().setValue("window/geometry", self.saveGeometry())
+        self.delivery.shutdown()  # a copy being made is stopped and removed, never half-left
         self.bench.shutdown()
         super().closeEvent(event)
 

@@ -49,6 +49,7 @@ def _ts(dt) -> float:
 class QueueView(LibraryView):
     COLUMNS = ("take", "verdict", "kind", "duration", "events", "state", "captured", "QC", "report")
     open_take = Signal(object)  # Path of a take folder, for the review view
+    take_signed = Signal(object, dict)  # take folder, the decision recorded
 
     def __init__(self, parent=None, library: Path | None = None, url: str | None = None):
         super().__init__(parent, library, url)
@@ -68,10 +69,28 @@ class QueueView(LibraryView):
         top.addStretch(1)
         top.addWidget(self.refresh_button)
         top.addWidget(self.signoff_button)
+        self.derive_panel = None  # the selected take's access copy row (attach_delivery)
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addWidget(self.table, 1)
         lay.addWidget(self.status)
+
+    def attach_delivery(self, manager) -> None:
+        """An access copy row for the selected take (``app.delivery.DeliveryManager``)."""
+        from app.widgets.derive_panel import DerivePanel
+
+        self.derive_panel = DerivePanel(manager, self)
+        self.layout().insertWidget(2, self.derive_panel)
+        self.table.itemSelectionChanged.connect(self._bind_derive)
+        self._bind_derive()
+
+    def _bind_derive(self) -> None:
+        if self.derive_panel is None:
+            return
+        rows = self.table.selectionModel().selectedRows()
+        take_dir = self.take_dir_at(rows[0].row()) if rows else None
+        if take_dir != self.derive_panel.take_dir:
+            self.derive_panel.set_take(take_dir)
 
     @staticmethod
     def load_rows(library: Path, url: str | None) -> list[dict]:
@@ -167,6 +186,7 @@ class QueueView(LibraryView):
             self.status.setText(str(exc))
             return None
         dlg.signed.connect(self._signed)
+        dlg.signed.connect(lambda entry: self.take_signed.emit(take_dir, entry))
         dlg.open()
         return dlg
 

@@ -4,9 +4,12 @@ For each configuration (default 96 kHz/24-bit/2 ch, then 192 kHz/24-bit/8 ch) a 
 ``headblock capture audio --device pulse`` process records for ``--seconds`` while a player
 feeds a program signal into the null sink. Sampled once a second with psutil: the capture
 process's CPU share (of one core) and resident memory. Reported from the take: overflows and
-frames lost (goal 0), frames written against the duration asked. Usage::
+frames lost (goal 0), frames written against the duration asked, and with live QC (the
+default) the seconds from the master closed to the QC verdict and to the end of the read-back
+of the master, from the take's log. Usage::
 
-    python -m bench capture_audio [--seconds 180] [--configs 96000x2,192000x8] [--json OUT]
+    python -m bench capture_audio [--seconds 180] [--configs 96000x2,192000x8] [--no-qc]
+                                  [--json OUT]
 """
 
 from __future__ import annotations
@@ -53,7 +56,26 @@ def _player(server, sink: str, rate: int, channels: int, stop: threading.Event) 
         proc.wait(5)
 
 
-def run_config(server, rate: int, channels: int, seconds: float, library: Path) -> dict:
+def verdict_delay(events) -> dict:
+    """From the take's log: seconds from the master closed (``take_stop``) to the QC verdict,
+    and to the end of the read-back (``fixity``)."""
+    from metadata.clock import parse_utc
+
+    at = {
+        e.event: parse_utc(e.time) for e in events if e.event in ("take_stop", "verdict", "fixity")
+    }
+    if "take_stop" not in at:
+        return {}
+    out = {}
+    for name in ("verdict", "fixity"):
+        if name in at and at[name] and at["take_stop"]:
+            out[f"{name}_s_after_stop"] = round((at[name] - at["take_stop"]).total_seconds(), 2)
+    return out
+
+
+def run_config(
+    server, rate: int, channels: int, seconds: float, library: Path, qc: bool = True
+) -> dict:
     import psutil
 
     from metadata.take.log import read_log
@@ -71,7 +93,9 @@ def run_config(server, rate: int, channels: int, seconds: float, library: Path) 
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     cmd = [sys.executable, "-m", "headblock", "capture", "audio", "--device", "pulse",
            "--item", item, "--library", str(library), "--rate", str(rate), "--bits", "24",
-           "--channels", str(channels), "--seconds", str(seconds), "--no-qc"]  # fmt: skip
+           "--channels", str(channels), "--seconds", str(seconds)]  # fmt: skip
+    if not qc:
+        cmd.append("--no-qc")
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     ps = psutil.Process(proc.pid)
@@ -126,6 +150,8 @@ def run_config(server, rate: int, channels: int, seconds: float, library: Path) 
         "rss_mib_last": round(float(rss[-1]), 1) if len(rss) else None,
         "rss_mib_max": round(float(rss.max()), 1) if len(rss) else None,
         "rss_slope_mib_per_min": None if slope is None else round(slope, 3),
+        "live_qc": qc,
+        **verdict_delay(events),
         "load_avg_1min": round(os.getloadavg()[0], 2),
         "stderr_tail": err.decode(errors="replace").strip().splitlines()[-1:] if err else [],
     }
@@ -137,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--configs", default="96000x2,192000x8", help="RATExCHANNELS,...")
     ap.add_argument("--library", help="where the takes go (default: a temporary folder)")
     ap.add_argument("--json", dest="json_out", help="also write the results here")
+    ap.add_argument("--no-qc", action="store_true", help="record without live QC")
     args = ap.parse_args(argv)
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
@@ -158,14 +185,16 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"capture {rate} Hz / 24-bit / {channels} ch for {args.seconds:g} s", flush=True
                 )
-                results.append(run_config(server, rate, channels, args.seconds, library))
+                results.append(
+                    run_config(server, rate, channels, args.seconds, library, not args.no_qc)
+                )
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
     print()
     head = (
         f"{'configuration':<28}{'overflows':>10}{'lost':>8}{'CPU':>8}  {'RSS MiB':<28}"
-        f"{'MiB/min':>8}"
+        f"{'MiB/min':>8}{'verdict s':>10}{'fixity s':>9}"
     )
     print(head)
     for r in results:
@@ -176,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         rss = f"{r['rss_mib_first']}->{r['rss_mib_last']} (max {r['rss_mib_max']})"
         print(f"{r['config']:<28}{r['overflows']:>10}{r['frames_lost']:>8}{cpu:>8}  {rss:<28}"
-              f"{r['rss_slope_mib_per_min']!s:>8}")  # fmt: skip
+              f"{r['rss_slope_mib_per_min']!s:>8}{r.get('verdict_s_after_stop', '-')!s:>10}"
+              f"{r.get('fixity_s_after_stop', '-')!s:>9}")  # fmt: skip
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(results, indent=2))
     ok = all(r["exit_status"] == 0 and r["frames_written"] == r["frames_expected"] for r in results)

@@ -19,7 +19,10 @@ real time, the queue depth peak, process CPU use and CPU time per frame (the fig
 does not depend on what else runs), frames lost, the bit rate, and the system load (the
 machine may be shared: busy time stretches when other processes take the cores). Usage::
 
-    python -m bench capture_video [--source tape|white-noise] [--seconds 600] [--keep]
+    python -m bench capture_video [--source tape|white-noise] [--seconds 600] [--keep] [--no-qc]
+
+With live QC (the default) it also reports the seconds from the last frame written to the QC
+verdict, and how many frames the live analysis took, dropped and left for after Stop.
 """
 
 from __future__ import annotations
@@ -160,14 +163,25 @@ def encoder_only(source: str = SOURCES["tape"], n_frames: int = 300) -> dict:
     }
 
 
-def run(seconds: float, library: Path, source: str = SOURCES["tape"]) -> dict:
+def _live_counts(take) -> dict | None:
+    """What the live analysis took and what it left for after Stop (from the QC result)."""
+    import json
+
+    qc_json = take.paths.qc_json if take.paths else None
+    if qc_json is None or not qc_json.exists():
+        return None
+    timing = json.loads(qc_json.read_text()).get("stats", {}).get("video", {}).get("timing", {})
+    return {k[5:]: v for k, v in timing.items() if k.startswith("live_")}
+
+
+def run(seconds: float, library: Path, source: str = SOURCES["tape"], qc: bool = True) -> dict:
     import psutil
 
     from capture.video.take import VideoTake, VideoTakeSettings
 
     proc = psutil.Process()
     settings = VideoTakeSettings(
-        device=source, library=library, item="BENCH", seconds=seconds, run_qc=False
+        device=source, library=library, item="BENCH", seconds=seconds, run_qc=qc
     )
     take = VideoTake(settings)
     load0 = os.getloadavg()
@@ -188,6 +202,19 @@ def run(seconds: float, library: Path, source: str = SOURCES["tape"]) -> dict:
     cpu1 = proc.cpu_times()
     stop.set()
     preview.join()
+
+    # the verdict: from the last frame written or dropped (the take's own end) to the status
+    def ended(st) -> bool:
+        return st.frames_written + st.frames_dropped >= (take.target_frames or 0)
+
+    while not ended(take.status()) and not take.wait(0.02):
+        pass
+    t_last = time.monotonic()
+    verdict_s = None
+    while qc and not take.wait(0.02):
+        if take.status().verdict is not None:
+            verdict_s = time.monotonic() - t_last
+            break
     take.wait()
     t_total = time.monotonic() - t0
     st = take.status()
@@ -221,6 +248,9 @@ def run(seconds: float, library: Path, source: str = SOURCES["tape"]) -> dict:
         "load_avg_end": [round(x, 2) for x in os.getloadavg()],
         "capture_wall_s": round(t_capture, 1),
         "finish_wall_s": round(t_total - t_capture, 1),
+        "live_qc": qc,
+        "verdict_s_after_last_frame": None if verdict_s is None else round(verdict_s, 2),
+        "live_qc_counts": _live_counts(take),
         "essence_verified": take.fixity_ok,  # packets read back (no decode): finish_wall_s
         "master": str(take.master),
     }
@@ -233,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--library", help="where the take goes (default: a temporary folder)")
     ap.add_argument("--keep", action="store_true", help="keep the take")
     ap.add_argument("--json", action="store_true", help="print JSON only")
+    ap.add_argument("--no-qc", action="store_true", help="record without live QC")
     args = ap.parse_args(argv)
     tmp = None
     library = Path(args.library) if args.library else Path(tempfile.mkdtemp(prefix="hb-bench-"))
@@ -242,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         source = SOURCES[args.source]
         result = {"source": args.source}
         result.update(encoder_only(source))
-        result.update(run(args.seconds, library, source))
+        result.update(run(args.seconds, library, source, qc=not args.no_qc))
     finally:
         if tmp is not None and not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)

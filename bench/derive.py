@@ -1,7 +1,7 @@
 """Benchmark: an SD take to the ``access`` profile, against the ``ffmpeg`` command line doing
 the same conversion with the same settings, in the same run.
 
-A take of ``--minutes`` (default 10) of NTSC from the demo deck (FFV1 10-bit 4:2:2, 720x486,
+A take of ``--minutes`` (default 10; or ``--seconds``) of NTSC from the demo deck (FFV1 10-bit 4:2:2, 720x486,
 bottom field first, PCM; captured in real time by a real ``VideoTake``, or ``--take DIR``
 reuses one) becomes an access copy three ways, one after the other:
 
@@ -19,7 +19,12 @@ new demo-deck take records in the same process (as in the window), and the frame
 lost are reported next to those of a take of the same length recorded alone just before (the
 cost of the machine's other load). The machine may be shared: the load average is printed. Usage::
 
-    python -m bench derive [--minutes 10] [--take DIR] [--during-take] [--keep] [--json]
+    python -m bench derive [--minutes 10 | --seconds 600] [--take DIR] [--repeat N]
+                           [--during-take] [--keep] [--json]
+
+``./station.sh bench derive --seconds 20`` is a quick check that it all runs; the issue's figure
+is the 10-minute one (``--seconds 600``, the default), whose capture alone takes 10 minutes.
+On a shared machine ``--repeat 2`` converts each way twice, alternating, and keeps the best.
 """
 
 from __future__ import annotations
@@ -158,7 +163,16 @@ def during_take(take_dir: Path, scratch: Path, seconds: float) -> dict:
     }
 
 
-def run(take_dir: Path, scratch: Path) -> dict:
+def _best(runs: list[dict]) -> dict:
+    """Of repeated runs, the fastest wall time and the least CPU (each the least disturbed by
+    the machine's other work), with the record failures of any."""
+    best = dict(min(runs, key=lambda r: r["wall_s"]))
+    best["cpu_s"] = min(r["cpu_s"] for r in runs)
+    best["runs_wall_s"] = [round(r["wall_s"], 1) for r in runs]
+    return best
+
+
+def run(take_dir: Path, scratch: Path, repeat: int = 1) -> dict:
     from headblock.delivery.profiles import load_derive_profile
     from headblock.delivery.transcode import probe_master
     from metadata.take.naming import paths_for_take_dir
@@ -168,9 +182,12 @@ def run(take_dir: Path, scratch: Path) -> dict:
     facts = probe_master(master)
     subprocess.run(["cat", str(master)], stdout=subprocess.DEVNULL, check=True)  # warm the cache
     load0 = os.getloadavg()[0]
-    ff = _ffmpeg(master, scratch / "ffmpeg.mp4", facts, profile)
-    py = _pyav(master, scratch / "pyav.mp4", facts, profile)
-    dv = _derive(take_dir, profile)
+    runs: dict[str, list[dict]] = {"ffmpeg": [], "pyav": [], "derive": []}
+    for _ in range(max(1, repeat)):  # alternating, so a burst of other load hits all three
+        runs["ffmpeg"].append(_ffmpeg(master, scratch / "ffmpeg.mp4", facts, profile))
+        runs["pyav"].append(_pyav(master, scratch / "pyav.mp4", facts, profile))
+        runs["derive"].append(_derive(take_dir, profile))
+    ff, py, dv = (_best(runs[k]) for k in ("ffmpeg", "pyav", "derive"))
     media_s = facts.duration_s
 
     def figures(r: dict) -> dict:
@@ -179,6 +196,7 @@ def run(take_dir: Path, scratch: Path) -> dict:
             "x_real_time": round(media_s / r["wall_s"], 2),
             "cpu_s": round(r["cpu_s"], 1),
             "mbit_s": round(r["bytes"] * 8 / media_s / 1e6, 2),
+            "runs_wall_s": r["runs_wall_s"],
         }
 
     return {
@@ -203,14 +221,22 @@ def run(take_dir: Path, scratch: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="bench derive", description=__doc__.split("\n")[0])
-    ap.add_argument("--minutes", type=float, default=10.0, help="take length (default 10)")
+    length = ap.add_mutually_exclusive_group()
+    length.add_argument("--minutes", type=float, help="take length in minutes (default 10)")
+    length.add_argument("--seconds", type=float, help="take length in seconds (default 600)")
     ap.add_argument("--take", help="an existing video take folder instead of a new capture")
     ap.add_argument(
         "--during-take", action="store_true", help="also derive while a new take records"
     )
+    ap.add_argument(
+        "--repeat", type=int, default=1, help="convert N times, alternating; best of N (default 1)"
+    )
     ap.add_argument("--keep", action="store_true", help="keep the take and the copies")
     ap.add_argument("--json", action="store_true", help="print JSON only")
     args = ap.parse_args(argv)
+    seconds = args.seconds if args.seconds is not None else 60 * (args.minutes or 10.0)
+    if seconds <= 0:
+        ap.error("the take must last more than 0 seconds")
     scratch = Path(tempfile.mkdtemp(prefix="hb-bench-derive-"))
     os.environ.setdefault("HEADBLOCK_CONFIG", str(scratch / "no-settings.toml"))
     try:
@@ -218,9 +244,9 @@ def main(argv: list[str] | None = None) -> int:
             take_dir = Path(args.take)
         else:
             if not args.json:
-                print(f"capturing {args.minutes:g} min from the demo deck…", flush=True)
-            take_dir = _capture(scratch / "library", args.minutes * 60)
-        result = run(take_dir, scratch)
+                print(f"capturing {seconds:g} s from the demo deck…", flush=True)
+            take_dir = _capture(scratch / "library", seconds)
+        result = run(take_dir, scratch, args.repeat)
         if args.during_take:
             result["during_take"] = during_take(take_dir, scratch, result["media_s"])
     finally:
@@ -231,4 +257,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     for key, value in result.items():
         print(f"{key:>28}: {value}")
+    ratio = result["ratio_derive_to_ffmpeg_wall"]
+    print(
+        f"derive / ffmpeg wall time {ratio:.2f} (goal <= 1.10: {'met' if ratio <= 1.1 else 'NOT met'}"
+        f"); CPU time PyAV / ffmpeg {result['ratio_pyav_to_ffmpeg_cpu']:.2f} (what a busy "
+        f"machine does not change); PyAV alone {result['ratio_pyav_to_ffmpeg_wall']:.2f}; derive runs "
+        f"{result['derive_whole']['x_real_time']:.2f}x real time on {result['cores']} cores"
+    )
     return 0

@@ -2,6 +2,7 @@
 once with ``cat FILES > /dev/null`` in the same run, and the bag's validation on its own.
 
 ``python -m bench package [--gb 1.0] [--takes 4] [--repeat 2] [--dir DIR]``
+(the issue's figure: ``--gb 10``; a quick check: ``--gb 0.2 --repeat 1``)
 
 Makes a library of ``--takes`` approved audio takes whose Broadcast-WAV-sized masters add up
 to ``--gb`` GB (24-bit noise, written with soundfile), then times, alternating and best of
@@ -97,6 +98,18 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     work = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="hb-bench-package-"))
     work.mkdir(parents=True, exist_ok=True)
+    # the masters, and a copied package of them at a time (each removed before the next)
+    need = int(args.gb * 1e9 * 2.1) + (1 << 30)
+    free = shutil.disk_usage(work).free
+    if need > free:
+        print(
+            f"bench package: {work} has {free / 1e9:.1f} GB free; {args.gb:g} GB of masters "
+            f"need {need / 1e9:.1f} GB (give --dir elsewhere)",
+            file=sys.stderr,
+        )
+        if not args.dir:
+            shutil.rmtree(work, ignore_errors=True)
+        return 2
     library = work / "library"
     library.mkdir(exist_ok=True)
     env = {

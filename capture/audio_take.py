@@ -22,7 +22,8 @@ from capture.audio_input import AudioInput
 from capture.backends import open_audio_input
 from capture.disk_room import DiskReserve, is_disk_full
 from capture.finalize import finalize_take, record_for
-from capture.take import EventFn, TakeResult, TakeStatus, log_event
+from capture.take import EventFn, TakeResult, TakeStatus, log_event, notify
+from capture.timecode.live import LiveTimecode
 from capture.watchdog import DEFAULT_RESERVE_BYTES, DiskWatchdog, log_disk_check, log_disk_event
 from metadata.clock import utc_stamp
 from metadata.errors import HeadblockError, TakeCutShort
@@ -30,6 +31,8 @@ from metadata.take.log import TakeLog, utc_now
 from metadata.take.meta import TakeMeta, coding_history_lines
 from metadata.take.naming import TakePaths, new_take_dir, validate_item_id
 from metadata.take.record import AudioEssence, software_string
+from qc.live import LiveAudio, LiveTake
+from qc.profiles import load_profile
 
 RESERVE_FILE_BYTES = 1 << 20
 # An input that delivers nothing this long is lost (a sound server gone, a cable pulled);
@@ -86,12 +89,14 @@ class AudioTake:
     def __init__(self, settings: AudioTakeSettings, input: AudioInput | None = None):
         self.settings = settings
         self.input = input
+        self.live_timecode = LiveTimecode(self)  # status().timecode from the LTC channel
         self._own_input = input is None
         self.paths: TakePaths | None = None
         self.result: TakeResult | None = None
         self.error: str | None = None
         self._state = "idle"
         self._closing: float | None = None
+        self._verdict: str | None = None
         self._stop = threading.Event()
         self._stop_reason = "user"
         self._done = threading.Event()
@@ -106,6 +111,7 @@ class AudioTake:
         self._disk_left: float | None = None
         self._started_utc = None
         self._ixml_fields: dict = {}
+        self.live: LiveTake | None = None  # QC measured while recording (qc.live)
 
     # -- control ------------------------------------------------------------------------------
     def start(self) -> TakePaths:
@@ -124,6 +130,13 @@ class AudioTake:
                 settings.device, settings.rate_hz, settings.channels, settings.bits
             )
         audio_input = self.input
+        profile = None
+        try:
+            profile = load_profile(settings.profile) if settings.qc else None
+        except HeadblockError:
+            if self._own_input:
+                audio_input.stop()
+            raise
         if audio_input.rate_hz != settings.rate_hz or audio_input.bits != settings.bits:
             raise HeadblockError(
                 f"the armed input runs at {audio_input.rate_hz} Hz/{audio_input.bits}-bit, "
@@ -146,6 +159,16 @@ class AudioTake:
                 raise HeadblockError(f"no audio from {audio_input.device_name} within 10 s")
             self.paths = new_take_dir(Path(settings.library), settings.item)
             self._open_master()
+            if profile is not None:
+                self.live = LiveTake(
+                    audio=LiveAudio(
+                        audio_input.rate_hz,
+                        audio_input.channels,
+                        audio_input.bits,
+                        profile,
+                        on_event=self._live_event,
+                    )
+                )
         except BaseException:
             if self._own_input:
                 audio_input.stop()
@@ -186,6 +209,8 @@ class AudioTake:
             queue_fill=audio_input.ring.fill if audio_input is not None else 0.0,
             state=self._state,
             closing=self._closing,
+            verdict=self._verdict,
+            timecode=self.live_timecode.now(),
         )
 
     def latest_audio(self, n_frames: int) -> np.ndarray | None:
@@ -196,6 +221,12 @@ class AudioTake:
     def _device_line(self, text: str) -> None:
         """A line the input's own library printed (PortAudio's errors), from its thread."""
         self._event("device_message", "WARN", text=text, source=self.input.backend)
+
+    def _live_event(self, name: str, fields: dict) -> None:
+        notify(self.settings.on_event, name, fields)
+
+    def _set_verdict(self, verdict: str | None) -> None:
+        self._verdict = verdict
 
     def _closing_progress(self, fraction: float, _message: str = "") -> None:
         self._closing = fraction
@@ -290,6 +321,8 @@ class AudioTake:
                 self._event("error", "ERROR", error=f"finishing the take: {exc}")
                 self._state = "failed"
             finally:
+                if self.live is not None:
+                    self.live.close()
                 if self._reserve is not None:
                     self._reserve.discard()
                 if self._log is not None:
@@ -314,6 +347,7 @@ class AudioTake:
 
     def _record(self) -> tuple[str, str]:
         settings, audio_input, writer = self.settings, self.input, self._writer
+        live = self.live.audio if self.live is not None else None
         ring = audio_input.ring
         rate = audio_input.rate_hz
         target = int(round(settings.seconds * rate)) if settings.seconds else None
@@ -365,6 +399,8 @@ class AudioTake:
                     for part in (head, wrapped):
                         if len(part):
                             writer.write(part)
+                            if live is not None:
+                                live.feed(part)
                     taken = len(head) + len(wrapped)
                     ring.advance(taken)
                     self._frames_written += taken
@@ -510,6 +546,8 @@ class AudioTake:
             on_event=settings.on_event,
             readback_progress=self._closing_progress,
             reserve=self._reserve,
+            live=self.live,
+            on_verdict=self._set_verdict,
         )
         self._reserve.discard()
         self._state = "done" if self.result.fixity_ok else "failed"

@@ -1,20 +1,24 @@
-"""The shared end of every take (audio and video): fixity, sidecars, log, QC, catalogue.
+"""The shared end of every take (audio and video): the verdict, then the proof of fixity.
 
 ``finalize_take(record, paths, log=..., essence_md5=...)`` is called once the master is
-closed. It reads the whole file back once (file MD5 -> ``MASTER.md5``), checks the essence
-MD5 computed while writing against the file on disk, writes PBCore and PREMIS (events:
-capture, message digest calculation, fixity check), logs ``take_stop`` and ``fixity``, runs
-QC and brings the catalogue up to date. QC and the catalogue are optional: when their
-modules are absent the step is logged and skipped; neither can fail a take that is on disk.
+closed. First what needs no read of the master: PBCore and PREMIS (capture), the QC result
+from what the take measured while recording (``qc.live``; only what it could not take is read
+back), the catalogue, and a ``verdict`` log line with the seconds since Stop. Then the proof:
+the essence as stored against the MD5 computed while writing, the whole file's MD5
+(``MASTER.md5``), PBCore and PREMIS completed (message digest calculation, fixity check).
+Neither QC nor the catalogue can fail a take that is on disk.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from capture.disk_room import DiskReserve, is_disk_full
+from capture.priority import AFTER_TAKE_NICE, lower_this_thread
 from capture.take import EventFn, TakeResult, log_event
-from metadata.errors import TakeCutShort
+from metadata.collection.after_take import after_take
+from metadata.errors import HeadblockError, TakeCutShort
 from metadata.take.log import TakeLog, utc_now
 from metadata.take.naming import TakePaths
 from metadata.take.record import TakeRecord
@@ -103,6 +107,9 @@ def finalize_take(
     progress=None,
     readback_progress=None,
     reserve: DiskReserve | None = None,
+    live=None,
+    essence_check=None,
+    on_verdict=None,
 ) -> TakeResult:
     """Finish a closed take; see the module docstring.
 
@@ -115,6 +122,48 @@ def finalize_take(
     with none left the take ends as ``TakeCutShort`` (the master is whole, ``headblock
     recover`` writes what is missing once there is room).
     """
+    try:
+        return _finalize(
+            record,
+            paths,
+            log,
+            essence_md5,
+            essence_verified,
+            essence_detail,
+            reason,
+            run_qc,
+            profile,
+            on_event,
+            progress,
+            readback_progress,
+            reserve,
+            live,
+            essence_check,
+            on_verdict,
+        )
+    finally:
+        if live is not None:  # its workers end even when the take could not be finished
+            live.close()
+
+
+def _finalize(
+    record,
+    paths,
+    log,
+    essence_md5,
+    essence_verified,
+    essence_detail,
+    reason,
+    run_qc,
+    profile,
+    on_event,
+    progress,
+    readback_progress,
+    reserve,
+    live,
+    essence_check,
+    on_verdict,
+) -> TakeResult:
     room = reserve.retry_on_full if reserve is not None else _direct
 
     def event(name: str, level: str = "INFO", **fields) -> None:
@@ -140,8 +189,33 @@ def finalize_take(
         outcome=record.outcome,
     )
 
-    # fixity: the whole file once, then the essence as stored against what was written
+    # the verdict first: nothing below reads the master again
     record.size_bytes = master.stat().st_size
+    stop_at = time.monotonic()
+    try:
+        result.notes += write_sidecars(record, paths, _stop_events(record), room)
+        if run_qc:
+            result.qc_verdict = _run_qc(master, profile, event, progress, reserve, live)
+        elif live is not None:
+            live.close()
+        _sync_catalogue(paths.directory, event)
+    finally:
+        if live is not None:
+            live.close()
+    if on_verdict is not None:
+        on_verdict(result.qc_verdict)
+    event(
+        "verdict",
+        verdict=result.qc_verdict,
+        seconds_after_stop=round(time.monotonic() - stop_at, 3),
+        **_live_figures(live),
+    )
+
+    # then the proof: the essence as stored against what was written, the whole file's MD5;
+    # a take the technician starts meanwhile comes first
+    lower_this_thread(AFTER_TAKE_NICE)
+    if essence_verified is None and essence_check is not None:
+        essence_verified, essence_detail = essence_check()
     record.md5, on_disk = read_back_md5(master, record.kind, readback_progress)
     try:
         room(_write_md5, master, record.md5)
@@ -165,31 +239,66 @@ def finalize_take(
         essence_md5=essence_md5,
         verified=result.fixity_ok,
     )
-
-    try:
-        events = premis_events(record, fixity_ok=result.fixity_ok, detail=essence_detail)
-    except Exception as exc:
-        events = []
-        result.notes.append(f"PREMIS events not built: {type(exc).__name__}: {exc}")
-    result.notes += write_sidecars(record, paths, events, room)
-
-    if run_qc:
-        result.qc_verdict = _run_qc(master, profile, event, progress, reserve)
+    result.notes += _record_fixity(record, paths, result.fixity_ok, essence_detail, room)
     _sync_catalogue(paths.directory, event)
+    after_take(paths.directory, event)  # inspections to PREMIS, claim ended; never raises
     for note in result.notes:
         event("warning", "WARN", text=note)
     return result
 
 
-def _run_qc(master: Path, profile: str, event, progress, reserve=None) -> str | None:
+def _live_figures(live) -> dict:
+    """What the live analysis took and what it left to be read back after Stop."""
+    out = {}
+    if live is None:
+        return out
+    if live.video is not None:
+        c = live.video.counts
+        out.update(
+            frames_live=c.analysed, frames_read_back=c.refilled, read_back_s=round(c.refill_s, 3)
+        )
+    if live.audio is not None:
+        c = live.audio.counts
+        out.update(audio_read_back_samples=c.refilled)
+    return out
+
+
+def _stop_events(record: TakeRecord):
+    from metadata.formats import premis
+
+    return [premis.capture_event(record)]
+
+
+def _record_fixity(record: TakeRecord, paths: TakePaths, ok: bool, detail: str, room) -> list[str]:
+    """PBCore with the master's MD5; PREMIS with its fixity and the digest and fixity events
+    after those written at Stop (capture, QC)."""
+    notes = []
     try:
-        from qc.runner import run_qc
-    except ImportError as exc:
-        event("qc_skipped", "WARN", reason=f"QC is not available: {exc}")
-        return None
+        from metadata.formats import premis
+
+        earlier = premis.read_events(paths.premis) if paths.premis.exists() else []
+        earlier = earlier or _stop_events(record)
+        events = [*earlier, *premis_events(record, fixity_ok=ok, detail=detail)[1:]]
+    except Exception as exc:
+        events = premis_events(record, fixity_ok=ok, detail=detail)
+        notes.append(f"PREMIS events of the take not read back: {type(exc).__name__}: {exc}")
+    return notes + write_sidecars(record, paths, events, room)
+
+
+def _run_qc(master: Path, profile: str, event, progress, reserve=None, live=None) -> str | None:
+    from qc.runner import run_qc
+
     try:
         try:
-            qc_result = run_qc(master, profile=profile, progress=progress)
+            try:
+                qc_result = run_qc(master, profile=profile, progress=progress, live=live)
+            except HeadblockError as exc:
+                if live is None:
+                    raise
+                # what was measured live does not match the file (a master repaired after
+                # a full disk): the file is judged from the start
+                event("qc_live", "WARN", reason=str(exc), action="the master is read instead")
+                qc_result = run_qc(master, profile=profile, progress=progress)
         except OSError as exc:  # a full disk: QC's files get the reserve, once
             if not (is_disk_full(exc) and reserve is not None and reserve.release()):
                 raise

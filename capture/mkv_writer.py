@@ -7,7 +7,11 @@ display aspect ratio. Two things PyAV's Matroska muxer cannot do are done here:
 * field order: set as FFmpeg's integer ``AVFieldOrder`` on the codec context, and the frames
   pass a ``setfield`` filter so FFV1's own picture structure says the same;
 * display aspect ratio: the muxer ignores the sample aspect ratio, so after close
-  ``mkvpropedit`` (mkvtoolnix) writes DisplayWidth/DisplayHeight/DisplayUnit in place.
+  ``mkvpropedit`` (mkvtoolnix) writes DisplayWidth/DisplayHeight/DisplayUnit. Edited in place
+  only if the Tracks element has room (else mkvpropedit moves it to the end of the file, and a
+  master cut short would have no readable tracks): the video track is muxed with a name that
+  says the size is still to come (``pending_track_name``), and the edit shortens it to
+  ``ITEM_tNN video`` as it adds the size, so Tracks shrinks and stays near the start.
 
 Packets are flushed to the file as they are muxed (``flush_packets``), so a crash loses at
 most the frame being written (``capture.video_recover`` remuxes what reached the disk).
@@ -197,8 +201,10 @@ class MkvWriter:
         framemd5_path: Path | None = None,
         threads: int = 2,
         reserve: DiskReserve | None = None,
+        on_frame=None,
     ):
         self.path = Path(path)
+        self.on_frame = on_frame  # (frame, index) of each frame encoded: live QC
         self._file = None  # the RoomyFile under the muxer, when there is a reserve
         self._framemd5_file = None
         self.video = video
@@ -230,6 +236,8 @@ class MkvWriter:
         video_stream = self._out.add_stream(
             "ffv1", rate=Fraction(video.rate), options=ffv1_options(video.width, video.height)
         )
+        # room in Tracks for the display size written after close (see the module docstring)
+        video_stream.metadata["title"] = pending_track_name(self.path)
         video_stream.width = video.width
         video_stream.height = video.height
         video_stream.pix_fmt = video.pix_fmt
@@ -314,6 +322,8 @@ class MkvWriter:
         for packet in self._video_stream.encode(frame):
             size += packet.size
             self._mux(packet, "video")
+        if self.on_frame is not None:
+            self.on_frame(frame, index)
         if self.framemd5 is not None:
             self.framemd5.write(frame, pts=index)
             self.stats.framemd5_frames += 1
@@ -362,7 +372,9 @@ class MkvWriter:
         self.stats.essence_md5 = {
             kind: digest.hexdigest() for kind, digest in self._essence.items()
         }
-        self.stats.mkvpropedit = set_display_size(self.path, *self.video.display_size)
+        self.stats.mkvpropedit = set_display_size(
+            self.path, *self.video.display_size, track_name=track_name(self.path)
+        )
         return self.stats
 
     def abort(self) -> None:
@@ -416,19 +428,36 @@ def essence_md5_of(path: Path, progress=None) -> dict[str, str]:
     return {kind: digest.hexdigest() for kind, digest in digests.items()}
 
 
-def set_display_size(path: Path, display_width: int, display_height: int) -> str:
-    """Write Matroska DisplayWidth/DisplayHeight (unit: pixels) of the first video track.
+PENDING_SUFFIX = " (display size still to be written)"
+
+
+def track_name(path: Path) -> str:
+    """The video track's name in a finished master: ``ITEM_tNN video``."""
+    return f"{Path(path).stem} video"
+
+
+def pending_track_name(path: Path) -> str:
+    """The name the video track is muxed with: longer than ``track_name`` by more than the
+    display size takes (DisplayWidth, DisplayHeight: 10 bytes), so that mkvpropedit writes the
+    size in place and Tracks stays near the start of the file."""
+    return track_name(path) + PENDING_SUFFIX
+
+
+def set_display_size(
+    path: Path, display_width: int, display_height: int, track_name: str | None = None
+) -> str:
+    """Write Matroska DisplayWidth/DisplayHeight (unit: pixels) of the first video track, and
+    its final name (``track_name``: the muxed ``pending_track_name`` shortened, which leaves
+    the room the size takes).
 
     Returns "ok", "missing" (no mkvpropedit on PATH) or the tool's error text."""
     tool = shutil.which("mkvpropedit")
     if not tool:
         return "missing"
-    cmd = [
-        tool,
-        "--quiet",
-        str(path),
-        "--edit",
-        "track:v1",
+    cmd = [tool, "--quiet", str(path), "--edit", "track:v1"]
+    if track_name is not None:
+        cmd += ["--set", f"name={track_name}"]
+    cmd += [
         "--set",
         f"display-width={display_width}",
         "--set",

@@ -39,6 +39,8 @@ class TakeStatus:
     disk_time_left_s: float | None = None
     queue_fill: float = 0.0  # 0..1 of the buffer between the input and the writer
     closing: float | None = None  # share of the read-back after the master closed, while it runs
+    verdict: str | None = None  # the QC verdict, once known: at Stop, before the read-back
+    timecode: str | None = None  # the tape's, live: LTC channel or the source's own (or None)
 
 
 # Why a take may end and still be whole: its --seconds, the user (a button, Ctrl-C:
@@ -127,9 +129,9 @@ def log_event(
 
 
 def closing_step(status) -> str | None:
-    """What a take does once its master is closed (None before): reading it back, then
-    sidecars and QC."""
+    """What a take does once its master is closed (None before): the verdict (QC from what was
+    measured while recording), then reading the master back for its fixity."""
     closing = getattr(status, "closing", None)
     if closing is None:
         return None
-    return "reading the master back" if closing < 1.0 else "sidecars and QC"
+    return "reading the master back" if closing < 1.0 else "recording its fixity"

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import av
 
+from capture.timecode.source import SourceTimecode
 from metadata.errors import HeadblockError
 
 
@@ -237,6 +238,7 @@ class ContainerSource(StoppableInput, VideoSource):
 
     container: av.container.InputContainer
     pace: bool = False
+    timecode: SourceTimecode | None = None
 
     def _use_streams(self, want_audio: bool, no_video: str, no_rate: str) -> None:
         """Take the first video (and audio) stream; ``no_video``/``no_rate``: what to say."""
@@ -255,6 +257,8 @@ class ContainerSource(StoppableInput, VideoSource):
         self.info = SourceInfo(
             video_codec.width, video_codec.height, video_codec.pix_fmt or "", Fraction(rate)
         )
+        # the timecode the input carries itself (DeckLink RP188/VITC through FFmpeg, ...)
+        self.timecode = SourceTimecode.of_container(self.container, self.vstream)
         if self.astream is not None:
             audio_codec = self.astream.codec_context
             self.info.audio_rate_hz = audio_codec.sample_rate
@@ -285,6 +289,8 @@ class ContainerSource(StoppableInput, VideoSource):
                 if frame.pts is None:
                     continue
                 t_s = float(frame.pts * frame.time_base)
+                if kind == "video" and self.timecode is not None:
+                    self.timecode.see(frame, t_s)
                 if self.pace:
                     if t0_wall is None:
                         t0_wall, t0_media = time.monotonic(), t_s

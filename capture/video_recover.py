@@ -16,7 +16,7 @@ from pathlib import Path
 
 import av
 
-from capture.mkv_writer import set_display_size
+from capture.mkv_writer import pending_track_name, set_display_size, track_name
 from capture.video_input import standard_for
 from metadata.errors import HeadblockError
 from metadata.formats.framemd5 import FrameMD5Writer
@@ -86,6 +86,7 @@ def repair_mkv(path) -> dict:
         for key, value in damaged.metadata.items():
             out.metadata[key] = value
         video_out = out.add_stream_from_template(video_in)
+        video_out.metadata["title"] = pending_track_name(master)  # room for the display size
         audio_out = out.add_stream_from_template(audio_in) if audio_in is not None else None
         width, height = video_in.codec_context.width, video_in.codec_context.height
         display = _display_size(width, height, rate, settings)
@@ -151,7 +152,7 @@ def repair_mkv(path) -> dict:
     if kept_v == 0:
         tmp.unlink(missing_ok=True)
         raise HeadblockError(f"{master.name} holds no complete video frame; nothing to recover")
-    dar_status = set_display_size(tmp, *display)
+    dar_status = set_display_size(tmp, *display, track_name=track_name(master))
     os.replace(tmp, master)
     audio = None
     if audio_in is not None:

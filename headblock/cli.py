@@ -27,6 +27,9 @@ HANDLERS = {
     "inventory list": "headblock.verbs.collection:cmd_inventory_list",
     "inventory hold": "headblock.verbs.collection:cmd_inventory_hold",
     "inventory release": "headblock.verbs.collection:cmd_inventory_release",
+    "inventory claim": "headblock.verbs.collection:cmd_inventory_claim",
+    "inventory unclaim": "headblock.verbs.collection:cmd_inventory_unclaim",
+    "inventory claims": "headblock.verbs.collection:cmd_inventory_claims",
     "inspect": "headblock.verbs.collection:cmd_inspect",
     "export pbcore": "headblock.verbs.collection:cmd_export_pbcore",
     "dashboard": "headblock.verbs.collection:cmd_dashboard",
@@ -198,15 +201,24 @@ def build_parser() -> argparse.ArgumentParser:
     timecode.add_argument("--channel", type=int, default=1, help="channel with LTC (from 1)")
     timecode.add_argument("--json", action="store_true", help="machine-readable output")
     batch = verbs.add_parser("batch", help="a verb over many files on a Dask cluster")
-    batch.add_argument("action", choices=("qc", "verify"))
+    batch.add_argument("action", choices=("qc", "verify", "derive", "package"))
     batch.add_argument("paths", nargs="+", metavar="PATH")
     batch.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
     batch.add_argument("--scheduler", help="an existing Dask scheduler, tcp://HOST:8786")
-    batch.add_argument("--profile", default="default", help="QC profile name or TOML path")
+    batch.add_argument(
+        "--profile", help="qc: QC profile (default: default); derive: derivative profile (access)"
+    )
     batch.add_argument("--force", action="store_true", help="redo files already done")
     batch.add_argument("--older-than", help="verify: only files last verified before, e.g. 90d")
     batch.add_argument("--report", help="the HTML report (default: in the first PATH)")
     batch.add_argument("--url", help="catalogue database URL (default: SQLite in the library)")
+    batch.add_argument("--out", help="package: the folder packages are written into")
+    batch.add_argument("--layout", help="package: bagit (default) or archivematica")
+    batch.add_argument(
+        "--include-unapproved", metavar="REASON", help="package: also takes not approved"
+    )
+    batch.add_argument("--copy", action="store_true", help="package: copy masters, never link")
+    batch.add_argument("--organization", help="package: BagIt Source-Organization")
     derive = verbs.add_parser("derive", help="make access copies of takes")
     derive.add_argument("take_dirs", nargs="+", metavar="TAKE_DIR")
     derive.add_argument(
@@ -240,6 +252,25 @@ def _add_collection_verbs(verbs) -> None:
     release.add_argument("library")
     release.add_argument("item")
     release.add_argument("--url", help=url_help)
+    station_help = "this station's name (default: station in the settings, else the host name)"
+    claim = actions.add_parser("claim", help="claim an item for this station")
+    claim.add_argument("library")
+    claim.add_argument("item")
+    claim.add_argument("--station", help=station_help)
+    claim.add_argument(
+        "--take-over", action="store_true", help="take the item from the station holding it"
+    )
+    claim.add_argument("--url", help=url_help)
+    unclaim = actions.add_parser("unclaim", help="end this station's claim on an item")
+    unclaim.add_argument("library")
+    unclaim.add_argument("item")
+    unclaim.add_argument("--station", help=station_help)
+    unclaim.add_argument("--force", action="store_true", help="end another station's claim")
+    unclaim.add_argument("--url", help=url_help)
+    claims = actions.add_parser("claims", help="which station holds which item")
+    claims.add_argument("library")
+    claims.add_argument("--json", action="store_true", help="machine-readable output")
+    claims.add_argument("--url", help=url_help)
 
     inspect = verbs.add_parser("inspect", help="record a carrier inspection")
     inspect.add_argument("library")
@@ -275,6 +306,7 @@ def _add_collection_verbs(verbs) -> None:
     dashboard = verbs.add_parser("dashboard", help="the project's progress and projected end")
     dashboard.add_argument("library")
     dashboard.add_argument("--html", metavar="OUT", help="also write a page with plots")
+    dashboard.add_argument("--pdf", metavar="OUT", help="also write a PDF with plots")
     dashboard.add_argument("--url", help=url_help)
 
 
@@ -296,7 +328,11 @@ def main(argv: list[str] | None = None) -> int:
     if verb in ("inventory", "export"):
         action = args.inventory_action if verb == "inventory" else args.export_kind
         if not action:
-            need = "import, list, hold or release" if verb == "inventory" else "pbcore"
+            need = (
+                "import, list, hold, release, claim, unclaim or claims"
+                if verb == "inventory"
+                else "pbcore"
+            )
             parser.exit(2, f"headblock: {verb} needs {need}\n")
         verb = f"{verb} {action}"
     try:

@@ -33,10 +33,18 @@ def run_until_done(take, status_line) -> None:
         except ValueError:  # not the main thread (embedded use): no handlers
             pass
     tty = sys.stderr.isatty()
+    said_verdict = False
     try:
         while not take.wait(0.25):
+            status = take.status()
+            if status.verdict is not None and not said_verdict:
+                said_verdict = True
+                sys.stderr.write(
+                    ("\n" if tty else "") + f"headblock: QC verdict at Stop: {status.verdict} "
+                    "(the master is read back for its fixity now)\n"
+                )
+                sys.stderr.flush()
             if tty:
-                status = take.status()
                 sys.stderr.write("\r" + status_line(status) + closing_text(status))
                 sys.stderr.flush()
     finally:

@@ -19,7 +19,7 @@ import tomli_w
 from metadata.errors import HeadblockError
 from metadata.files import write_atomic
 
-SETTINGS_VERSION = 2
+SETTINGS_VERSION = 4
 
 
 @dataclass
@@ -41,6 +41,27 @@ class VideoInputSettings:
     ffmpeg: str = "ffmpeg"
 
 
+# when the window makes access copies by itself: never, once a take's QC passes (or warns)
+# after capture, or once a supervisor approves it
+AUTO_DERIVE = ("off", "after_qc", "after_signoff")
+
+
+@dataclass
+class DeliverySettings:
+    auto_derive: str = "off"  # one of AUTO_DERIVE
+    profiles: list[str] = field(default_factory=lambda: ["access"])  # derivative profiles
+
+
+@dataclass
+class DeckSettings:
+    port: str = ""  # the deck's serial port (Sony 9-pin, RS-422), e.g. /dev/ttyUSB0; "" = none
+    preroll_s: int = 5  # capture from IN to OUT: cued this long before IN
+    source: str = "ltc"  # the deck's time to read: ltc, vitc, timer1, timer2, auto
+    timeout_s: float = 0.5  # an answer later than this is no answer
+    in_tc: str = ""  # the last IN and OUT typed
+    out_tc: str = ""
+
+
 @dataclass
 class Settings:
     version: int = SETTINGS_VERSION
@@ -51,8 +72,11 @@ class Settings:
     confirm_stop_after_min: float = 10.0  # ask before stopping a take longer than this
     catalogue_url: str = ""  # SQLAlchemy URL shared by a lab's stations; "" = SQLite in the library
     organization: str = ""  # the archive, named in packages (BagIt Source-Organization)
+    station: str = ""  # this station's name in the claims of a shared catalogue; "" = host name
     audio: AudioInputSettings = field(default_factory=AudioInputSettings)
     video: VideoInputSettings = field(default_factory=VideoInputSettings)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    deck: DeckSettings = field(default_factory=DeckSettings)
     meta: dict[str, str] = field(default_factory=dict)  # TakeMeta fields, the last values
 
     def to_dict(self) -> dict:
@@ -65,20 +89,49 @@ class Settings:
         """Settings from an up-to-date dict; unknown keys are ignored, wrong types fall back."""
         s = cls()
         for f in fields(cls):
-            if f.name not in data or f.name in ("audio", "video", "meta", "version"):
+            if f.name not in data or f.name in (
+                "audio",
+                "video",
+                "delivery",
+                "deck",
+                "meta",
+                "version",
+            ):
                 continue
             default = getattr(s, f.name)
             setattr(s, f.name, _coerce(data[f.name], default))
-        for name, sub_cls in (("audio", AudioInputSettings), ("video", VideoInputSettings)):
+        for name, sub_cls in (
+            ("audio", AudioInputSettings),
+            ("video", VideoInputSettings),
+            ("deck", DeckSettings),
+        ):
             sub = sub_cls()
             for f in fields(sub_cls):
                 value = (data.get(name) or {}).get(f.name)
                 if value is not None:
                     setattr(sub, f.name, _coerce(value, getattr(sub, f.name)))
             setattr(s, name, sub)
+        s.delivery = _delivery_from(data.get("delivery"))
         meta = data.get("meta") or {}
         s.meta = {str(k): str(v) for k, v in meta.items() if not isinstance(v, dict)}
         return s
+
+
+def _delivery_from(data) -> DeliverySettings:
+    """Unknown values fall back: an auto-derive mode not known is "off", and profile names
+    that are not strings are dropped (a profile that no longer exists is said when used)."""
+    out = DeliverySettings()
+    if not isinstance(data, dict):
+        return out
+    if data.get("auto_derive") in AUTO_DERIVE:
+        out.auto_derive = data["auto_derive"]
+    profiles = data.get("profiles")
+    if isinstance(profiles, str):
+        profiles = [profiles]
+    if isinstance(profiles, list):
+        names = [p.strip() for p in profiles if isinstance(p, str) and p.strip()]
+        out.profiles = list(dict.fromkeys(names)) or out.profiles
+    return out
 
 
 def _coerce(value, default):
@@ -115,7 +168,22 @@ def _v1_to_v2(data: dict) -> dict:
     return out
 
 
-UPGRADES = {1: _v1_to_v2}  # from version N to N + 1
+def _v2_to_v3(data: dict) -> dict:
+    """Version 3 adds the ``[delivery]`` section (access copies made by the window itself):
+    an older station keeps making none until someone turns it on."""
+    out = dict(data)
+    out.setdefault("delivery", {"auto_derive": "off", "profiles": ["access"]})
+    return out
+
+
+def _v3_to_v4(data: dict) -> dict:
+    """Version 4 adds the deck (Sony 9-pin) section; a station without one has no deck."""
+    out = dict(data)
+    out.setdefault("deck", {})
+    return out
+
+
+UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}  # from version N to N + 1
 
 
 def upgrade(data: dict) -> dict:

@@ -16,6 +16,7 @@ from metadata.errors import HeadblockError
 from metadata.review.marks import current_marks, take_paths
 from metadata.take.naming import TakePaths
 from qc.sidecars import Envelope, VStats, read_envelope, read_vstats
+from qc.timecode import TakeTimecode, read_take_timecode
 
 
 @dataclass
@@ -28,6 +29,7 @@ class ReviewModel:
     vstats: VStats | None
     marks: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    timecode: TakeTimecode | None = None  # the tape's, when the master records it
 
     @property
     def duration_s(self) -> float:
@@ -102,7 +104,15 @@ def load_review_model(path: Path) -> ReviewModel:
         marks = {}
         warnings.append(str(exc))
     return ReviewModel(
-        paths, master, qc, events, read_envelope(paths), read_vstats(paths), marks, warnings
+        paths,
+        master,
+        qc,
+        events,
+        read_envelope(paths),
+        read_vstats(paths),
+        marks,
+        warnings,
+        read_take_timecode(master),
     )
 
 

@@ -21,6 +21,7 @@ from metadata.take.log import say_record_failures
 from metadata.take.naming import TakePaths, paths_for_master
 from qc.audio.capture_log import CaptureLogContext
 from qc.inputs import first_line, inspect_input, probe_media
+from qc.live import LiveTake
 from qc.profiles import load_profile
 from qc.result import CheckResult, QCEvent, QCResult, status_of, worst
 from qc.sidecars import write_envelope
@@ -33,11 +34,14 @@ def run_qc(
     progress: ProgressFn | None = None,
     write: bool = True,
     catalogue: bool = True,
+    live: LiveTake | None = None,
 ) -> QCResult:
     """Run every enabled check on ``master``; write the sidecars; return the result.
 
     ``catalogue=False`` leaves the catalogue to the caller (a batch worker: its client
-    updates the catalogue once per result).
+    updates the catalogue once per result). ``live``: what the take measured while it was
+    recorded (``qc.live``); only what it could not take is read from the master, and the
+    checks that decode the master are left to the integrity job after the take.
 
     A record that could not be brought in line (PREMIS, catalogue) does not fail QC: it is
     logged in the take's log and listed in ``result.record_failures``.
@@ -55,9 +59,13 @@ def run_qc(
     stats: dict = {}
     envelope = None
 
+    live = live or LiveTake()
     if mode == "audio":
         kind = "audio"
-        audio = run_audio_checks(master, prof, progress, log_path=log_path)
+        if live.audio is not None:
+            audio = live.audio.finish(master, log_path, progress=progress)
+        else:
+            audio = run_audio_checks(master, prof, progress, log_path=log_path)
         checks, events, stats = audio.checks, audio.events, audio.stats
         envelope, duration_s = audio.envelope, audio.duration_s
     else:
@@ -70,8 +78,9 @@ def run_qc(
             video_progress = (
                 (lambda f, msg="": progress(f * audio_span[0], msg)) if progress else None
             )
+            measured = live.video.finish(master, video_progress) if live.video else None
             video_checks, video_events, video_stats, video_duration_s = run_video_checks(
-                master, prof, video_progress, log_path=log_path
+                master, prof, video_progress, log_path=log_path, stats=measured
             )
             checks += video_checks
             events += video_events
@@ -85,14 +94,17 @@ def run_qc(
                 lo + (hi - lo) * n / len(audio_streams),
                 lo + (hi - lo) * (n + 1) / len(audio_streams),
             )
-            audio = run_audio_checks(
-                master,
-                prof,
-                progress,
-                log_path=log_path if n == 0 else None,
-                stream_index=idx,
-                progress_span=span,
-            )
+            if n == 0 and live.audio is not None:
+                audio = live.audio.finish(master, log_path, stream_index=idx)
+            else:
+                audio = run_audio_checks(
+                    master,
+                    prof,
+                    progress,
+                    log_path=log_path if n == 0 else None,
+                    stream_index=idx,
+                    progress_span=span,
+                )
             for e in audio.events:
                 if multi:
                     e.detail = f"audio stream {n + 1}: {e.detail}"

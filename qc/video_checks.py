@@ -26,6 +26,9 @@ from qc.series import joined_runs
 from qc.table import CHECKS
 from qc.video_stats import AnalysisParams, VideoStats, compute_video_stats, write_vstats
 
+# Checks that decode the master: after a live take they are the integrity job's
+DECODE_CHECKS = ("decode_error", "framemd5")
+
 
 @dataclass
 class VideoContext:
@@ -395,7 +398,12 @@ def detect_framemd5(ctx: VideoContext, thresholds: dict) -> Detection | None:
 
 def detect_conformance(ctx: VideoContext, thresholds: dict) -> Detection:
     """The master against the preservation target (``qc.conformance``)."""
-    scan = {"packets": ctx.stats.packets, "non_key": ctx.stats.non_key_packets}
+    # measured while recording, nothing was demuxed: conformance samples the packets itself
+    scan = (
+        {"packets": ctx.stats.packets, "non_key": ctx.stats.non_key_packets}
+        if ctx.stats.packets
+        else None
+    )
     result, events, facts = run_conformance(ctx.master, thresholds, scan, ctx.duration_s)
     return Detection(result, events, {"conformance": facts})
 
@@ -409,19 +417,63 @@ def run_video_checks(
     progress: ProgressFn | None = None,
     write_sidecar: bool = True,
     log_path: Path | None = None,
+    stats: VideoStats | None = None,
 ) -> tuple[list[CheckResult], list[QCEvent], dict, float]:
-    """Decode the video once; run every enabled video check of the table on it; return
-    ``(checks, events, stats, duration_s)``."""
+    """Decode the video once (or take ``stats`` measured while the take was recorded: then
+    the checks that decode the master are left to the integrity job); run every enabled
+    video check of the table on it; return ``(checks, events, stats, duration_s)``."""
     master = Path(master)
     prof = load_profile(profile)
     paths = paths_for_master(master)
+    skip: tuple[str, ...] = ()
+    if stats is None:
+        hash_frames = paths.framemd5.exists() and prof.enabled("framemd5")
+        stats = compute_video_stats(master, video_params(prof), progress, frame_md5=hash_frames)
+    else:
+        hash_frames = False
+        skip = DECODE_CHECKS
+    if log_path is None and paths.log.exists():
+        log_path = paths.log
+    checks, events, out_stats = run_detectors(
+        master,
+        prof,
+        stats,
+        log_path=log_path,
+        framemd5_path=paths.framemd5 if hash_frames else None,
+        skip=skip,
+    )
+    if write_sidecar:
+        side = paths.file(".vstats.npz")
+        try:
+            write_vstats(side, stats)
+            out_stats["statistics_file"] = side.name
+        except OSError as exc:
+            out_stats["statistics_file"] = None
+            out_stats["statistics_error"] = f"cannot write {side.name}: {exc.strerror}"
+    return checks, events, out_stats, out_stats["duration_s"]
+
+
+def video_params(prof: Profile) -> AnalysisParams:
+    """The analysis parameters a profile sets (they shape some statistics)."""
     black_t = prof.thresholds("black")
-    params = AnalysisParams(
+    return AnalysisParams(
         black_pixel_threshold=float(black_t["pixel_black_threshold"]),
         satmax_10bit=float(prof.thresholds("saturation")["satmax_10bit"]),
     )
-    hash_frames = paths.framemd5.exists() and prof.enabled("framemd5")
-    stats = compute_video_stats(master, params, progress, frame_md5=hash_frames)
+
+
+def run_detectors(
+    master: Path | None,
+    prof: Profile,
+    stats: VideoStats,
+    *,
+    log_path: Path | None = None,
+    framemd5_path: Path | None = None,
+    only: tuple[str, ...] | None = None,
+    skip: tuple[str, ...] = (),
+) -> tuple[list[CheckResult], list[QCEvent], dict]:
+    """The enabled video checks of the table (or ``only`` these, less ``skip``) on ``stats``:
+    ``(checks, events, stats for qc.json)``; ``stats["duration_s"]`` is the video's length."""
     info = stats.info
     pts = stats.pts_s
     frame_s = (
@@ -430,8 +482,7 @@ def run_video_checks(
         else float(np.median(np.diff(pts)) if len(stats) > 1 else 0.04)
     )
     duration_s = max(info.duration_s, float(pts[-1] + frame_s) if len(pts) else 0.0)
-    if log_path is None and paths.log.exists():
-        log_path = paths.log
+    black_t = prof.thresholds("black")
     ctx = VideoContext(
         master=master,
         stats=stats,
@@ -441,13 +492,16 @@ def run_video_checks(
         black=stats.column("BLACK") >= float(black_t["picture_black_ratio"]),
         duration_s=duration_s,
         log_path=log_path,
-        framemd5_path=paths.framemd5 if hash_frames else None,
+        framemd5_path=framemd5_path,
     )
     checks: list[CheckResult] = []
     events: list[QCEvent] = []
     out_stats = _summary(stats, duration_s)
+    out_stats["duration_s"] = duration_s
     for spec in CHECKS.values():
-        if spec.kind != "video" or not prof.enabled(spec.id):
+        if spec.kind != "video" or not prof.enabled(spec.id) or spec.id in skip:
+            continue
+        if only is not None and spec.id not in only:
             continue
         found = spec.detector(ctx, prof.thresholds(spec.id))
         if found is None:
@@ -455,15 +509,7 @@ def run_video_checks(
         checks.append(found.result)
         events.extend(found.events)
         out_stats.update(found.stats or {})
-    if write_sidecar:
-        side = paths.file(".vstats.npz")
-        try:
-            write_vstats(side, stats)
-            out_stats["statistics_file"] = side.name
-        except OSError as exc:
-            out_stats["statistics_file"] = None
-            out_stats["statistics_error"] = f"cannot write {side.name}: {exc.strerror}"
-    return checks, events, out_stats, duration_s
+    return checks, events, out_stats
 
 
 def _summary(stats: VideoStats, duration_s: float) -> dict:

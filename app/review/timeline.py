@@ -10,6 +10,50 @@ from PySide6.QtCore import Qt, Signal
 from metadata.verdicts import severity
 from qc.review_model import ReviewModel
 from qc.table import check_colour, is_video_check
+from qc.timecode import frame_number
+
+
+def _snapped(timecode, values, spacing: float) -> list[float]:
+    """``values`` (seconds) moved to the start of the nearest tape second (spacing of a second
+    or more) or of their frame; times without code stay as they are."""
+    out = []
+    for value in values:
+        frame = timecode.frame_at(value) if value >= 0 else None
+        if frame is None:
+            out.append(value)
+            continue
+        target = frame
+        if spacing >= 1.0:
+            head = timecode.text(frame + timecode.count // 2)[:-2]  # the nearest second
+            for first in ("00", "02"):  # drop-frame has no frames 00 and 01 in most minutes
+                try:
+                    target = frame_number(head + first, timecode.count)
+                    break
+                except ValueError:
+                    continue
+        out.append(max(0.0, timecode.start_of(target, value)))
+    return sorted({round(v, 6) for v in out})
+
+
+class TimeAxis(pg.AxisItem):
+    """Seconds, or the tape's timecode at each tick when the take has one."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__("bottom", *args, **kwargs)
+        self.timecode = None  # qc.timecode.TakeTimecode
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802 (pyqtgraph API)
+        """pyqtgraph's ticks moved onto the tape's own seconds (or frames, zoomed in), so that
+        the labels read 01:00:11;00 rather than the frame that happens to be there."""
+        levels = super().tickValues(minVal, maxVal, size)
+        if self.timecode is None:
+            return levels
+        return [(spacing, _snapped(self.timecode, values, spacing)) for spacing, values in levels]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph API)
+        if self.timecode is None:
+            return super().tickStrings(values, scale, spacing)
+        return [self.timecode.at(value) or "" if value >= 0 else "" for value in values]
 
 
 class Timeline(pg.GraphicsLayoutWidget):
@@ -26,6 +70,7 @@ class Timeline(pg.GraphicsLayoutWidget):
         self.highlights: list[pg.LinearRegionItem] = []
         self.lane = None
         self.checks: list[str] = []
+        self.timecode = None  # qc.timecode.TakeTimecode of the take shown
         self.scene().sigMouseClicked.connect(self._clicked)
 
     def clear_all(self) -> None:
@@ -35,7 +80,9 @@ class Timeline(pg.GraphicsLayoutWidget):
         self.checks = []
 
     def _add_plot(self, title: str, height: int | None = None) -> pg.PlotItem:
-        plot = self.addPlot(row=len(self.plots), col=0)
+        axis = TimeAxis()
+        axis.timecode = self.timecode
+        plot = self.addPlot(row=len(self.plots), col=0, axisItems={"bottom": axis})
         plot.setMenuEnabled(False)
         plot.setMouseEnabled(x=True, y=False)
         plot.setDownsampling(auto=True, mode="peak")
@@ -75,6 +122,7 @@ class Timeline(pg.GraphicsLayoutWidget):
 
     def show_model(self, model: ReviewModel) -> None:
         self.clear_all()
+        self.timecode = model.timecode
         duration_s = max(model.duration_s, 0.001)
         checks = sorted({str(event.get("check")) for event in model.events})
         lane = self._add_plot("", height=30 + 18 * max(1, len(checks)))
@@ -188,7 +236,10 @@ class Timeline(pg.GraphicsLayoutWidget):
                 self._event_lines(plot, video_events, lo, hi)
         for plot in self.plots:
             plot.setLimits(xMin=-duration_s * 0.01, xMax=duration_s * 1.01)
-        self.plots[-1].setLabel("bottom", "time (s)")
+        self.plots[-1].setLabel(
+            "bottom",
+            "time (s)" if model.timecode is None else "tape timecode (HH:MM:SS:FF)",
+        )
         self.plots[0].setXRange(0, duration_s, padding=0)
 
     @staticmethod

@@ -15,7 +15,7 @@ import getpass
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer, QUrl
+from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -61,6 +61,7 @@ class ReviewView(QWidget):
     """Open a take (or any WAV/MKV), scrub its timeline, step through and mark its events."""
 
     COLUMNS = ("time", "check", "ch", "severity", "value", "review")
+    take_signed = Signal(object, dict)  # take folder, the decision recorded
 
     def __init__(self, parent=None, library: Path | None = None):
         super().__init__(parent)
@@ -73,6 +74,7 @@ class ReviewView(QWidget):
         self.jobs = JobRunner(self)
         self.open_url = QDesktopServices.openUrl  # replaced in tests
         self.show_error_boxes = True
+        self.derive_panel = None  # the access copy row, once the window gives its deliveries
         self._build()
         self._shortcuts()
         self._play_timer = QTimer(self)
@@ -177,6 +179,8 @@ class ReviewView(QWidget):
 
         lay = QVBoxLayout(self)
         lay.addLayout(top)
+        self.delivery_row = QHBoxLayout()
+        lay.addLayout(self.delivery_row)
         lay.addWidget(self.progress)
         lay.addWidget(split, 1)
         lay.addWidget(self.status)
@@ -209,6 +213,20 @@ class ReviewView(QWidget):
             self.note_button,
         ):
             button.setEnabled(on)
+
+    def attach_delivery(self, manager) -> None:
+        """Show the access copy row of the open take (``app.delivery.DeliveryManager``)."""
+        from app.widgets.derive_panel import DerivePanel
+
+        self.derive_panel = DerivePanel(manager, self)
+        self.delivery_row.addWidget(self.derive_panel)
+        self._bind_derive()
+
+    def _bind_derive(self) -> None:
+        if self.derive_panel is None:
+            return
+        paths = self.model.paths if self.model is not None else None
+        self.derive_panel.set_take(paths.directory if paths and paths.take_number else None)
 
     # -- opening
     def _choose_file(self) -> None:
@@ -294,6 +312,7 @@ class ReviewView(QWidget):
             self.fetcher.frame_ready.connect(self._show_frame)
             self.fetcher.failed.connect(self._frame_failed)
         self._enable(True)
+        self._bind_derive()
         self.current = -1
         self.set_cursor(0.0)
         self.status.setText(f"{len(model.events)} event(s) · {model.paths.directory}")
@@ -311,6 +330,7 @@ class ReviewView(QWidget):
         self.model = None
         self.picture.reset()
         self._enable(False)
+        self._bind_derive()
 
     def closeEvent(self, ev):  # noqa: N802 (Qt API)
         self.close_take()
@@ -372,7 +392,7 @@ class ReviewView(QWidget):
             self.timeline.zoom_around(start, min(span * 5, self.model.duration_s))
         self.set_cursor(start)
         self.detail.setText(
-            f"<b>{event.get('check')}</b> {fmt_time(start)}–{fmt_time(end)} "
+            f"<b>{event.get('check')}</b> {fmt_time(start)}–{fmt_time(end)}{self._tc_text(start)} "
             f"{'ch ' + str(event['channel']) if event.get('channel') else ''} · "
             f"{event.get('severity')} · {event.get('detail', '')}"
         )
@@ -452,7 +472,13 @@ class ReviewView(QWidget):
         if self.player is not None and self.player.playing:
             speed = self.player.speed
             state = ("◀" if speed < 0 else "▶") + (f" ×{abs(speed)}" if abs(speed) > 1 else "")
-        self.transport.setText(f"{fmt_time(self.cursor_s)}  {state}")
+        self.transport.setText(f"{fmt_time(self.cursor_s)}{self._tc_text(self.cursor_s)}  {state}")
+
+    def _tc_text(self, t_s: float) -> str:
+        """ "  TC 01:00:12;10" at media time ``t_s`` when the take has the tape's timecode."""
+        timecode = self.model.timecode if self.model is not None else None
+        tc = timecode.at(t_s) if timecode is not None else None
+        return f"  TC {tc}" if tc else ""
 
     def _ensure_player(self) -> AudioPlayer | None:
         if self.model is None or self.model.master is None:
@@ -569,13 +595,16 @@ class ReviewView(QWidget):
         except HeadblockError as exc:
             self._error(str(exc))
             return
+        take_dir = self.model.paths.directory
         dlg.signed.connect(
             lambda entry: self.status.setText(
                 f"{self.model.paths.stem if self.model else ''}: {entry['decision']} by "
                 f"{entry['by']} at {entry['at_utc']}"
             )
         )
+        dlg.signed.connect(lambda entry: self.take_signed.emit(take_dir, entry))
         dlg.open()
+        return dlg
 
     def _error(self, message: str) -> None:
         self.status.setText(message)

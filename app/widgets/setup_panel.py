@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.widgets.delivery_settings import DeliverySettingsBox
 from app.widgets.restyle import restyle
 from capture.audio_input import STANDARD_RATES_HZ, input_devices
 from capture.backends import video_inputs as video_input_devices
@@ -224,6 +225,8 @@ class SetupPanel(QWidget):
         ):
             chain_form.addRow(label, field)
         column.addWidget(chain)
+        self.delivery = DeliverySettingsBox()
+        column.addWidget(self.delivery)
         column.addStretch(1)
 
         self._text_fields = {
@@ -254,6 +257,7 @@ class SetupPanel(QWidget):
         for line in (*self._text_fields.values(), self.item_id, self.library):
             line.textChanged.connect(self._emit_changed)
         self.notes.textChanged.connect(self._emit_changed)
+        self.delivery.changed.connect(self._emit_changed)
         for combo in (self.carrier, self.equalisation, self.noise_reduction):
             combo.currentTextChanged.connect(self._emit_changed)
         for combo in (self.audio_device, self.rate, self.bits, self.video_device, self.standard):
@@ -414,6 +418,7 @@ class SetupPanel(QWidget):
         self.set_take_meta(TakeMeta.from_dict(settings.meta))
         index = self.preset.findData(settings.preset)
         self.preset.setCurrentIndex(max(0, index))
+        self.delivery.load(settings)
         self._validate_item()
 
     def store_settings(self, settings: Settings) -> None:
@@ -431,6 +436,7 @@ class SetupPanel(QWidget):
         meta = self.take_meta().to_dict()
         meta.pop("extra", None)
         settings.meta = {key: value for key, value in meta.items() if value}
+        self.delivery.store(settings)
 
     def set_inputs_enabled(self, enabled: bool) -> None:
         """While recording, inputs and the item cannot change (the take's record would lie)."""

@@ -59,6 +59,12 @@ class TransportBar(QWidget):
         info.addWidget(self.take_label)
         info.addWidget(self.state_label)
         lay.addLayout(info, 1)
+        # the tape's timecode during a take (LTC channel or the source's own), when it has one
+        self.timecode_label = SteadyLabel("", "TC 00:00:00;00")
+        self.timecode_label.setObjectName("takeTimecode")
+        self.timecode_label.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
+        self.timecode_label.setToolTip("The tape's timecode, read during the take")
+        lay.addWidget(self.timecode_label)
         self.elapsed_label = SteadyLabel(fmt_elapsed(0), fmt_elapsed(99 * 3600))
         self.elapsed_label.setObjectName("elapsed")
         self.elapsed_label.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
@@ -99,6 +105,11 @@ class TransportBar(QWidget):
         text = fmt_elapsed(seconds)
         if text != self.elapsed_label.text():
             self.elapsed_label.setText(text)
+
+    def set_timecode(self, timecode: str) -> None:
+        text = f"TC {timecode}" if timecode else ""
+        if text != self.timecode_label.text():
+            self.timecode_label.setText(text)
 
     def set_take_text(self, text: str) -> None:
         self.take_label.setText(text)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from capture.deck.sony9pin import Deck, DeckError
@@ -89,10 +90,17 @@ class TransferOutcome:
 
 
 class DeckTransfer:
-    def __init__(self, deck: Deck, plan: TransferPlan, on_event: EventFn | None = None):
+    def __init__(
+        self,
+        deck: Deck,
+        plan: TransferPlan,
+        on_event: EventFn | None = None,
+        on_time: Callable[[str], None] | None = None,
+    ):
         self.deck = deck
         self.plan = plan
         self.on_event = on_event
+        self.on_time = on_time  # each timecode read from the deck (a window shows it)
         self.outcome = TransferOutcome()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -104,7 +112,17 @@ class DeckTransfer:
 
     def _now(self) -> str:
         self.last_timecode = self.deck.current_time(self.plan.source).timecode
+        if self.on_time is not None:
+            self.on_time(self.last_timecode)
         return self.last_timecode
+
+    def cancel(self) -> None:
+        """Give up: ``prepare`` raises ``DeckError`` at its next reading, ``watch`` ends."""
+        self._stop.set()
+
+    def _check_cancelled(self) -> None:
+        if self._stop.is_set():
+            raise DeckError(f"deck on {self.deck.port_name}: the transfer was cancelled")
 
     # -- before the take ------------------------------------------------------------------------
     def prepare(self) -> str:
@@ -118,9 +136,12 @@ class DeckTransfer:
         self._event("deck_cue", target=cue)
         deadline = time.monotonic() + plan.cue_timeout_s
         while True:
+            self._check_cancelled()
             status = deck.status()
             if status.cue_complete:
                 break
+            if self.on_time is not None:  # the tape winding, for a window's display
+                self._now()
             if time.monotonic() > deadline:
                 raise DeckError(
                     f"deck on {deck.port_name} did not reach {cue} within {plan.cue_timeout_s:g} s"
@@ -138,6 +159,7 @@ class DeckTransfer:
         deadline = time.monotonic() + timeout_s
         last, last_change = None, time.monotonic()
         while True:
+            self._check_cancelled()
             now = self._now()
             if _key(now) >= _key(target):
                 return now

@@ -149,6 +149,7 @@ def set_video_timecode_tag(master: Path, timecode: str) -> None:
     try:
         with av.open(str(master)) as container:
             tags = dict(container.streams.video[0].metadata)
+        tags.pop("title", None)  # the track's name (TrackName), not one of its tags
     except Exception as exc:
         raise HeadblockError(f"cannot read the video track of {master.name}: {exc}") from exc
     tags["TIMECODE"] = timecode
@@ -165,6 +166,73 @@ def set_video_timecode_tag(master: Path, timecode: str) -> None:
         Path(xml.name).unlink(missing_ok=True)
     if run.returncode not in (0, 1):  # 1: warnings only
         raise HeadblockError(f"mkvpropedit failed: {(run.stdout + run.stderr).strip()[:200]}")
+
+
+def source_vtt_text(timecode, duration_s: float) -> str:
+    """WebVTT cues of the source's own timecode (``capture.timecode.source.SourceTimecode``):
+    one per second of code (a whole second's frames, so that each cue begins on a frame and
+    reads that frame's code) for each stretch of continuous code, split at breaks."""
+    lines = [
+        "WEBVTT",
+        "",
+        "NOTE tape timecode carried by the source; one cue per second, split at breaks",
+        "",
+    ]
+    rate = timecode.rate
+    frame_s = 1.0 / float(timecode.frame_rate)
+    cue = 0
+    for stretch in list(timecode.stretches):
+        end = min(stretch.end_s, duration_s) if duration_s else stretch.end_s
+        offset = 0
+        while stretch.start_s + offset * frame_s < end - 1e-6:
+            begin = stretch.start_s + offset * frame_s
+            until = min(begin + rate.count * frame_s, end)
+            cue += 1
+            lines += [
+                str(cue),
+                f"{_vtt_time(begin)} --> {_vtt_time(until)}",
+                escape(from_frames(stretch.frame + offset, rate)),
+                "",
+            ]
+            offset += rate.count
+    return "\n".join(lines)
+
+
+def write_source_timecode(master: Path, timecode, duration_s: float) -> dict:
+    """The source's own timecode (RP188/VITC through FFmpeg, a timecode track) written as for
+    LTC: the video track's ``TIMECODE`` tag and the ``.timecode.vtt``. Returns the fields of
+    the take's ``timecode`` log event (``found`` False when the source carried none)."""
+    first = timecode.first_frame() if timecode is not None else None
+    if first is None:
+        return {"source": "source", "found": False}
+    set_video_timecode_tag(master, first)
+    vtt = vtt_path_for(master)
+    write_atomic(vtt, source_vtt_text(timecode, duration_s).encode("utf-8"))
+    return {
+        "source": "source",
+        "found": True,
+        "carried_by": timecode.origin or "frames",  # stream or container metadata, frames
+        "per_frame": timecode.per_frame,
+        "fps": timecode.rate.label,
+        "drop_frame": timecode.rate.drop_frame,
+        "first_frame": first,
+        "breaks": timecode.breaks()[:100],
+        "vtt": vtt.name,
+    }
+
+
+def log_source_timecode(take) -> None:
+    """After a video take's master closed (before its MD5): the source's timecode, when it
+    carried one, into the master and the log. Never fails the take."""
+    timecode = getattr(take, "source_timecode", None)
+    if timecode is None or not timecode.found:
+        return
+    try:
+        fields = write_source_timecode(take.master, timecode, take.writer.duration_s)
+    except Exception as exc:  # noqa: BLE001 - a timecode never costs the take
+        take.log.write("timecode", "WARN", source="source", error=f"{type(exc).__name__}: {exc}")
+        return
+    take.log.write("timecode", "WARN" if fields.get("breaks") else "INFO", **fields)
 
 
 def vtt_path_for(master: Path) -> Path:

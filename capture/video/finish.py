@@ -8,6 +8,7 @@ from pathlib import Path
 from capture.finalize import finalize_take
 from capture.mkv_writer import essence_md5_of
 from capture.take import TakeResult
+from capture.timecode.master import log_source_timecode
 from metadata.errors import HeadblockError
 from metadata.take.record import TakeRecord
 
@@ -48,21 +49,28 @@ def finish_video_take(take, record: TakeRecord, reason: str) -> TakeResult:
 
     if take.settings.ltc_channel is not None:  # before the MD5: the tag changes the file
         _write_timecode(take)
-    ok, detail = verify_essence(take.master, take.writer.stats.essence_md5, closing(0.0))
-    take.log.write("essence_check", "INFO" if ok else "ERROR", verified=ok, detail=detail)
+    else:  # the source's own timecode (RP188/VITC through FFmpeg), when it carries one
+        log_source_timecode(take)
+
+    def essence_check() -> tuple[bool, str]:
+        ok, detail = verify_essence(take.master, take.writer.stats.essence_md5, closing(0.0))
+        take.log.write("essence_check", "INFO" if ok else "ERROR", verified=ok, detail=detail)
+        return ok, ESSENCE_DETAIL
+
     return finalize_take(
         record,
         take.paths,
         log=take.log,
         essence_md5=None,
-        essence_verified=ok,
-        essence_detail=ESSENCE_DETAIL,
+        essence_check=essence_check,
         readback_progress=closing(0.5),
         reason=reason,
         run_qc=take.settings.run_qc,
         profile=take.settings.profile,
         on_event=take.on_event,
         reserve=take.reserve,
+        live=take.live,
+        on_verdict=take.set_verdict,
     )
 
 

@@ -36,6 +36,7 @@ from capture.mkv_writer import AudioParams, MkvWriter, VideoParams, master_pix_f
 from capture.priority import AFTER_TAKE_NICE, lower_this_thread
 from capture.ring import RingBuffer
 from capture.take import EventFn, TakeResult, TakeStatus, log_event, notify
+from capture.timecode.live import LiveTimecode
 from capture.video.audio_feeds import AudioConverter
 from capture.video.finish import finish_video_take
 from capture.video.preview import PreviewPlanes, preview_of
@@ -46,6 +47,8 @@ from metadata.errors import HeadblockError, TakeCutShort
 from metadata.take.log import TakeLog, utc_now
 from metadata.take.meta import TakeMeta
 from metadata.take.naming import TakePaths, new_take_dir
+from qc.live import LiveAudio, LiveTake, LiveVideo, matroska_ms
+from qc.profiles import load_profile
 
 DISK_RESERVE_BYTES = 64 << 20  # kept for the trailer, cues, framemd5 and sidecars
 DISK_STOP_MARGIN_S = 5.0  # stop while this much video still fits (the queue drains after)
@@ -175,6 +178,8 @@ class VideoTake:
         self._audio: collections.deque = collections.deque()
         self._threads: list[threading.Thread] = []
         self._finish_thread: threading.Thread | None = None
+        self.live: LiveTake | None = None  # QC measured while recording (qc.live)
+        self.live_timecode = LiveTimecode(self)  # status().timecode
 
     # -- public API ------------------------------------------------------------------------------
     def start(self) -> TakePaths:
@@ -229,6 +234,11 @@ class VideoTake:
 
         bytes_per_s = SD_BYTES_PER_S_GUESS * (info.width * info.height) / (720 * 486)
         try:
+            profile = load_profile(settings.profile) if settings.run_qc else None
+        except HeadblockError:
+            self._close_inputs()
+            raise
+        try:
             self.paths = new_take_dir(Path(settings.library), settings.item)
             self.reserve = DiskReserve(
                 self.paths.directory, int(RESERVE_VIDEO_S * bytes_per_s) + RESERVE_SIDECAR_BYTES
@@ -243,6 +253,19 @@ class VideoTake:
                 settings=settings_for_log(self),
                 meta=settings.meta.to_dict(),
             )
+            if profile is not None:
+                self.live = LiveTake(
+                    video=LiveVideo(
+                        self.vparams.width,
+                        self.vparams.height,
+                        self.vparams.pix_fmt,
+                        self.vparams.time_base,
+                        profile,
+                        on_event=self._emit,
+                        log_path=self.paths.log,
+                    )
+                )
+                self._live_profile = profile
             self.writer = MkvWriter(
                 self.master,
                 self.vparams,
@@ -251,8 +274,11 @@ class VideoTake:
                 framemd5_path=self.paths.framemd5,
                 threads=settings.encoder_threads,
                 reserve=self.reserve,
+                on_frame=self.live.video.submit if self.live else None,
             )
         except BaseException:
+            if self.live is not None:
+                self.live.close()
             self._close_inputs()
             if self.log:
                 self.log.close()
@@ -333,7 +359,18 @@ class VideoTake:
         if self._feed is not None:
             status.overflows = self._feed.overflows
             status.audio_frames_lost = self._feed.frames_lost
+        status.timecode = self.live_timecode.now()
         return status
+
+    def set_verdict(self, verdict: str | None) -> None:
+        """The QC verdict, known at Stop (``status().verdict``)."""
+        with self._lock:
+            self._status.verdict = verdict
+
+    @property
+    def source_timecode(self):
+        """The timecode the source carries itself (``capture.timecode.source``), or None."""
+        return getattr(self._source, "timecode", None)
 
     def set_closing(self, fraction: float) -> None:
         """How far the read-back after the master closed is (0..1), for ``status().closing``."""
@@ -740,8 +777,27 @@ class VideoTake:
             )
             frame.sample_rate = params.rate_hz
             self.writer.write_audio(frame, pts)
+            self._live_audio(block, pts)
         with self._lock:
             self._status.audio_samples_written = self.writer.stats.audio_samples
+
+    def _live_audio(self, block: np.ndarray, pts: int) -> None:
+        """The samples just written, to live QC (started at the first block: its time is
+        where the master's audio starts)."""
+        live = self.live
+        if live is None:
+            return
+        if live.audio is None:
+            params = self.aparams
+            live.audio = LiveAudio(
+                params.rate_hz,
+                params.channels,
+                params.bits,
+                self._live_profile,
+                offset_s=matroska_ms(pts, Fraction(1, params.rate_hz)),
+                on_event=self._emit,
+            )
+        live.audio.feed(block)
 
     def _disk_filled(self) -> bool:
         """True once a write met a full disk (the reserve was given back to finish the take);
@@ -839,6 +895,8 @@ class VideoTake:
             duration_s=round(self.writer.duration_s, 3),
         )
         if failed:
+            if self.live is not None:
+                self.live.close()
             self._emit("take_stop", {"reason": reason, "frames": stats.frames})
             return
         self.result = finish_video_take(self, take_record(self, reason), reason)

@@ -6,6 +6,10 @@ twice), and takes the results as they complete. Each result is journalled and re
 (catalogue) once, by path: a task Dask ran again after losing a worker brings no second
 record. A file whose task cannot finish (its worker died each time it tried) is an ``error``
 line like any other bad file.
+
+Each task runs inside ``premis.keyed_events`` with a key made of the batch run (kept by a
+resumed run), the verb and the file: a task Dask runs a second time after its worker died
+having written its PREMIS events writes the same identifiers, and they are not added twice.
 """
 
 from __future__ import annotations
@@ -107,6 +111,19 @@ def task_key(verb: str, unit: Unit, fingerprint: str) -> str:
     return f"{verb}-{Path(unit.path).name}-{tokenize(unit.path, fingerprint)}"
 
 
+def event_key(verb: str, unit: Unit, run_id: str) -> str:
+    """The PREMIS event key of one file's task in one batch run (see ``run_task``)."""
+    return f"{Path(unit.path).name}-batch-{verb}-{run_id}"
+
+
+def run_task(run: Callable[[Unit, dict], Outcome], verb: str, unit: Unit, options: dict):
+    """On a worker: the verb's ``run`` with its PREMIS events keyed by run, verb and file."""
+    from metadata.formats.premis import keyed_events
+
+    with keyed_events(event_key(verb, unit, options.get("batch_run", "once"))):
+        return run(unit, options)
+
+
 def run_batch(
     verb: BatchVerb,
     paths: list[Path],
@@ -134,6 +151,7 @@ def run_batch(
     )
     journal = Journal(journal_path, fingerprint)
     earlier = {} if force else journal.load()
+    options = {**options, "batch_run": journal.run_id}
     result = BatchResult(
         verb.name, verb.title, [str(p) for p in paths], options, started_utc=utc_stamp()
     )
@@ -176,7 +194,9 @@ def run_batch(
             if key in by_key:
                 continue
             by_key[key] = unit
-            futures.append(client.submit(verb.run, unit, options, key=key, pure=False))
+            futures.append(
+                client.submit(run_task, verb.run, verb.name, unit, options, key=key, pure=False)
+            )
         # results come with their futures, fetched in bulk: one round trip per file costs
         # more than the scheduler itself
         done_or_not = as_completed(futures, with_results=True, raise_errors=False)

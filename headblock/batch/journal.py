@@ -1,12 +1,15 @@
 """The journal of a batch: one JSON line per finished file, written as each result arrives, so
 an interrupted batch resumes where it stopped. Its first line names the verb and the options
 its results depend on; a journal of other options is not reused. A batch that completes
-removes it."""
+removes it. The first line also carries the run's identifier, kept by a resumed run: the PREMIS
+events a task writes are named from it (``premis.keyed_events``), so a file done again by the
+same batch records its events once."""
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 from pathlib import Path
 
 from headblock.batch.outcome import Outcome
@@ -18,6 +21,7 @@ class Journal:
     def __init__(self, path: Path, fingerprint: str):
         self.path = Path(path)
         self.fingerprint = fingerprint
+        self.run_id = secrets.token_hex(4)  # an earlier run's, when ``load`` resumes it
         self._fh = None
 
     def load(self) -> dict[str, Outcome]:
@@ -36,6 +40,8 @@ class Journal:
             return {}
         if not isinstance(head, dict) or head.get("journal") != self.fingerprint:
             return {}
+        if isinstance(head.get("run"), str) and head["run"]:
+            self.run_id = head["run"]
         done: dict[str, Outcome] = {}
         for line in lines[1:]:
             try:
@@ -55,7 +61,7 @@ class Journal:
             raise HeadblockError(
                 f"cannot write the journal {self.path}: {exc.strerror} (give --report elsewhere)"
             ) from exc
-        self._write({"journal": self.fingerprint, "started_utc": utc_stamp()})
+        self._write({"journal": self.fingerprint, "run": self.run_id, "started_utc": utc_stamp()})
         for out in keep.values():
             self._write(out.to_dict())
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 # Worst first: the order of the summary and the report.
-OUTCOMES = ("fail", "failed", "error", "warn", "pass", "verified", "skipped")
+# ``done``: made what the verb makes (an access copy, a package).
+OUTCOMES = ("fail", "failed", "error", "warn", "pass", "verified", "done", "skipped")
 PROBLEMS = ("fail", "failed", "error")
 
 
@@ -13,12 +14,14 @@ PROBLEMS = ("fail", "failed", "error")
 class Unit:
     """One file a batch works on. ``path`` is absolute; ``take_dir`` is set when the file
     belongs to a take folder (its catalogue row is then brought in line); ``sidecar`` is a
-    verb's own companion file (verify: the ``.md5``)."""
+    verb's own companion file (verify: the ``.md5``); ``members`` the take folders a unit
+    stands for when it is more than one file (package: an item's takes)."""
 
     path: str
     size_bytes: int
     take_dir: str | None = None
     sidecar: str | None = None
+    members: tuple[str, ...] = ()
 
 
 @dataclass

@@ -30,8 +30,13 @@ class BatchVerb:
 
 
 _VERBS: dict[str, BatchVerb] = {}
-# verbs whose module registers them when imported (derive and package join here)
-_MODULES = {"qc": "headblock.batch.qc", "verify": "headblock.batch.verify"}
+# verbs whose module registers them when imported
+_MODULES = {
+    "qc": "headblock.batch.qc",
+    "verify": "headblock.batch.verify",
+    "derive": "headblock.batch.derive",
+    "package": "headblock.batch.package",
+}
 
 
 def register(verb: BatchVerb) -> BatchVerb:

@@ -19,6 +19,7 @@ COLOURS = {
     "warn": "#ef6c00",
     "pass": "#2e7d32",
     "verified": "#2e7d32",
+    "done": "#2e7d32",
     "skipped": "#757575",
 }
 
@@ -79,7 +80,10 @@ def render(result: BatchResult, delivery: bool) -> str:
         ("Run by", f"Headblock on {socket.gethostname()}, {result.workers} Dask worker(s)"),
     ]
     if profile:
-        facts.insert(3, ("QC profile", profile))
+        label = "Derivative profile" if result.verb == "derive" else "QC profile"
+        facts.insert(3, (label, profile))
+    if result.options.get("out"):
+        facts.insert(3, ("Packages in", f"{result.options['out']} ({result.options['layout']})"))
     if delivery:
         intro = (
             "<p>Quality control of the files delivered. Every file was opened and its "

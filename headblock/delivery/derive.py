@@ -11,7 +11,10 @@ is a ``record_failed`` line in the take's log and in ``DeriveResult.record_failu
 
 The copy is made in a process of its own at ``capture.priority.AFTER_TAKE_NICE`` (the
 encoder's threads start from it and inherit that), so a take recording at the same time keeps
-the cores and never waits for a low-priority thread holding the GIL.
+the cores and never waits for a low-priority thread holding the GIL. A process that may not
+have children (a Dask worker is a daemon) makes it on a thread of its own at that priority:
+no take records in a batch worker. PREMIS events written inside ``premis.keyed_events`` keep
+their keys in either.
 """
 
 from __future__ import annotations
@@ -119,10 +122,21 @@ _ERRORS = {"VerificationFailed": VerificationFailed, "Cancelled": Cancelled}
 PROGRESS_INTERVAL_S = 0.1
 
 
-def _derivation_process(messages, stop, paths: TakePaths, master: Path, profile) -> None:
-    """The child process that makes the copy: it lowers itself first, so every thread the
-    decoder, the filters and x264 start later inherits that; it reports through ``messages``."""
+def _derivation_process(
+    messages, stop, paths: TakePaths, master: Path, profile, event_key: str | None = None
+) -> None:
+    """The child process (or thread) that makes the copy: it lowers itself first, so every
+    thread the decoder, the filters and x264 start later inherits that; it reports through
+    ``messages``."""
     lower_this_thread(AFTER_TAKE_NICE)
+    if event_key:
+        with premis.keyed_events(event_key):
+            _derive_here(messages, stop, paths, master, profile)
+    else:
+        _derive_here(messages, stop, paths, master, profile)
+
+
+def _derive_here(messages, stop, paths: TakePaths, master: Path, profile) -> None:
     last = [0.0]
 
     def progress(fraction: float, message: str = "") -> None:
@@ -147,15 +161,25 @@ def _run_low(paths: TakePaths, master: Path, profile, progress: ProgressFn, canc
     """Make the copy in a process of its own at after-take priority; returns (record, record
     failures). A process, not a thread: a thread of this one at low priority would hold the
     GIL that a take's threads wait for, and they would wait at its priority."""
-    ctx = multiprocessing.get_context("spawn")  # never fork a process that may be capturing
-    messages = ctx.Queue()
-    stop = ctx.Event()
-    child = ctx.Process(
-        target=_derivation_process,
-        args=(messages, stop, paths, master, profile),
-        name="headblock-derive",
-        daemon=True,
-    )
+    key = premis.current_event_key()
+    if multiprocessing.current_process().daemon:  # a Dask worker: no children allowed
+        messages, stop = queue.Queue(), threading.Event()
+        child = threading.Thread(
+            target=_derivation_process,
+            args=(messages, stop, paths, master, profile, key),
+            name="headblock-derive",
+            daemon=True,
+        )
+    else:
+        ctx = multiprocessing.get_context("spawn")  # never fork a process that may be capturing
+        messages = ctx.Queue()
+        stop = ctx.Event()
+        child = ctx.Process(
+            target=_derivation_process,
+            args=(messages, stop, paths, master, profile, key),
+            name="headblock-derive",
+            daemon=True,
+        )
     child.start()
     try:
         while True:
@@ -171,7 +195,7 @@ def _run_low(paths: TakePaths, master: Path, profile, progress: ProgressFn, canc
                 except queue.Empty:
                     raise HeadblockError(
                         f"the derivation of {master.name} ended unexpectedly "
-                        f"(exit code {child.exitcode})"
+                        f"(exit code {getattr(child, 'exitcode', None)})"
                     ) from None
             if message[0] == "progress":
                 progress(message[1], message[2])
@@ -258,6 +282,7 @@ def _records(
     record: DerivativeRecord,
     pbcore_path: Path,
     failures: list[tuple[str, str, str]],
+    catalogue: bool = True,
 ) -> list[str]:
     """PBCore, PREMIS and catalogue for a written copy; what could not be written, said."""
     try:
@@ -271,9 +296,9 @@ def _records(
             failures.append(("PREMIS", paths.premis.name, _first_line(exc)))
     else:
         failures.append(("PREMIS", paths.premis.name, "the take has no PREMIS file"))
-    from metadata.catalogue import database as catalogue
+    from metadata.catalogue import database
 
-    if not catalogue.sync_take(paths.directory):
+    if catalogue and not database.sync_take(paths.directory):
         failures.append(("catalogue", paths.directory.name, "the catalogue could not be written"))
     return say_record_failures(paths.log, failures)
 
@@ -283,8 +308,10 @@ def derive_take(
     profile: DeriveProfile | str | Path = "access",
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
+    catalogue: bool = True,
 ) -> DeriveResult:
     """Make the access copy of one take by ``profile`` (a name, a path or a DeriveProfile).
+    ``catalogue=False`` leaves the catalogue to the caller (a batch worker: its client).
 
     HeadblockError (exit 2): not a take folder, no master, an unknown or malformed profile,
     a master that cannot be decoded. VerificationFailed (exit 1): the master does not match
@@ -299,5 +326,5 @@ def derive_take(
     cancel = cancel or threading.Event()
     record, failures = _run_low(paths, master, profile, progress, cancel)
     pbcore_path = paths.file(f".{profile.name}.pbcore.xml")
-    said = _records(paths, record, pbcore_path, failures)
+    said = _records(paths, record, pbcore_path, failures, catalogue)
     return DeriveResult(record, md5_path_for(record.path), pbcore_path, said)

@@ -142,25 +142,17 @@ def _check_out(out: Path, selections: list[ItemSelection]) -> None:
         )
 
 
-def write_packages(
+def plan_packages(
     selections: list[ItemSelection],
     out: Path,
     layout_name: str,
     organization: str = "",
-    reason: str = "",
     copy: bool = False,
-    progress: ProgressFn | None = None,
-    now: datetime | None = None,
-    on_result: Callable[[PackageResult], None] | None = None,
-) -> list[PackageResult]:
-    """Package every item; returns one result per item (each also handed to ``on_result`` as
-    soon as its package is done).
-
-    Raises HeadblockError (exit 2), before anything is written, for an unknown layout, an
-    output folder inside a library, a finished package that holds other takes, a BagIt bag
-    with no organization to name, or a target without room. A take that fails verification
-    (master MD5, sign-off hashes) refuses its item's package: a result with ``problems``.
-    """
+) -> tuple[Layout, Path, list[_Plan]]:
+    """The checks made before anything is written, and what each package will hold: raises
+    HeadblockError for an unknown layout, an output folder inside a library, a finished
+    package holding other takes, a bag with no organization or a target without room for all
+    of ``selections`` together."""
     layout = get_layout(layout_name)
     out = Path(os.path.abspath(out))
     _check_out(out, selections)
@@ -182,7 +174,33 @@ def write_packages(
             f"not enough room in {base}: the packages need {_size(needed)}, "
             f"{_size(free)} is free; nothing was written"
         )
+    return layout, out, plans
 
+
+def write_packages(
+    selections: list[ItemSelection],
+    out: Path,
+    layout_name: str,
+    organization: str = "",
+    reason: str = "",
+    copy: bool = False,
+    progress: ProgressFn | None = None,
+    now: datetime | None = None,
+    on_result: Callable[[PackageResult], None] | None = None,
+    catalogue: bool = True,
+    shared: bool = False,
+) -> list[PackageResult]:
+    """Package every item; returns one result per item (each also handed to ``on_result`` as
+    soon as its package is done). ``catalogue=False`` leaves the takes' catalogue rows to the
+    caller (a batch worker: its client brings them in line); ``shared`` lets other callers
+    with ``shared`` write other items into ``out`` at the same time (a batch's workers).
+
+    Raises HeadblockError (exit 2), before anything is written, for an unknown layout, an
+    output folder inside a library, a finished package that holds other takes, a BagIt bag
+    with no organization to name, or a target without room. A take that fails verification
+    (master MD5, sign-off hashes) refuses its item's package: a result with ``problems``.
+    """
+    layout, out, plans = plan_packages(selections, out, layout_name, organization, copy)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -190,7 +208,9 @@ def write_packages(
     lock_fd = os.open(out, os.O_RDONLY)
     try:
         try:
-            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            # a batch's workers share OUT, each writing items of its own; a `headblock
+            # package` run holds it alone
+            fcntl.flock(lock_fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             raise HeadblockError(f"another `headblock package` is writing into {out}") from exc
         total = sum(f.source.stat().st_size for p in plans if not p.exists for f in p.files) or 1
@@ -204,7 +224,9 @@ def write_packages(
         when = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
         results = []
         for p in plans:
-            results.append(_write_one(p, layout, organization, reason, copy, when, on_bytes))
+            results.append(
+                _write_one(p, layout, organization, reason, copy, when, on_bytes, catalogue)
+            )
             if on_result:
                 on_result(results[-1])
         return results
@@ -226,7 +248,9 @@ def _size(n: int) -> str:
     return f"{n / 1e9:.2f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
 
 
-def _write_one(plan, layout, organization, reason, copy, when, on_bytes) -> PackageResult:
+def _write_one(
+    plan, layout, organization, reason, copy, when, on_bytes, catalogue=True
+) -> PackageResult:
     sel = plan.selection
     result = PackageResult(sel.item, plan.final, "written", [t.identifier for t in sel.takes])
     if plan.problems:
@@ -235,7 +259,7 @@ def _write_one(plan, layout, organization, reason, copy, when, on_bytes) -> Pack
         return result
     if plan.exists:
         result.status = "exists"
-        _record(plan, layout, reason, when, result, only_missing=True)
+        _record(plan, layout, reason, when, result, only_missing=True, catalogue=catalogue)
         return result
     if plan.partial.exists():
         shutil.rmtree(plan.partial)  # left by an interrupted run: start this package again
@@ -286,7 +310,7 @@ def _write_one(plan, layout, organization, reason, copy, when, on_bytes) -> Pack
     except BaseException:
         shutil.rmtree(plan.partial, ignore_errors=True)
         raise
-    _record(plan, layout, reason, when, result, only_missing=False)
+    _record(plan, layout, reason, when, result, only_missing=False, catalogue=catalogue)
     return result
 
 
@@ -294,7 +318,7 @@ class _Refused(Exception):
     pass
 
 
-def _record(plan, layout, reason, when, result, only_missing: bool) -> None:
+def _record(plan, layout, reason, when, result, only_missing: bool, catalogue=True) -> None:
     masters = {f.take.identifier: f for f in plan.files if f.source == f.take.master}
     for take in plan.selection.takes:
         if only_missing and is_recorded(take, plan.final):
@@ -302,6 +326,8 @@ def _record(plan, layout, reason, when, result, only_missing: bool) -> None:
         f = masters.get(take.identifier)
         md5 = f.copied.digests.get("md5", "") if f and f.copied else (f.expected_md5 if f else "")
         n_files = sum(1 for x in plan.files if x.take is take)
-        record_package(take, plan.final, layout.name, when, reason, md5 or "", n_files)
+        record_package(
+            take, plan.final, layout.name, when, reason, md5 or "", n_files, catalogue=catalogue
+        )
         if only_missing:
             result.notes.append(f"recorded {take.identifier}'s delivery the earlier run left out")

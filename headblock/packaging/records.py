@@ -30,6 +30,7 @@ def record_package(
     reason: str,
     master_md5: str,
     files: int,
+    catalogue: bool = True,
 ) -> dict:
     """Append the delivery to the take's sidecar, its PREMIS record and the catalogue.
 
@@ -57,6 +58,6 @@ def record_package(
         return premis.package_event(when, package.name, layout, detail, software_string())
 
     add_premis_event(take.paths, make_event)
-    if not sync_take(take.paths.directory):
+    if catalogue and not sync_take(take.paths.directory):
         log.warning("catalogue not updated for %s", take.identifier)
     return entry

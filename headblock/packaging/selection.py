@@ -180,3 +180,20 @@ def select(
     for sel in out:
         sel.takes.sort(key=lambda t: t.paths.take_number)
     return out
+
+
+def organization_for(given: str | None, selections: list[ItemSelection]) -> str:
+    """The archive a package names: ``given``, else the station's settings, else the
+    originator the takes recorded; "" when none says."""
+    if (given or "").strip():
+        return given.strip()
+    from metadata.settings import load_settings
+
+    org = load_settings().organization.strip()
+    if org:
+        return org
+    for sel in selections:
+        for take in sel.takes:
+            if take.meta().originator.strip():
+                return take.meta().originator.strip()
+    return ""

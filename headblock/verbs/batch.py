@@ -1,5 +1,5 @@
-"""``headblock batch qc|verify PATH...``: a verb mapped over many files on a Dask cluster,
-with a progress line, a summary and an HTML report."""
+"""``headblock batch qc|verify|derive|package PATH...``: a verb mapped over many files on a
+Dask cluster, with a progress line, a summary and an HTML report."""
 
 from __future__ import annotations
 
@@ -70,6 +70,33 @@ class _Progress:
             self.bar.stream.flush()
 
 
+_PACKAGE_FLAGS = {
+    "out": "--out",
+    "layout": "--layout",
+    "include_unapproved": "--include-unapproved",
+    "copy": "--copy",
+    "organization": "--organization",
+}
+
+
+def _package_options(args, verb: str) -> dict:
+    """``batch package``'s own options; given to another verb, they are a usage error."""
+    given = {k: getattr(args, k, None) for k in _PACKAGE_FLAGS if getattr(args, k, None)}
+    if verb != "package":
+        if given:
+            raise HeadblockError(f"{_PACKAGE_FLAGS[next(iter(given))]} is for `batch package`")
+        return {}
+    if getattr(args, "profile", None):
+        raise HeadblockError("--profile is for `batch qc` and `batch derive`")
+    return {
+        "out": given.get("out"),
+        "layout": given.get("layout"),
+        "reason": getattr(args, "include_unapproved", None),
+        "copy": bool(given.get("copy")),
+        "organization": given.get("organization") or "",
+    }
+
+
 def cmd_batch(args) -> int:
     verb = get_verb(args.action)
     paths = [Path(p) for p in args.paths]
@@ -81,11 +108,12 @@ def cmd_batch(args) -> int:
     )
     if not report.resolve().parent.is_dir():
         raise HeadblockError(f"--report: the folder {report.resolve().parent} does not exist")
-    options = {"profile": getattr(args, "profile", None) or "default"}
+    options = {"profile": getattr(args, "profile", None)}
     if getattr(args, "older_than", None):
         if verb.name != "verify":
             raise HeadblockError("--older-than is for `batch verify`")
         options["older_than"] = args.older_than
+    options.update(_package_options(args, verb.name))
     if getattr(args, "url", None):
         options["catalogue_url"] = args.url
     # bad options and PATHs with nothing to do are said before a cluster starts
@@ -107,10 +135,13 @@ def cmd_batch(args) -> int:
             )
         finally:
             progress.end()
+    for line in options.get("left_out", []):
+        print(f"LEFT    {line}")
     delivery = verb.name == "qc" and all(take_dir_of(Path(o.path)) is None for o in result.outcomes)
     counts = result.counts()
     problems = [o for o in result.outcomes if o.outcome in PROBLEMS or o.outcome == "warn"]
-    print(f"{heading(result, delivery)}: {len(result.outcomes)} file(s) in {result.wall_s:.1f} s")
+    noun = "item(s)" if verb.name == "package" else "file(s)"  # a package is one per item
+    print(f"{heading(result, delivery)}: {len(result.outcomes)} {noun} in {result.wall_s:.1f} s")
     for o in problems:
         print(f"{o.outcome.upper():<8} {o.path}: {o.reason}")
         for note in o.notes:

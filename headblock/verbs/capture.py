@@ -86,6 +86,12 @@ def audio_settings_from_args(args) -> AudioTakeSettings:
     )
 
 
+def _tc(status) -> str:
+    """The tape's timecode at the head of the status line, when the take reads one."""
+    timecode = getattr(status, "timecode", None)
+    return f"TC {timecode}  " if timecode else ""
+
+
 def cmd_capture_audio(args) -> int:
     """``headblock capture audio``: record until --seconds of audio or SIGINT/SIGTERM, or from
     the deck's IN to its OUT (``--deck PORT --in TC --out TC``)."""
@@ -94,7 +100,7 @@ def cmd_capture_audio(args) -> int:
 
     def line(status) -> str:
         left = f"{status.disk_time_left_s / 60:.0f} min" if status.disk_time_left_s else "?"
-        return (
+        return _tc(status) + (
             f"{status.elapsed_s:8.1f} s  lost {status.frames_lost} frames  disk left {left}"
             f"  [{status.state}]   "
         )
@@ -160,7 +166,7 @@ def cmd_capture_video(args) -> int:
     take = VideoTake(settings)
 
     def line(status) -> str:
-        return (
+        return _tc(status) + (
             f"{status.elapsed_s:8.1f} s  frames {status.frames_written:7d}"
             f"  lost {status.frames_lost:4d}  queue {status.encoder_queue_depth:3d}  "
         )

@@ -55,6 +55,9 @@ def cmd_inventory_list(args) -> int:
             when = format_minute(r["hold_utc"])
             by = f" by {r['hold_by']}" if r["hold_by"] else ""
             print(f"{'':<24} on hold{by} since {when}: {r['hold_reason']}")
+        if r.get("claimed_by"):
+            since = format_minute(r["claimed_utc"])
+            print(f"{'':<24} held by station {r['claimed_by']} since {since} UTC")
     print(f"{len(rows)} item(s)")
     return 0
 
@@ -68,6 +71,52 @@ def cmd_inventory_hold(args) -> int:
 def cmd_inventory_release(args) -> int:
     status = inv.release(Path(args.library), args.item, args.url)
     print(f"{args.item}: released, {status}")
+    return 0
+
+
+def cmd_inventory_claim(args) -> int:
+    from metadata.catalogue.claims import claim_item
+
+    held, taken = claim_item(
+        Path(args.library), args.item, args.station, args.url, take_over=args.take_over
+    )
+    if taken is not None:
+        print(f"{args.item}: taken over from station {taken.station} ({taken.since_text()})")
+    print(f"{args.item}: claimed by station {held.station} {held.since_text()}")
+    return 0
+
+
+def cmd_inventory_unclaim(args) -> int:
+    from metadata.catalogue.claims import release_claim
+
+    ended = release_claim(Path(args.library), args.item, args.station, args.url, args.force)
+    if ended is None:
+        print(f"{args.item}: no station held it")
+    else:
+        print(f"{args.item}: released by station {ended.station} (held {ended.since_text()})")
+    return 0
+
+
+def cmd_inventory_claims(args) -> int:
+    from metadata.catalogue.claims import list_claims
+
+    claims = list_claims(Path(args.library), args.url)
+    if args.json:
+        rows = [
+            {
+                "item": c.item,
+                "station": c.station,
+                "claimed_utc": c.claimed_utc.isoformat(),
+                "stale": c.stale(),
+            }
+            for c in claims
+        ]
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
+        print()
+        return 0
+    for c in claims:
+        print(f"{c.item:<24} {c.station:<20} {c.since_text()}")
+    print(f"{len(claims)} claim(s)")
     return 0
 
 
@@ -103,10 +152,22 @@ def cmd_export_pbcore(args) -> int:
 def cmd_dashboard(args) -> int:
     from metadata.collection.dashboard import collect, text_lines, write_html
 
+    outs = [(kind, Path(out)) for kind, out in (("html", args.html), ("pdf", args.pdf)) if out]
+    for _kind, out in outs:  # before the work: a bad path is one line, nothing written
+        if not out.parent.is_dir():
+            raise HeadblockError(f"cannot write {out}: {out.parent} is not a folder")
     board = collect(Path(args.library), args.url)
     for line in text_lines(board):
         print(line)
-    if args.html:
-        write_html(board, Path(args.html))
-        print(f"{args.html}: written")
+    for kind, out in outs:
+        try:
+            if kind == "html":
+                write_html(board, out)
+            else:
+                from metadata.collection.dashboard_pdf import write_pdf
+
+                write_pdf(board, out)
+        except OSError as exc:
+            raise HeadblockError(f"cannot write {out}: {exc.strerror or exc}") from exc
+        print(f"{out}: written")
     return 0

@@ -6,24 +6,9 @@ import sys
 from pathlib import Path
 
 from headblock.packaging.packager import PackageResult, get_layout, write_packages
-from headblock.packaging.selection import select
+from headblock.packaging.selection import organization_for, select
 from metadata.errors import VerificationFailed
 from metadata.progress import TerminalProgress
-from metadata.settings import load_settings
-
-
-def _organization(args, selections) -> str:
-    """--organization, else the station's settings, else the originator the takes recorded."""
-    if (args.organization or "").strip():
-        return args.organization.strip()
-    org = load_settings().organization.strip()
-    if org:
-        return org
-    for sel in selections:
-        for take in sel.takes:
-            if take.meta().originator.strip():
-                return take.meta().originator.strip()
-    return ""
 
 
 def _show(r: PackageResult, progress: TerminalProgress) -> None:
@@ -52,7 +37,7 @@ def cmd_package(args) -> int:
         selections,
         Path(args.out),
         args.layout,
-        organization=_organization(args, selections),
+        organization=organization_for(args.organization, selections),
         reason=(args.include_unapproved or "").strip(),
         copy=args.copy,
         progress=progress,

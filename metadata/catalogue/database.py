@@ -179,6 +179,16 @@ inspections = Table(
     Column("playable", String(3), nullable=False, default=""),  # "yes", "no" or "" (not said)
     Column("note", Text, nullable=False, default=""),
 )
+# Which station is working on an item (metadata.catalogue.claims): one row per claimed item.
+# The primary key makes a claim atomic on SQLite and PostgreSQL alike (an INSERT that finds
+# the row taken does nothing). A table of its own, so older catalogues gain it on first use.
+claims = Table(
+    "claims",
+    md,
+    Column("item", String(64), primary_key=True),
+    Column("station", Text, nullable=False),
+    Column("claimed_utc", DateTime(timezone=True), nullable=False),
+)
 derivatives = Table(
     "derivatives",
     md,

@@ -21,7 +21,7 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from lxml import etree
@@ -30,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from metadata.catalogue.database import (
     _one_line,
+    claims,
     engine_for,
     inventory,
     items,
@@ -644,8 +645,17 @@ def list_items(
     try:
         with eng.connect() as conn:
             rows = [dict(r._mapping) for r in conn.execute(q)]
+            held = {c.item: c for c in conn.execute(select(claims))}
     except SQLAlchemyError as exc:
         raise HeadblockError(f"catalogue {eng.url}: {_one_line(exc)}") from exc
+    for r in rows:  # which station is working on it (metadata.catalogue.claims)
+        c = held.get(r["item"])
+        r["claimed_by"] = c.station if c is not None else ""
+        r["claimed_utc"] = (
+            (c.claimed_utc if c.claimed_utc.tzinfo else c.claimed_utc.replace(tzinfo=UTC))
+            if c is not None
+            else None
+        )
     if wanted is not None:
         missing = sorted(wanted - {r["item"] for r in rows})
         if missing:

@@ -275,14 +275,29 @@ def carry_to_takes(library: Path, item: str, url: str | None = None) -> list[str
     if not insps:
         return added
     for take_dir in item_take_dirs(library, item):
-        premis = paths_for_take_dir(take_dir).premis
-        if not premis.is_file():
+        added += _carry(insps, take_dir)
+    return added
+
+
+def carry_to_take(take_dir: Path, url: str | None = None) -> list[str]:
+    """The item's inspections added to one take's PREMIS where missing (idempotent): what a
+    take captured after an inspection gets at its end. The library is the take's grandparent."""
+    take_dir = Path(take_dir)
+    item = paths_for_take_dir(take_dir).item
+    insps = history(take_dir.parent.parent, [item], url).get(item, [])
+    return _carry(insps, take_dir) if insps else []
+
+
+def _carry(insps: list[Inspection], take_dir: Path) -> list[str]:
+    added = []
+    premis = paths_for_take_dir(take_dir).premis
+    if not premis.is_file():
+        return added
+    present = " ".join(e.detail for e in read_events(premis))
+    for insp in insps:
+        if f"({_marker(insp)}," in present:
             continue
-        present = " ".join(e.detail for e in read_events(premis))
-        for insp in insps:
-            if f"({_marker(insp)}," in present:
-                continue
-            agent = person_agent(insp.by, note="carrier inspection") if insp.by else None
-            ev = add_event(premis, premis_event(insp), agent)
-            added.append(f"{premis.name}: event {ev.identifier} (inspection {insp.id})")
+        agent = person_agent(insp.by, note="carrier inspection") if insp.by else None
+        ev = add_event(premis, premis_event(insp), agent)
+        added.append(f"{premis.name}: event {ev.identifier} (inspection {insp.id})")
     return added

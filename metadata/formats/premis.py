@@ -8,14 +8,18 @@ http://id.loc.gov/vocabulary/preservation/eventType (see EVENT_TYPES): a take's 
 An access copy is a second ``file`` object (``derivation`` / ``has source`` the master) with a
 ``creation`` event linking the master (role ``source``) and the copy (role ``outcome``).
 ``add_event`` and ``add_derivative`` append to an existing document under a file lock and
-re-validate it.
+re-validate it. An event whose identifier the document already holds is not added again; inside
+``keyed_events(KEY)`` events get identifiers made from KEY, so the same work done twice (a batch
+task run again after its worker died) records each event once.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -418,6 +422,48 @@ def _event_id(stem: str, number: int) -> str:
     return f"{stem}-event-{number:03d}"
 
 
+# (key, events written so far by type code) while ``keyed_events`` is active
+_KEYED: ContextVar[tuple[str, dict[str, int]] | None] = ContextVar("premis_keyed", default=None)
+
+
+@contextmanager
+def keyed_events(key: str) -> Iterator[None]:
+    """Within the block, an event written without an identifier is named ``KEY-CODE-N`` (the
+    Nth event of that type, by its id.loc.gov code, written in the block). Work done again
+    under the same key (a batch task Dask ran a second time because its worker died after
+    writing) writes the same identifiers, and ``add_event`` / ``add_derivative`` leave out an
+    event whose identifier the document already holds. Carried across a process boundary by
+    passing ``current_event_key()`` and entering the block there."""
+    token = _KEYED.set((key, {}))
+    try:
+        yield
+    finally:
+        _KEYED.reset(token)
+
+
+def current_event_key() -> str | None:
+    state = _KEYED.get()
+    return state[0] if state else None
+
+
+def _keyed_identifier(event: PremisEvent) -> None:
+    """Give ``event`` its keyed identifier when a ``keyed_events`` block is active."""
+    state = _KEYED.get()
+    if state is None or event.identifier:
+        return
+    key, counts = state
+    code = EVENT_TYPES.get(event.type) or "".join(c for c in event.type if c.isalnum())[:12]
+    counts[code] = counts.get(code, 0) + 1
+    event.identifier = f"{key}-{code}-{counts[code]}"
+
+
+def _event_ids(root) -> set[str]:
+    return {
+        e.findtext(f"{_P}eventIdentifier/{_P}eventIdentifierValue")
+        for e in root.findall(_P + "event")
+    }
+
+
 def build_premis(
     record: TakeRecord,
     events: list[PremisEvent] | None = None,
@@ -498,8 +544,11 @@ def _next_event_id(root, object_id: str | None) -> str:
     return _event_id(stem, n)
 
 
-def _append_event(root, event: PremisEvent, agents: list[PremisAgent]) -> None:
-    """Insert ``event`` after the last event (or object), and its agents when new."""
+def _append_event(root, event: PremisEvent, agents: list[PremisAgent]) -> bool:
+    """Insert ``event`` after the last event (or object), and its agents when new; False (and
+    nothing changed) when the document already holds an event of its identifier."""
+    if event.identifier and event.identifier in _event_ids(root):
+        return False
     objects = root.findall(_P + "object")
     object_id = objects[0].findtext(f"{_P}objectIdentifier/{_P}objectIdentifierValue")
     existing_events = root.findall(_P + "event")
@@ -529,6 +578,7 @@ def _append_event(root, event: PremisEvent, agents: list[PremisAgent]) -> None:
         insert_after.addnext(el)
         insert_after = el
         existing_agents.add(a.identifier)
+    return True
 
 
 def add_event(
@@ -539,14 +589,16 @@ def add_event(
     """Append ``event`` (and its agent(s) when new) to a PREMIS document; re-validates.
 
     An agent given here but not named in ``event.agent_roles`` is linked with its usual role.
-    Returns the event with its assigned identifier.
+    Returns the event with its assigned identifier. An event whose identifier the document
+    already holds is not added (nor the file rewritten): see ``keyed_events``.
     """
     path = Path(path)
     agents = [agent] if isinstance(agent, PremisAgent) else list(agent or [])
+    _keyed_identifier(event)
     with _locked(path):
         tree = _parse(path)
-        _append_event(tree.getroot(), event, agents)
-        _write_valid(tree, path)
+        if _append_event(tree.getroot(), event, agents):
+            _write_valid(tree, path)
     return event
 
 
@@ -557,12 +609,14 @@ def add_derivative(path: str | os.PathLike, record: DerivativeRecord) -> PremisE
     path = Path(path)
     event = derivation_event(record)
     name = Path(record.path).name
+    _keyed_identifier(event)
     with _locked(path):
         tree = _parse(path)
         root = tree.getroot()
         objects = root.findall(_P + "object")
         master_id = objects[0].findtext(f"{_P}objectIdentifier/{_P}objectIdentifierValue")
-        event.identifier = _next_event_id(root, master_id)
+        # keyed and already there: the copy's object is brought up to date, its event kept once
+        event.identifier = event.identifier or _next_event_id(root, master_id)
         new_object = _derivative_object(record, event.identifier)
         earlier = [
             o

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -316,6 +316,53 @@ class AudioAccumulator:
                 (t0, *mains_prominence(window, self._hum_rate, self._hum_taper, thresholds))
             )
             self._hum_buf = self._hum_buf[:, win:]
+
+    def snapshot(self, last_chunks: int) -> AudioFindings | None:
+        """The newest ``last_chunks`` chunks fed, as findings the detectors can read while the
+        pass goes on (no loudness, true peak or hum: those need the whole take). None before
+        the first chunk. The pass itself is not touched."""
+        k = min(len(self._peak), last_chunks)
+        if k == 0:
+            return None
+        blocks = sum(len(a) for a in self._peak[-k:])
+        first_frame = max(0, self.frames - blocks * self.block_frames)  # whole blocks while live
+        t0 = self._time_of(first_frame)
+        ch = self.channels
+
+        def recent(merger: EventMerger) -> EventMerger:
+            copy = EventMerger(merger.check, merger.gap_s, merger.lower_is_worse)
+            copy.events = [replace(e) for e in merger.events if e.end_s >= t0]
+            copy._open = {c: replace(e) for c, e in merger._open.items() if e.end_s >= t0}
+            return copy
+
+        return AudioFindings(
+            rate_hz=self.rate_hz,
+            channels=ch,
+            offset_s=t0,
+            block_frames=self.block_frames,
+            sub_frames=self.sub_frames,
+            frames=self.frames - first_frame,
+            thresholds=self.thresholds,
+            peak=np.vstack(self._peak[-k:]),
+            rms=np.vstack(self._rms[-k:]),
+            dc=np.vstack(self._dc[-k:]),
+            cross=np.concatenate(self._cross[-k:]) if self._cross else np.zeros(0),
+            sub_db=np.vstack(self._sub_db[-k:]),
+            clip_level=self.clip_level,
+            clip_samples=self._clip_samples.copy(),
+            clips=recent(self.clips),
+            clicks=recent(self.clicks),
+            click_count=self._click_count,
+            holds=[
+                (a - first_frame, b - first_frame, c, v)
+                for a, b, c, v in self._holds
+                if b > first_frame
+            ],
+            hum_windows=[],
+            integrated_lufs=None,
+            loudness_range_lu=None,
+            true_peak_dbtp=np.full(ch, -np.inf),
+        )
 
     def findings(self, log_path: Path | None = None) -> AudioFindings:
         """End the pass: everything kept, joined into arrays, with loudness and true peak."""

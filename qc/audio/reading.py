@@ -112,12 +112,22 @@ class AudioSource:
     def chunk_frames(self) -> int:
         return block_frames_for(self.info.rate_hz) * CHUNK_BLOCKS
 
-    def chunks(self) -> Iterator[np.ndarray]:
+    def chunks(self, start_frame: int = 0) -> Iterator[np.ndarray]:
+        """From ``start_frame`` (a whole number of chunks from the start, so the chunks are
+        those a read from the start gives)."""
         n = self.chunk_frames()
         if self._sf is not None:
+            if start_frame:
+                self._sf.seek(start_frame)
             yield from self._sf_chunks(n)
-        else:
-            yield from self._av_chunks(n)
+            return
+        skip = start_frame
+        for chunk in self._av_chunks(n):
+            if skip >= chunk.shape[1]:
+                skip -= chunk.shape[1]
+                continue
+            yield chunk[:, skip:] if skip else chunk
+            skip = 0
 
     def _sf_chunks(self, n: int) -> Iterator[np.ndarray]:
         f = self._sf

@@ -19,6 +19,7 @@ from metadata.take.log import read_log
 from metadata.take.meta import TakeMeta
 from metadata.take.naming import TakePaths, paths_for_master, paths_for_take_dir
 from qc.report.plots import plots, thumbnails
+from qc.timecode import TakeTimecode, read_take_timecode, time_label
 
 MAX_EVENT_ROWS = 5000  # HTML; beyond this the table lists the first ones and says how many more
 EVENT_HEADERS = ["check", "start (s)", "end (s)", "ch", "severity", "value", "detail", "review"]
@@ -37,6 +38,41 @@ class ReportFacts:
     plots: list[tuple[str, bytes]]  # (caption, PNG)
     thumbnails: list[tuple[str, bytes]]
     generated_utc: str
+    timecode: TakeTimecode | None = None  # the tape's, when the master records it
+
+
+def event_headers(facts: ReportFacts) -> list[str]:
+    """``EVENT_HEADERS``; with the tape's timecode, the times say so."""
+    if facts.timecode is None:
+        return list(EVENT_HEADERS)
+    return ["check", "start (s, tape TC)", "end (s, tape TC)", *EVENT_HEADERS[3:]]
+
+
+def timecode_rows(timecode: TakeTimecode | None, duration_s: float | None) -> list[tuple[str, str]]:
+    """The tape's timecode in the technical metadata: first and last, rate, where it is read."""
+    if timecode is None:
+        return []
+    rate = f"{float(timecode.rate):.3f}".rstrip("0").rstrip(".")
+    first = timecode.at(0.0) or (timecode.text(timecode.cues[0].frame) if timecode.cues else "?")
+    text = f"{first} at 0 s, {rate} fps{' drop-frame' if timecode.drop_frame else ''}"
+    if duration_s:
+        last = timecode.at(max(0.0, float(duration_s) - 1.0 / float(timecode.rate)))
+        if last:
+            text += f", {last} at the end"
+    breaks = _breaks(timecode) if timecode.cues else 0
+    if breaks:
+        text += f", {breaks} break(s) in the code"
+    return [("Tape timecode", f"{text} (from the {timecode.source})")]
+
+
+def _breaks(timecode: TakeTimecode) -> int:
+    """Cues that do not follow the one before (a jump in the tape's code, or none between)."""
+    count = 0
+    for before, after in zip(timecode.cues, timecode.cues[1:], strict=False):
+        expected = before.frame + round((after.start_s - before.start_s) * float(timecode.rate))
+        if abs(after.start_s - before.end_s) > 0.02 or abs(after.frame - expected) > 1:
+            count += 1
+    return count
 
 
 def _item_rows(paths: TakePaths) -> list[tuple[str, str]]:
@@ -208,6 +244,8 @@ def gather(take_dir: Path, progress: ProgressFn = no_progress) -> ReportFacts:
     progress(0.02, "metadata")
     item_rows = _item_rows(paths)
     tech_rows = _tech_rows(master)
+    timecode = read_take_timecode(master)
+    tech_rows += timecode_rows(timecode, qc.get("duration_s"))
     fixity_rows, fixity_ok = _fixity(master, progress)
     marks = current_marks(paths.review_json) if paths.review_json.exists() else {}
     return ReportFacts(
@@ -220,14 +258,22 @@ def gather(take_dir: Path, progress: ProgressFn = no_progress) -> ReportFacts:
         fixity_ok,
         marks,
         plots(paths, qc, progress),
-        thumbnails(master, qc.get("events") or [], progress),
+        thumbnails(master, qc.get("events") or [], progress, timecode),
         utc_now().strftime("%Y-%m-%d %H:%M:%S UTC"),
+        timecode,
     )
 
 
 def event_rows(facts: ReportFacts, limit: int = MAX_EVENT_ROWS) -> list[list[str]]:
-    """The events as table rows (``EVENT_HEADERS``), each with the reviewer's mark."""
+    """The events as table rows (``event_headers``), each with the reviewer's mark; with the
+    tape's timecode, start and end read "12.345 s (TC 01:00:12;10)"."""
     rows = []
+    timecode = facts.timecode
+
+    def when(t_s) -> str:
+        t_s = float(t_s or 0)
+        return time_label(t_s, timecode) if timecode is not None else f"{t_s:.3f}"
+
     for ev in (facts.qc.get("events") or [])[:limit]:
         if not isinstance(ev, dict):
             continue
@@ -242,8 +288,8 @@ def event_rows(facts: ReportFacts, limit: int = MAX_EVENT_ROWS) -> list[list[str
         rows.append(
             [
                 str(ev.get("check", "")),
-                f"{float(ev.get('start_s') or 0):.3f}",
-                f"{float(ev.get('end_s') or 0):.3f}",
+                when(ev.get("start_s")),
+                when(ev.get("end_s")),
                 "" if ev.get("channel") is None else str(ev.get("channel")),
                 str(ev.get("severity", "")),
                 ""

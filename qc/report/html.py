@@ -7,7 +7,7 @@ import base64
 import html
 
 from metadata.verdicts import VERDICT_PRINT_COLOURS
-from qc.report.facts import EVENT_HEADERS, ReportFacts, event_rows, format_duration
+from qc.report.facts import ReportFacts, event_headers, event_rows, format_duration
 
 _CSS = (
     """
@@ -86,7 +86,7 @@ def render_html(facts: ReportFacts) -> str:
     rows = event_rows(facts)
     if rows:
         parts.append("<table class='events'><tr>")
-        parts += [f"<th>{e(h)}</th>" for h in EVENT_HEADERS]
+        parts += [f"<th>{e(h)}</th>" for h in event_headers(facts)]
         parts.append("</tr>")
         for r in rows:
             sev = r[4]

@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 from metadata.verdicts import VERDICT_PRINT_COLOURS
-from qc.report.facts import EVENT_HEADERS, ReportFacts, event_rows, format_duration
+from qc.report.facts import ReportFacts, event_headers, event_rows, format_duration
 
 MAX_EVENT_ROWS_PDF = 300  # a printed report stays a readable length
 
@@ -112,10 +112,12 @@ def render_pdf(facts: ReportFacts, path: Path) -> None:
     story.append(Paragraph("Events", h2))
     rows = event_rows(facts, MAX_EVENT_ROWS_PDF)
     if rows:
-        data = [[para(h, small) for h in EVENT_HEADERS]] + [
+        data = [[para(h, small) for h in event_headers(facts)]] + [
             [para(cell, small) for cell in row] for row in rows
         ]
         fractions = [0.13, 0.08, 0.08, 0.05, 0.08, 0.08, 0.28, 0.22]
+        if facts.timecode is not None:  # "12.345 s (TC 01:00:12;10)" in start and end
+            fractions = [0.13, 0.13, 0.13, 0.05, 0.08, 0.07, 0.24, 0.17]
         table = Table(data, colWidths=[f * width for f in fractions], repeatRows=1)
         style = with_header_row()
         for i, row in enumerate(rows, start=1):

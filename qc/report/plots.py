@@ -209,8 +209,11 @@ def _decimate(times: np.ndarray, values: np.ndarray, n: int = PLOT_POINTS):
     return times[:whole:step], buckets.min(axis=1), buckets.max(axis=1)
 
 
-def thumbnails(master: Path | None, events: list[dict], progress: ProgressFn):
-    """(caption, PNG) of the frame at each of the first video events of a Matroska master."""
+def thumbnails(master: Path | None, events: list[dict], progress: ProgressFn, timecode=None):
+    """(caption, PNG) of the frame at each of the first video events of a Matroska master;
+    ``timecode`` (``qc.timecode.TakeTimecode``) puts the tape's timecode in each caption."""
+    from qc.timecode import time_label
+
     if master is None or master.suffix.lower() != ".mkv":
         return []
     video_events = [e for e in events if e.get("check") in VIDEO_CHECK_IDS][:MAX_THUMBNAILS]
@@ -235,7 +238,7 @@ def thumbnails(master: Path | None, events: list[dict], progress: ProgressFn):
                 img = img.resize((240, int(round(240 / _display_aspect(stream, frame)))))
                 buf = io.BytesIO()
                 img.save(buf, format="PNG")
-                caption = f"{ev.get('check')} at {float(ev.get('start_s') or 0):.3f} s"
+                caption = f"{ev.get('check')} at {time_label(ev.get('start_s') or 0, timecode)}"
                 out.append((caption, buf.getvalue()))
     except Exception as exc:
         log.warning("thumbnails of %s: %s", master.name, exc)

@@ -56,3 +56,22 @@ def test_wrong_types_fall_back_to_defaults(fresh_settings):
     fresh_settings.write_text('version = 2\n[audio]\nrate_hz = "fast"\nchannels = 4\n')
     s = load_settings()
     assert s.audio.rate_hz == 96000 and s.audio.channels == 4
+
+
+def test_upgrade_from_version_2_adds_delivery_and_no_deck_and_keeps_the_rest(fresh_settings):
+    fresh_settings.parent.mkdir(parents=True)
+    fresh_settings.write_text(
+        'version = 2\nlibrary = "/data/lib"\n[audio]\ndevice = "Scarlett"\nltc_channel = 2\n'
+        '[video]\ndevice = "demo:pal"\n'
+    )
+    s = load_settings()
+    assert s.version == SETTINGS_VERSION == 4
+    assert s.delivery.auto_derive == "off"  # version 3 on the way
+    assert s.deck.port == "" and s.deck.preroll_s == 5 and s.deck.source == "ltc"
+    assert (s.audio.device, s.audio.ltc_channel, s.video.device) == ("Scarlett", 2, "demo:pal")
+    s.deck.port, s.deck.preroll_s, s.deck.in_tc = "/dev/ttyUSB0", 3, "01:00:00:00"
+    save_settings(s)
+    again = load_settings()
+    assert (again.deck.port, again.deck.preroll_s, again.deck.in_tc) == (
+        "/dev/ttyUSB0", 3, "01:00:00:00",
+    )  # fmt: skip

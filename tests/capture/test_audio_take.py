@@ -296,4 +296,4 @@ def test_closing_text_says_what_a_closing_take_does():
 
     assert closing_text(SimpleNamespace(closing=None)) == ""
     assert "reading the master back  45%" in closing_text(SimpleNamespace(closing=0.45))
-    assert "sidecars and QC" in closing_text(SimpleNamespace(closing=1.0))
+    assert "recording its fixity" in closing_text(SimpleNamespace(closing=1.0))

@@ -293,3 +293,51 @@ def test_which_library_lines_a_portaudio_input_keeps_for_the_log(line, portaudio
     from capture.audio_input import _PORTAUDIO_LINE
 
     assert bool(_PORTAUDIO_LINE.search(line)) is portaudio
+
+
+def _keep_filling(directory: Path, stop: threading.Event) -> threading.Thread:
+    """Another program that takes every byte freed on the disk, as soon as it is freed."""
+
+    def run():
+        with open(directory / "greedy-filler", "ab", buffering=0) as f:
+            while not stop.is_set():
+                try:
+                    f.write(b"\3" * 4096)
+                except OSError:
+                    time.sleep(0.0005)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_second_full_disk_after_the_reserve_leaves_a_master_recover_finishes(small_disk, capsys):
+    take = VideoTake(
+        VideoTakeSettings(device=SMALL_WITH_SOUND, library=small_disk, item="V2FULL", seconds=30)
+    )
+    paths = take.start()
+    take._watchdog.free_space = lambda _path: 1 << 50  # only the writes can find out
+    wait_for(lambda: take.status().frames_written >= 25, 30)
+    stop = threading.Event()
+    _fill(small_disk)
+    greedy = _keep_filling(small_disk, stop)  # takes the reserve's room as it is given back
+    try:
+        assert take.wait(60)
+    finally:
+        stop.set()
+        greedy.join(5)
+    master = paths.master("video")
+    # the second ENOSPC comes while muxing (the master is torn) or once it is closed (no
+    # .md5 and sidecars): either way one line that says what to do, and recover finishes it
+    assert take.result is None and take.error is not None
+    assert "is full" in str(take.error) and "then run headblock recover" in str(take.error)
+    assert master.exists() and not (paths.directory / f"{master.name}.md5").exists()
+    # the other program's files go; recover finishes the take from what reached the disk
+    for name in ("filler", "greedy-filler"):
+        (small_disk / name).unlink()
+    assert main(["recover", str(small_disk)]) == 0, capsys.readouterr().err
+    _valid_mkv(master)
+    _sidecars(paths.directory, master)
+    frames = len(ffmpeg_framemd5(master).decode().splitlines()) - 6
+    assert frames >= 20
+    assert log_events(paths.directory, "recovery")

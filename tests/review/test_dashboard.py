@@ -96,7 +96,7 @@ def test_known_counts_hours_and_projected_end(library, tmp_path, capsys):
     out = tmp_path / "dash.html"
     assert main(["dashboard", str(library), "--html", str(out)]) == 0
     page = out.read_text(encoding="utf-8")
-    assert page.count("data:image/png;base64,") == 3
+    assert page.count("data:image/png;base64,") == 5  # with throughput and the fixity audit
     assert "mould, at the cleaner" in page
 
 
@@ -127,3 +127,68 @@ def test_five_thousand_takes_open_in_under_a_second(library, tmp_path):
     # CPU time (user + system, the folder listings included): other jobs sharing the two
     # cores stretch the wall clock, not the work
     assert cpu < 1.0
+
+
+def test_fixity_audit_state_failures_first_and_the_pdf(library, tmp_path, capsys):
+    import shutil
+    import subprocess
+
+    import pytest
+
+    if not shutil.which("pdftotext"):
+        pytest.skip("poppler-utils (pdftotext) not installed")
+    _inventory(library, tmp_path, 5)
+    day = TODAY - timedelta(days=2)
+    _takes(library, [(f"IT-{i:05d}", day, 600.0, "pass", None) for i in range(5)])
+    eng = catalogue.engine_for(catalogue.resolve_url(library))
+    now = datetime.now(UTC)
+    checks = [  # take, file, checked, outcome, verified
+        ("IT-00000_t01", "IT-00000_t01.wav", now - timedelta(days=1), "success", 1),
+        ("IT-00001_t01", "IT-00001_t01.wav", now - timedelta(days=120), "success", 120),
+        ("IT-00002_t01", "IT-00002_t01.wav", now - timedelta(hours=3), "failure", 30),
+        ("IT-00002_t01", "IT-00002_t01.access.mp4", now - timedelta(hours=3), "success", 0),
+    ]
+    with eng.begin() as conn:
+        for take, name, checked, outcome, verified_days in checks:
+            conn.execute(
+                catalogue.fixity.insert().values(
+                    take=take,
+                    file=name,
+                    checked_utc=checked,
+                    outcome=outcome,
+                    verified_utc=now - timedelta(days=verified_days),
+                    checks=2,
+                )
+            )
+    board = collect(library, today=TODAY)
+    audit = board.fixity
+    # 4 checked files + IT-00003 and IT-00004 never checked
+    assert audit.files == 6 and audit.verified == 3 and audit.recent == 2
+    assert [e["file"] for e in audit.failed] == ["IT-00002_t01.wav"]
+    assert [e["take"] for e in audit.never] == ["IT-00003_t01", "IT-00004_t01"]
+    assert [e["file"] for e in audit.overdue] == ["IT-00001_t01.wav"]
+    assert abs((audit.last_audit - (now - timedelta(hours=3))).total_seconds()) < 1
+    lines = text_lines(board)
+    start = next(i for i, line in enumerate(lines) if line.startswith("fixity: last audit "))
+    assert (
+        "6 file(s): 2 verified within 90 days, 1 failed, 2 never verified, 1 last "
+        in (lines[start])
+    )
+    assert lines[start + 1].startswith("  FAILED: IT-00002_t01 IT-00002_t01.wav")  # first
+    assert lines[start + 4].startswith("  overdue: IT-00001_t01 IT-00001_t01.wav")
+
+    pdf, page = tmp_path / "dash.pdf", tmp_path / "dash.html"
+    lib = str(library)
+    assert main(["dashboard", lib, "--pdf", str(pdf), "--html", str(page)]) == 0
+    assert pdf.read_bytes().startswith(b"%PDF")
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Fixity audit" in text and "FAILED" in text and "IT-00002_t01.wav" in text
+    assert "Throughput and projected end" in text and "Items by carrier and status" in text
+    assert "never verified" in page.read_text(encoding="utf-8")
+    capsys.readouterr()
+    # an output folder that does not exist: one line, exit 2, nothing written
+    assert main(["dashboard", lib, "--pdf", str(tmp_path / "no" / "d.pdf")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("headblock: cannot write ") and err.count("\n") == 1

@@ -116,3 +116,30 @@ def test_a_report_the_last_sign_off_hashed_is_kept(audio_take):
     with pytest.raises(HeadblockError, match="signed off"):
         write_report(audio_take.directory, pdf=True)
     assert audio_take.qc_html.read_bytes() == signed_html
+
+
+@needs_poppler
+@pytest.mark.skipif(not shutil.which("mkvpropedit"), reason="needs mkvtoolnix")
+def test_report_gives_the_tape_timecode_beside_every_event(video_take):
+    from capture.timecode.master import set_video_timecode_tag
+    from metadata.formats.checksums import file_md5
+
+    master = video_take.master("video")
+    set_video_timecode_tag(master, "10:00:00:00")  # 25 fps: event at 0.8 s is frame 20
+    master.with_name(master.name + ".md5").write_text(f"{file_md5(master)}  {master.name}\n")
+    assert main(["report", str(video_take.directory), "--pdf"]) == 0
+    html = video_take.qc_html.read_text(encoding="utf-8")
+    assert "<th>start (s, tape TC)</th>" in html
+    assert "<td>0.800 s (TC 10:00:00:20)</td><td>0.840 s (TC 10:00:00:21)</td>" in html
+    assert "<td>1.200 s (TC 10:00:01:05)</td>" in html
+    assert (
+        "10:00:00:00 at 0 s, 25 fps, 10:00:01:24 at the end (from the Matroska TIMECODE tag)"
+        in html
+    )
+    assert "video_dropout at 0.800 s (TC 10:00:00:20)" in html  # the thumbnail's caption
+    assert ">verified<" in html
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(video_take.qc_pdf), "-"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "(TC 10:00:00:20)" in text and "(TC 10:00:01:05)" in text

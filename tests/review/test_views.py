@@ -362,3 +362,45 @@ def test_next_and_previous_event_from_the_cursor():
     assert model.event_before(-1, 4.0) == 2
     assert model.event_before(0, 1.0) is None
     assert model.event_before(-1, 0.5) is None
+
+
+def test_the_timeline_and_cursor_read_the_tape_timecode(qtbot, review, video_take, audio_take):
+    import shutil
+
+    if not shutil.which("mkvpropedit"):
+        pytest.skip("needs mkvtoolnix")
+    from capture.timecode.master import set_video_timecode_tag
+
+    set_video_timecode_tag(video_take.master("video"), "10:00:00:00")  # 25 fps
+    review.open_path(video_take.directory)
+    assert review.model.timecode is not None
+    axis = review.timeline.plots[-1].getAxis("bottom")
+    assert axis.tickStrings([0.0, 0.8, 1.2], 1.0, 0.4) == [
+        "10:00:00:00", "10:00:00:20", "10:00:01:05",
+    ]  # fmt: skip
+    assert "tape timecode" in axis.labelText
+    review.set_cursor(1.2)
+    assert "00:00:01.200  TC 10:00:01:05" in review.transport.text()
+    review.select_event(0)  # video_dropout at 0.8 s
+    assert "TC 10:00:00:20" in review.detail.text()
+    # a take without the tape's timecode: seconds, as before
+    review.open_path(audio_take.directory)
+    assert review.model.timecode is None
+    axis = review.timeline.plots[-1].getAxis("bottom")
+    assert axis.tickStrings([0.0, 1.0], 1.0, 1.0) == ["0", "1"]
+    review.set_cursor(1.0)
+    assert "TC" not in review.transport.text()
+
+
+def test_timecode_ticks_fall_on_the_tapes_own_seconds():
+    from fractions import Fraction
+
+    from app.review.timeline import _snapped
+    from qc.timecode import TakeTimecode, frame_number
+
+    tc = TakeTimecode(Fraction(30000, 1001), True, frame_number("01:00:10;00", 30), "test")
+    ticks = _snapped(tc, [1.0, 2.0, 50.0, 51.0], 1.0)
+    assert [tc.at(t) for t in ticks] == ["01:00:11;00", "01:00:12;00", "01:01:00;02", "01:01:01;00"]
+    fine = _snapped(tc, [0.1, 0.2], 0.1)  # zoomed in: frames
+    assert [tc.at(t) for t in fine] == ["01:00:10;03", "01:00:10;06"]  # frame starts
+    assert all(abs(t * 30000 / 1001 - round(t * 30000 / 1001)) < 1e-6 for t in fine)
