@@ -26,6 +26,7 @@ LIVE_EVENT = "qc_live"  # the engine's event name for a check that fired during 
 REPAINT_MS = 250  # at most four repaints a second, however fast events arrive
 # By the controller's ease level (the take's queue filling): the take gets the processor back.
 EASED_REPAINT_MS = (REPAINT_MS, 500, 1000, 2000)
+NOW_REPAINT_MS = 1000  # the take's time alone moves the strip once a second
 MIN_SPAN_S = 60.0
 MIN_MARK_PX = 2  # a one-frame event stays visible on a two-hour strip
 TOOLTIP_EVENTS = 8
@@ -293,7 +294,7 @@ class LiveEventStrip(QWidget):
             return
         self.elapsed_s = float(elapsed_s)
         if self._now_position() != self._shown_now:  # a repaint only when the strip moves
-            self._changed()
+            self._changed(NOW_REPAINT_MS)
 
     def set_ease(self, level: int) -> None:
         """The controller's ease level: repaint less often while the take's queue fills."""
@@ -314,11 +315,17 @@ class LiveEventStrip(QWidget):
         return strip_span_s(max(self.elapsed_s, self.model.latest_end_s))
 
     # -- repainting, rationed ----------------------------------------------------------------
-    def _changed(self) -> None:
+    def _changed(self, every_ms: int | None = None) -> None:
+        """Repaint once ``every_ms`` (the strip's interval unless longer) has passed since
+        the last paint; an earlier request already waiting is kept."""
+        every_ms = max(self.interval_ms, every_ms or 0)
+        wait_ms = every_ms - (time.monotonic() - self._painted_at) * 1000
         if self._pending:
-            return
-        wait_ms = self.interval_ms - (time.monotonic() - self._painted_at) * 1000
+            if self._timer.remainingTime() <= wait_ms:
+                return
+            self._timer.stop()
         if wait_ms <= 0:
+            self._pending = False
             self.update()  # Qt folds further calls into one paint
         else:
             self._pending = True

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.widgets.live_events import (
     LIVE_EVENT,
+    NOW_REPAINT_MS,
     REPAINT_MS,
     LiveEventStrip,
     fmt_take_time,
@@ -220,6 +221,16 @@ def test_repaints_at_most_a_few_times_a_second_however_fast_events_arrive(strip,
     # (an expose); unrationed, this was 54
     assert 2 <= paints <= elapsed * 1000 / REPAINT_MS + 2, (paints, elapsed)
     assert painted[-1] < paints  # a paint came after the last event
+    # the take's time alone (no event): the strip moves once a second
+    strip.start_take("audio")
+    qtbot.wait(REPAINT_MS + 50)
+    base = strip.paints
+    started = time.monotonic()
+    for i in range(20):  # 2 s of the controller's 10 Hz elapsed figure, a pixel or more each
+        strip.set_elapsed(1.0 + i * 0.2)
+        qtbot.wait(100)
+    elapsed = time.monotonic() - started
+    assert 1 <= strip.paints - base <= elapsed / (NOW_REPAINT_MS / 1000) + 1
     # eased while the take's queue fills: fewer still
     strip.set_ease(3)
     base = strip.paints
