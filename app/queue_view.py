@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.signoff_dialog import SignoffDialog
+from app.widgets.integrity import IntegrityWatcher, integrity_label, read_take_integrity
 from app.widgets.library_view import LibraryView
 from app.widgets.row_table import row_table
 from metadata.catalogue import database as catalogue
@@ -47,7 +48,10 @@ def _ts(dt) -> float:
 
 
 class QueueView(LibraryView):
-    COLUMNS = ("take", "verdict", "kind", "duration", "events", "state", "captured", "QC", "report")
+    COLUMNS = (
+        "take", "verdict", "kind", "duration", "events", "state", "captured", "QC", "integrity",
+        "report",
+    )  # fmt: skip
     open_take = Signal(object)  # Path of a take folder, for the review view
     take_signed = Signal(object, dict)  # take folder, the decision recorded
 
@@ -64,6 +68,9 @@ class QueueView(LibraryView):
         self.table.setSortingEnabled(True)
         self.table.cellDoubleClicked.connect(self._double_clicked)
         self.table.setToolTip("Double-click a take to review it")
+        # the after-take integrity job's state, followed while pending (its end may fail a take)
+        self.integrity_watch = IntegrityWatcher(self)
+        self.integrity_watch.changed.connect(self._integrity_changed)
         top = QHBoxLayout()
         top.addWidget(self.title)
         top.addStretch(1)
@@ -96,7 +103,11 @@ class QueueView(LibraryView):
     def load_rows(library: Path, url: str | None) -> list[dict]:
         """Rebuild the catalogue from the library, then list the takes awaiting sign-off."""
         catalogue.rebuild(library, url)
-        return catalogue.awaiting_signoff(library, url)
+        rows = catalogue.awaiting_signoff(library, url)
+        for row in rows:  # the state in words, for the tooltip
+            if row.get("integrity"):
+                row["integrity_entry"] = read_take_integrity(Path(row["take_dir"]))
+        return rows
 
     def fill(self, rows: list[dict]) -> None:
         self.table.setSortingEnabled(False)
@@ -115,12 +126,18 @@ class QueueView(LibraryView):
                 _SortItem(str(row.get("state") or "").replace("_", " "), str(row.get("state"))),
                 _SortItem(format_minute(row.get("captured_utc")), _ts(row.get("captured_utc"))),
                 _SortItem(format_minute(row.get("qc_utc")), _ts(row.get("qc_utc"))),
+                _SortItem("", ""),
             ]
             for column, item in enumerate(cells):
                 item.setData(Qt.ItemDataRole.UserRole, row["take_dir"])
                 self.table.setItem(index, column, item)
             if verdict in VERDICT_COLOURS:
                 cells[1].setForeground(QColor(VERDICT_COLOURS[verdict]))
+            entry = row.get("integrity_entry") or (
+                {"state": row["integrity"]} if row.get("integrity") else None
+            )
+            self._show_integrity(cells[self.COLUMNS.index("integrity")], entry)
+            self.integrity_watch.watch(row["take_dir"], entry)
             button = QPushButton("Open report")
             button.setToolTip("Open the QC report (written first if missing)")
             button.clicked.connect(
@@ -132,6 +149,24 @@ class QueueView(LibraryView):
             self._sorted_once = True
             self.table.sortItems(1, Qt.SortOrder.AscendingOrder)
         self.status.setText(f"{len(self.rows)} take(s) awaiting sign-off")
+
+    @staticmethod
+    def _show_integrity(item: QTableWidgetItem, entry: dict | None) -> None:
+        state, colour, tip = integrity_label(entry)
+        item.setText(state)
+        item.key = state
+        item.setForeground(QColor(colour))
+        item.setToolTip(f"After-take integrity: {tip}")
+
+    def _integrity_changed(self, take_dir: str, entry) -> None:
+        column = self.COLUMNS.index("integrity")
+        for row in range(self.table.rowCount()):
+            item = self.table.item(row, column)
+            if item is not None and item.data(Qt.ItemDataRole.UserRole) == take_dir:
+                self._show_integrity(item, entry)
+                if (entry or {}).get("state") == "failed":  # its verdict may be fail now
+                    self.refresh()
+                return
 
     def take_dir_at(self, row: int) -> Path | None:
         item = self.table.item(row, 0)

@@ -15,11 +15,12 @@ import time
 from pathlib import Path
 
 from capture.disk_room import DiskReserve, is_disk_full
+from capture.integrity import premis_events, read_back_md5  # moved to the after-take job
 from capture.priority import AFTER_TAKE_NICE, lower_this_thread
 from capture.take import EventFn, TakeResult, log_event
 from metadata.collection.after_take import after_take
 from metadata.errors import HeadblockError, TakeCutShort
-from metadata.take.log import TakeLog, utc_now
+from metadata.take.log import TakeLog
 from metadata.take.naming import TakePaths
 from metadata.take.record import TakeRecord
 
@@ -43,29 +44,6 @@ def _write_md5(master: Path, digest: str) -> Path:
     from metadata.formats.checksums import write_md5_file
 
     return write_md5_file(master, digest)
-
-
-def read_back_md5(master: Path, kind: str, progress=None) -> tuple[str, str | None]:
-    """One read of the closed master: (whole-file MD5, essence MD5 as stored). The essence is
-    the BWF ``data`` payload; for video it is None (the caller checks its packets itself)."""
-    if kind == "audio":
-        from metadata.formats.bwf import file_and_data_md5
-
-        return file_and_data_md5(master, progress)
-    from metadata.formats.checksums import file_md5
-
-    return file_md5(master, progress), None
-
-
-def premis_events(record: TakeRecord, *, fixity_ok: bool, detail: str = ""):
-    """The PREMIS events of a take: capture, message digest calculation, fixity check."""
-    from metadata.formats import premis
-
-    detail = detail or "essence MD5 computed while writing compared with the file read back"
-    return [
-        *premis.default_events(record),
-        premis.fixity_check_event(utc_now(), fixity_ok, detail, record.software),
-    ]
 
 
 def _direct(write, *args, **kwargs):

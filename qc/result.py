@@ -64,6 +64,8 @@ class QCResult:
     checks: list[CheckResult] = field(default_factory=list)
     events: list[QCEvent] = field(default_factory=list)
     stats: dict = field(default_factory=dict)
+    # the after-take integrity job's state (qc.integrity); None until it is pending
+    integrity: dict | None = None
     # records (PREMIS, catalogue) that could not be brought in line; not part of qc.json
     record_failures: list[str] = field(default_factory=list, compare=False)
 
@@ -90,6 +92,7 @@ class QCResult:
                 e.to_dict() for e in sorted(self.events, key=lambda e: (e.start_s, e.check))
             ],
             "stats": _jsonable(self.stats),
+            **({"integrity": _jsonable(self.integrity)} if self.integrity is not None else {}),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -107,6 +110,7 @@ class QCResult:
                 checks=[CheckResult(**c) for c in d["checks"]],
                 events=[QCEvent(**e) for e in d["events"]],
                 stats=d.get("stats", {}),
+                integrity=d["integrity"] if isinstance(d.get("integrity"), dict) else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise HeadblockError(f"not a QC result: {exc}") from exc

@@ -15,11 +15,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from metadata.formats.framemd5 import frame_hashes, read_framemd5
+from metadata.formats.framemd5 import differing_frames, frame_hashes, read_framemd5
 from metadata.progress import ProgressFn
 from metadata.take.log import read_log
 from metadata.take.naming import paths_for_master
 from qc.conformance import run_conformance
+from qc.integrity import decode_error_detection, framemd5_detection
 from qc.profiles import Profile, load_profile
 from qc.result import CheckResult, EventMerger, QCEvent, status_of
 from qc.series import joined_runs
@@ -330,25 +331,8 @@ def detect_frame_drop(ctx: VideoContext, thresholds: dict) -> Detection:
 
 def detect_decode_error(ctx: VideoContext, thresholds: dict) -> Detection:
     """Slice CRC mismatches and other decoder errors."""
-    severity = "fail" if thresholds["fail_on_error"] else "warn"
-    merger = EventMerger("decode_error", gap_s=1.5 * ctx.frame_s)
-    for issue in ctx.stats.issues:
-        if issue.time_s is not None:
-            at = issue.time_s
-        elif issue.frame_index is not None and len(ctx.pts):
-            at = float(ctx.pts[min(issue.frame_index, len(ctx.pts) - 1)])
-        else:
-            at = 0.0
-        merger.add(at, at + ctx.frame_s, None, severity, None, issue.message)
-    events = merger.finish()
-    return _detection(
-        "decode_error",
-        events,
-        "decoded without errors",
-        lambda ev: (
-            f"{len(ctx.stats.issues)} decoder errors in {len(ev)} places (e.g. {ev[0].detail})"
-        ),
-    )
+    result, events = decode_error_detection(ctx.stats.issues, ctx.frame_s, thresholds, ctx.pts)
+    return Detection(result, events)
 
 
 def detect_framemd5(ctx: VideoContext, thresholds: dict) -> Detection | None:
@@ -368,32 +352,9 @@ def detect_framemd5(ctx: VideoContext, thresholds: dict) -> Detection | None:
         no_rate = "the frames could not be hashed (no rate)"
         return Detection(CheckResult("framemd5", "warn", 1, no_rate), [])
     decoded = frame_hashes(ctx.stats.framemd5)
-    merger = EventMerger("framemd5", gap_s=1.5 * ctx.frame_s)
-    bad = 0
-    indices = sorted(written.keys() | decoded.keys())
-    for index in indices:
-        at_capture, now = written.get(index), decoded.get(index)
-        if at_capture == now:
-            continue
-        bad += 1
-        at = index * ctx.frame_s
-        what = (
-            "written at capture, not decoded now"
-            if now is None
-            else "decoded now, not written at capture"
-            if at_capture is None
-            else "differs from the frame written at capture"
-        )
-        merger.add(at, at + ctx.frame_s, None, "fail", None, f"frame {index} {what}")
-    return _detection(
-        "framemd5",
-        merger.finish(),
-        f"all {len(decoded)} decoded frames match {sidecar.name}",
-        lambda ev: (
-            f"{bad} of {len(indices)} frames differ from {sidecar.name} in {len(ev)} "
-            f"place{'s' if len(ev) != 1 else ''} (first: {ev[0].detail})"
-        ),
-    )
+    differences = differing_frames(written, decoded)
+    result, events = framemd5_detection(differences, ctx.frame_s, sidecar.name, len(decoded))
+    return Detection(result, events)
 
 
 def detect_conformance(ctx: VideoContext, thresholds: dict) -> Detection:

@@ -448,16 +448,23 @@ class _Decoder(threading.Thread):
             return []
         items = list(self.capture.logs)
         self.capture.logs.clear()
-        out: list[tuple[str, float | None]] = []
-        for level, name, msg in items:
-            if level > av.logging.ERROR:
-                continue
-            at = _AT_SECONDS.fullmatch(msg.strip())
-            if at and out:  # FFV1 follows a slice error with "at 12.345 seconds"
-                out[-1] = (out[-1][0], float(at.group(1)))
-                continue
-            out.append((f"{name}: {msg.strip()}", None))
-        return out
+        return decoder_messages(items)
+
+
+def decoder_messages(items) -> list[tuple[str, float | None]]:
+    """(message, time in seconds if the decoder said it) of the errors among FFmpeg's log
+    lines ``(level, name, message)`` (``av.logging.Capture``); shared with the after-take
+    integrity job's decode."""
+    out: list[tuple[str, float | None]] = []
+    for level, name, msg in items:
+        if level > av.logging.ERROR:
+            continue
+        at = _AT_SECONDS.fullmatch(msg.strip())
+        if at and out:  # FFV1 follows a slice error with "at 12.345 seconds"
+            out[-1] = (out[-1][0], float(at.group(1)))
+            continue
+        out.append((f"{name}: {msg.strip()}", None))
+    return out
 
 
 def open_video(path: Path):

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from app.review.frames import FrameFetcher
 from app.review.timeline import Timeline
 from app.signoff_dialog import SignoffDialog
+from app.widgets.integrity import IntegrityWatcher, integrity_label, read_take_integrity
 from app.widgets.picture_view import PictureView
 from app.widgets.row_table import row_table
 from app.widgets.vectorscope import Vectorscope
@@ -80,6 +81,10 @@ class ReviewView(QWidget):
         self._play_timer = QTimer(self)
         self._play_timer.setInterval(50)
         self._play_timer.timeout.connect(self._follow_player)
+        # the after-take integrity job's state in the header, followed until it ends
+        self.integrity: dict | None = None
+        self.integrity_watch = IntegrityWatcher(self)
+        self.integrity_watch.changed.connect(self._integrity_changed)
 
     # -- layout
     def _build(self) -> None:
@@ -286,12 +291,9 @@ class ReviewView(QWidget):
     def _show(self, model: ReviewModel) -> None:
         self.close_take()
         self.model = model
-        qc = model.qc
-        verdict = str(qc.get("verdict", "?"))
-        self.title.setText(
-            f"{model.paths.stem} — {model.kind}, {fmt_time(model.duration_s)}, verdict "
-            f"<span style='color:{VERDICT_COLOURS.get(verdict, '#fff')}'>{verdict.upper()}</span>"
-        )
+        self.integrity = model.qc.get("integrity") or read_take_integrity(model.paths.directory)
+        self._set_title()
+        self.integrity_watch.watch(model.paths.directory, self.integrity)
         self.timeline.show_model(model)
         self.legend.setText(
             "Events: "
@@ -319,7 +321,39 @@ class ReviewView(QWidget):
         for warning in model.warnings:
             self._error(warning)
 
+    def _set_title(self) -> None:
+        model = self.model
+        verdict = str(model.qc.get("verdict", "?"))
+        text = (
+            f"{model.paths.stem} — {model.kind}, {fmt_time(model.duration_s)}, verdict "
+            f"<span style='color:{VERDICT_COLOURS.get(verdict, '#fff')}'>{verdict.upper()}</span>"
+        )
+        state, colour, tip = integrity_label(self.integrity)
+        if state:
+            text += f", integrity <span style='color:{colour}'>{state}</span>"
+        self.title.setText(text)
+        self.title.setToolTip(f"After-take integrity: {tip}")
+
+    def _integrity_changed(self, take_dir: str, entry) -> None:
+        """The job ended (or verify ran): a failure brings the framemd5 events and a new
+        verdict, so the take is read again; the cursor stays where it was."""
+        if self.model is None or str(self.model.paths.directory) != take_dir:
+            return
+        if (entry or {}).get("state") == "pending":
+            self.integrity = entry
+            self._set_title()
+            return
+        cursor = self.cursor_s
+        try:
+            self._show(load_review_model(Path(take_dir)))
+        except HeadblockError as exc:
+            self._error(str(exc))
+            return
+        self.set_cursor(cursor)
+
     def close_take(self) -> None:
+        if self.model is not None:
+            self.integrity_watch.forget(self.model.paths.directory)
         self.stop_playback()
         if self.player is not None:
             self.player.close()

@@ -3,37 +3,11 @@ against the MD5s taken as they were muxed), then the shared end of every take.""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from capture.finalize import finalize_take
-from capture.mkv_writer import essence_md5_of
+from capture.integrity import ESSENCE_DETAIL, verify_essence  # moved to the after-take job
 from capture.take import TakeResult
 from capture.timecode.master import log_source_timecode
-from metadata.errors import HeadblockError
 from metadata.take.record import TakeRecord
-
-ESSENCE_DETAIL = (
-    "the packets of every stream: MD5 taken as they were muxed, compared with the file read back"
-)
-
-
-def verify_essence(master: Path, written: dict[str, str], progress=None) -> tuple[bool, str]:
-    """The packets stored in the closed master against the MD5s taken as they were muxed.
-
-    Reads the file without decoding, at the disk's speed rather than the decoder's. The
-    decoded frames are checked against the framemd5 by QC, which decodes every frame anyway."""
-    if not written:
-        return False, "no essence MD5 was taken while writing"
-    try:
-        stored = essence_md5_of(master, progress)
-    except HeadblockError as exc:
-        return False, str(exc)
-    differ = [k for k in written if stored.get(k) != written[k]]
-    if differ:
-        return False, ", ".join(
-            f"{k} packets: {written[k]} written, {stored.get(k)} read back" for k in differ
-        )
-    return True, ", ".join(f"{k} packets {written[k]}" for k in written) + " read back alike"
 
 
 def finish_video_take(take, record: TakeRecord, reason: str) -> TakeResult:

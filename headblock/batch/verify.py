@@ -106,9 +106,30 @@ def run(unit: Unit, options: dict) -> Outcome:
         note = _record_event(unit, check)
         if note:
             out.notes.append(note)
+        out.notes += _record_integrity(check)
     out.seconds = time.perf_counter() - started
     out.at_utc = utc_stamp()
     return out
+
+
+def _record_integrity(check) -> list[str]:
+    """A take master's integrity state, as ``headblock verify`` records it (the catalogue is
+    the client's; the report is left as it is: writing it would read the master again)."""
+    if not is_take_master(check.master):
+        return []
+    from capture.integrity import record_verification
+
+    _, failures = record_verification(
+        check.master.parent,
+        ok=bool(check.integrity_ok),
+        fixity_ok=check.fixity_ok,
+        frames=check.frames,
+        detail="; ".join(check.notes if check.integrity_ok else check.problems[:3]),
+        by="headblock batch verify",
+        catalogue=False,
+        report=False,
+    )
+    return failures
 
 
 def _record_event(unit: Unit, check) -> str | None:

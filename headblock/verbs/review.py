@@ -25,6 +25,22 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+def _record_integrity(check) -> list[str]:
+    """The take's integrity state from this verification, recorded as the after-take job
+    records it (qc.json's framemd5 check and ``integrity`` key, log, catalogue, report)."""
+    from capture.integrity import record_verification
+
+    detail = "; ".join(check.notes if check.integrity_ok else check.problems[:3])
+    _, failures = record_verification(
+        check.master.parent,
+        ok=bool(check.integrity_ok),
+        fixity_ok=check.fixity_ok,
+        frames=check.frames,
+        detail=detail,
+    )
+    return failures
+
+
 def cmd_verify(args) -> int:
     targets, packages = collect_targets(list(args.paths))
     failed = 0
@@ -40,6 +56,8 @@ def cmd_verify(args) -> int:
         progress = TerminalProgress(f"verify {master.name}")
         check = verify_master(master, md5_path, progress)
         note = record_fixity_event(check) if is_take_master(master) else None
+        if is_take_master(master):
+            note = "; ".join(filter(None, [note, *_record_integrity(check)])) or None
         if progress.enabled:
             progress.stream.write("\r\033[K")
             progress.stream.flush()

@@ -36,7 +36,9 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    inspect,
     select,
+    text,
 )
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -81,6 +83,8 @@ takes = Table(
     Column("qc_utc", DateTime(timezone=True)),
     Column("decided_utc", DateTime(timezone=True)),
     Column("updated_utc", DateTime(timezone=True), nullable=False),
+    # the after-take integrity job (capture.integrity): pending | done | failed, "" never run
+    Column("integrity", String(8), nullable=False, default="", server_default=""),
     UniqueConstraint("item", "take_number", name="uq_take_item_number"),
 )
 
@@ -256,6 +260,7 @@ def engine_for(url: str) -> Engine:
             for attempt in range(3):
                 try:  # two stations creating the schema at once: the loser finds it made
                     md.create_all(eng, checkfirst=True)
+                    _add_missing_columns(eng)
                     break
                 except SQLAlchemyError:
                     if attempt == 2:
@@ -268,6 +273,26 @@ def engine_for(url: str) -> Engine:
             raise HeadblockError(f"cannot open the catalogue {url!r}: {exc}") from exc
         _engines[url] = eng
         return eng
+
+
+def _add_missing_columns(eng: Engine) -> None:
+    """Columns added to a table after a catalogue was made (``takes.integrity``): an older
+    catalogue gains them, with their server default, when it is first opened."""
+    found = inspect(eng)
+    for table in md.sorted_tables:
+        if not found.has_table(table.name):
+            continue
+        have = {c["name"] for c in found.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in have:
+                continue
+            kind = column.type.compile(dialect=eng.dialect)
+            default = column.server_default.arg if column.server_default is not None else None
+            clause = f" NOT NULL DEFAULT '{default}'" if isinstance(default, str) else ""
+            with eng.begin() as conn:
+                conn.execute(
+                    text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{clause}')
+                )
 
 
 def dispose_all() -> None:
@@ -312,6 +337,7 @@ class TakeFacts:
     packages: list[dict]
     fixity: list[dict] = field(default_factory=list)
     derivatives: list[dict] = field(default_factory=list)
+    integrity: str = ""  # pending | done | failed; "" never checked after the take
 
 
 _PREMIS_NS = "{http://www.loc.gov/premis/v3}"
@@ -479,6 +505,7 @@ def read_take_folder(take_dir: Path) -> TakeFacts:
         state = "captured"
     report = next((p for p in (paths.qc_html, paths.qc_pdf) if p.exists()), None)
     checks = read_fixity_checks(paths.premis, paths.stem) if paths.premis.exists() else []
+    integrity = (qc.get("integrity") if isinstance(qc, dict) else None) or _logged_integrity(paths)
     return TakeFacts(
         identifier=paths.stem,
         item=paths.item,
@@ -503,7 +530,19 @@ def read_take_folder(take_dir: Path) -> TakeFacts:
         packages=delivered,
         fixity=_fixity_rows(checks, master.name if master else paths.stem),
         derivatives=_derivatives_of(paths),
+        integrity=str(integrity.get("state") or "") if isinstance(integrity, dict) else "",
     )
+
+
+def _logged_integrity(paths) -> dict | None:
+    """The last ``integrity`` line of the take's log (a take whose QC has not run)."""
+    try:
+        from metadata.take.log import read_log
+
+        found = [ev.fields for ev in read_log(paths.log) if ev.event == "integrity"]
+    except Exception:  # a damaged log never stops indexing
+        return None
+    return found[-1] if found else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -556,6 +595,7 @@ def _write_facts(conn, f: TakeFacts) -> None:
             "qc_utc": f.qc_utc,
             "decided_utc": f.decided_utc,
             "updated_utc": now,
+            "integrity": f.integrity,
         },
         ("identifier",),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -145,10 +146,12 @@ class StreamFrameMD5:
         return self._buf.getvalue().splitlines()
 
 
-def compute_framemd5(path, progress=None) -> list[str]:
+def compute_framemd5(path, progress=None, on_frame=None) -> list[str]:
     """Re-decode a master's first video stream; return the framemd5 lines (without newlines).
 
     Timestamps are converted to the frame period as ``ffmpeg -f framemd5`` does.
+    ``on_frame(index, seconds)`` is called after each frame (the integrity job collects the
+    decoder's errors there).
     """
     path = Path(path)
     try:
@@ -164,6 +167,8 @@ def compute_framemd5(path, progress=None) -> list[str]:
         total = float(stream.duration * stream.time_base) if stream.duration else 0.0
         for frame in container.decode(stream):
             index = hasher.add(frame)
+            if on_frame is not None:
+                on_frame(index, float(index * hasher.tb))
             if progress and total and hasher.frames % 30 == 0:
                 progress(min(1.0, float(index * hasher.tb) / total), f"frame {hasher.frames}")
         if not hasher.frames:
@@ -194,3 +199,92 @@ def frame_hashes(lines: list[str]) -> dict[int, str]:
 
 def write_framemd5_lines(lines: list[str], path) -> None:
     Path(path).write_text("".join(line + "\n" for line in lines), encoding="ascii")
+
+
+# -- the comparison of decoded frames with the framemd5 written at capture ------------------
+
+FRAME_DIFFERS = "differs from the frame written at capture"
+FRAME_MISSING = "written at capture, not decoded now"
+FRAME_EXTRA = "decoded now, not written at capture"
+
+
+@dataclass
+class FrameDifference:
+    index: int  # the frame's pts in frame periods (its line in the framemd5)
+    what: str  # FRAME_DIFFERS, FRAME_MISSING or FRAME_EXTRA
+
+
+def differing_frames(written: dict[int, str], decoded: dict[int, str]) -> list[FrameDifference]:
+    """The frames whose line differs between two ``frame_hashes`` maps, in frame order: the
+    one comparison QC's ``framemd5`` check, the after-take integrity job and ``headblock
+    verify`` share."""
+    out = []
+    for index in sorted(written.keys() | decoded.keys()):
+        at_capture, now = written.get(index), decoded.get(index)
+        if at_capture == now:
+            continue
+        what = (
+            FRAME_MISSING if now is None else FRAME_EXTRA if at_capture is None else FRAME_DIFFERS
+        )
+        out.append(FrameDifference(index, what))
+    return out
+
+
+@dataclass
+class FrameComparison:
+    """A master decoded again and compared with its ``.framemd5``."""
+
+    sidecar: str  # the framemd5's file name
+    written: int  # frames it lists
+    decoded: int  # frames decoded now
+    rate: Fraction  # frames per second (the frame period is 1/rate)
+    differences: list[FrameDifference] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+    @property
+    def frame_s(self) -> float:
+        return float(1 / self.rate)
+
+    def summary(self) -> str:
+        if self.ok:
+            return f"all {self.decoded} decoded frames match {self.sidecar}"
+        bad = self.differences
+        first = bad[0]
+        return (
+            f"{len(bad)} of {max(self.written, self.decoded)} frames differ from {self.sidecar} "
+            f"(first: frame {first.index} {first.what})"
+        )
+
+
+def compare_framemd5(master, sidecar=None, progress=None, on_frame=None) -> FrameComparison:
+    """Decode every frame of ``master``'s first video stream (nothing else is computed) and
+    compare it with ``sidecar`` (default: the master's ``.framemd5``). HeadblockError when the
+    master cannot be decoded or the sidecar cannot be read. ``on_frame``: as
+    ``compute_framemd5``'s."""
+    master = Path(master)
+    sidecar = Path(sidecar) if sidecar is not None else master.with_suffix(".framemd5")
+    try:
+        written = frame_hashes(read_framemd5(sidecar))
+    except OSError as exc:
+        raise HeadblockError(f"cannot read {sidecar.name}: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise HeadblockError(f"cannot read {sidecar.name}: {exc}") from exc
+    if not written:
+        raise HeadblockError(f"{sidecar.name} lists no frames")
+    lines = compute_framemd5(master, progress, on_frame)
+    decoded = frame_hashes(lines)
+    rate = _rate_of_lines(lines)
+    return FrameComparison(
+        sidecar.name, len(written), len(decoded), rate, differing_frames(written, decoded)
+    )
+
+
+def _rate_of_lines(lines: list[str]) -> Fraction:
+    """The frame rate from a framemd5's ``#tb 0: N/D`` header (the frame period)."""
+    for line in lines:
+        if line.startswith("#tb 0:"):
+            return 1 / Fraction(line.split(":", 1)[1].strip())
+    raise HeadblockError("the framemd5 has no time base line")

@@ -602,6 +602,33 @@ def add_event(
     return event
 
 
+def set_fixity(
+    path: str | os.PathLike, md5: str, size_bytes: int | None = None, originator: str = ""
+) -> None:
+    """Set the master object's fixity (its MD5, known once the closed file is read back
+    after the take) and size in place; re-validates. The object keeps everything else."""
+    path = Path(path)
+    with _locked(path):
+        tree = _parse(path)
+        obj = tree.getroot().find(_P + "object")
+        ch = obj.find(_P + "objectCharacteristics")
+        _, fresh_ch = _file_object("x", md5, originator or software_string(), size_bytes or 0)
+        for old in ch.findall(_P + "fixity"):
+            ch.remove(old)
+        new_fixity = fresh_ch.find(_P + "fixity")
+        if new_fixity is not None:
+            ch.find(_P + "compositionLevel").addnext(new_fixity)
+        if size_bytes is not None:
+            ch.find(_P + "size").text = str(int(size_bytes))
+        _write_valid(tree, path)
+
+
+def read_fixity(path: str | os.PathLike) -> str:
+    """The master object's recorded MD5 ("" when none is recorded yet)."""
+    obj = _parse(Path(path)).getroot().find(_P + "object")
+    return obj.findtext(f"{_P}objectCharacteristics/{_P}fixity/{_P}messageDigest") or ""
+
+
 def add_derivative(path: str | os.PathLike, record: DerivativeRecord) -> PremisEvent:
     """Record an access copy in its take's PREMIS document: the copy as an object (replacing
     the object of an earlier copy of the same name, whose file it replaced) and its

@@ -23,7 +23,7 @@ from pathlib import Path
 from metadata.errors import HeadblockError
 from metadata.formats import bwf, premis
 from metadata.formats.checksums import file_md5, read_md5_file
-from metadata.formats.framemd5 import compute_framemd5, frame_hashes, read_framemd5
+from metadata.formats.framemd5 import FRAME_DIFFERS, FrameComparison, compare_framemd5
 from metadata.progress import ProgressFn
 from metadata.review.signoff import verify_signoff
 from metadata.take.naming import take_number_of
@@ -39,6 +39,9 @@ class MasterCheck:
     ok: bool = True
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    frames: FrameComparison | None = None  # the framemd5 comparison, when one was made
+    fixity_ok: bool | None = None  # the MD5 checks alone (None: not made)
+    integrity_ok: bool | None = None  # the MD5 checks and the framemd5, before the sign-off
 
     def fail(self, problem: str) -> None:
         self.ok = False
@@ -176,29 +179,32 @@ def check_md5(check: MasterCheck, progress: ProgressFn | None = None) -> None:
 
 
 def check_framemd5(check: MasterCheck, progress: ProgressFn | None = None) -> None:
+    """Every frame decoded again against the ``.framemd5`` (the comparison the after-take
+    integrity job makes: ``metadata.formats.framemd5.compare_framemd5``); the comparison is
+    kept on ``check.frames`` so the take's state can be recorded from it."""
     master = check.master
     sidecar = master.with_suffix(".framemd5")
     if not sidecar.exists():
         check.fail(f"no {sidecar.name} beside the video master")
         return
     try:
-        computed = frame_hashes(compute_framemd5(master, progress=progress))
+        frames = compare_framemd5(master, sidecar, progress)
     except HeadblockError as exc:
-        check.fail(f"cannot decode for the framemd5: {exc}")
+        text = str(exc)
+        if text.startswith("cannot read") or text.endswith("lists no frames"):
+            check.fail(text)
+        else:
+            check.fail(f"cannot decode for the framemd5: {exc}")
         return
-    try:
-        stored = frame_hashes(read_framemd5(sidecar))
-    except ValueError as exc:
-        check.fail(f"cannot read {sidecar.name}: {exc}")
+    check.frames = frames
+    if frames.ok:
+        check.notes.append(f"{frames.written} frame MD5s match")
         return
-    if computed == stored:
-        check.notes.append(f"{len(stored)} frame MD5s match")
-        return
-    if len(computed) != len(stored):
+    if frames.written != frames.decoded:
         check.fail(
-            f"{sidecar.name} lists {len(stored)} frames, the master decodes to {len(computed)}"
+            f"{sidecar.name} lists {frames.written} frames, the master decodes to {frames.decoded}"
         )
-    bad = [i for i in sorted(computed.keys() & stored.keys()) if computed[i] != stored[i]]
+    bad = [d.index for d in frames.differences if d.what == FRAME_DIFFERS]
     if bad:
         check.fail(f"{len(bad)} frame(s) differ from {sidecar.name}, first at frame {bad[0]}")
 
@@ -222,8 +228,10 @@ def verify_master(
 ) -> MasterCheck:
     check = MasterCheck(master, md5_path)
     check_md5(check, progress)
+    check.fixity_ok = check.ok
     if master.suffix.lower() == ".mkv" and master.is_file():
         check_framemd5(check, progress)
+    check.integrity_ok = check.ok
     if is_take_master(master):
         check_signoff(check)
     return check

@@ -18,6 +18,7 @@ from metadata.review.marks import MARK_LABELS, current_marks, event_key
 from metadata.take.log import read_log
 from metadata.take.meta import TakeMeta
 from metadata.take.naming import TakePaths, paths_for_master, paths_for_take_dir
+from qc.integrity import describe, read_integrity
 from qc.report.plots import plots, thumbnails
 from qc.timecode import TakeTimecode, read_take_timecode, time_label
 
@@ -219,6 +220,19 @@ def _fixity(master: Path | None, progress: ProgressFn) -> tuple[list[tuple[str, 
     return rows, ok
 
 
+def integrity_rows(entry: dict | None) -> list[tuple[str, str]]:
+    """The after-take integrity job's state (pending / done / failed, and what failed)."""
+    rows = [("After-take integrity", describe(entry))]
+    if entry and entry.get("state") != "pending":
+        words = {"pass": "verified", "fail": "FAILED", None: "not checked"}
+        rows.append(("Essence read back", words.get(entry.get("fixity"), "not checked")))
+        if entry.get("framemd5") is not None:
+            rows.append(("Decoded frames vs framemd5", words.get(entry.get("framemd5"))))
+        if entry.get("finished_utc"):
+            rows.append(("Checked (UTC)", f"{entry['finished_utc']} by {entry.get('by', '')}"))
+    return rows
+
+
 def gather(take_dir: Path, progress: ProgressFn = no_progress) -> ReportFacts:
     take_dir = Path(take_dir)
     if take_dir.is_dir():
@@ -247,6 +261,7 @@ def gather(take_dir: Path, progress: ProgressFn = no_progress) -> ReportFacts:
     timecode = read_take_timecode(master)
     tech_rows += timecode_rows(timecode, qc.get("duration_s"))
     fixity_rows, fixity_ok = _fixity(master, progress)
+    fixity_rows += integrity_rows(read_integrity(paths.qc_json, paths.log))
     marks = current_marks(paths.review_json) if paths.review_json.exists() else {}
     return ReportFacts(
         paths,

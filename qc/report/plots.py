@@ -90,7 +90,8 @@ def _loudness_plot(envelope: Envelope, stats: dict) -> bytes:
     fig, ax = plt.subplots(figsize=(7.2, 2.2))
     # Short-term (3 s) mean power over all channels: QC keeps no loudness curve.
     power = np.mean(10 ** (envelope.rms_dbfs / 10.0), axis=1)
-    width = max(1, int(round(3.0 / envelope.block_s)))
+    # never wider than the take: np.convolve "same" returns the longer of the two
+    width = max(1, min(int(round(3.0 / envelope.block_s)), len(power)))
     kernel = np.ones(width) / width
     short_term = 10 * np.log10(np.maximum(np.convolve(power, kernel, mode="same"), 1e-12))
     curve_t, _, curve_hi = _decimate(envelope.times_s(), short_term)

@@ -80,6 +80,33 @@ def test_run_qc_on_a_worker_leaves_the_catalogue_to_the_client(tmp_path, monkeyp
     assert not (lib / "catalogue.sqlite").exists()
 
 
+def test_verify_on_a_worker_records_the_integrity_state_not_the_catalogue(tmp_path):
+    from metadata.take.log import read_log
+
+    lib = tmp_path / "lib"
+    take = make_take(lib, "REEL-010", 1.0)
+    unit = Unit(
+        str(take.master("audio")), 1, str(take.directory), str(take.master("audio")) + ".md5"
+    )
+    out = get_verb("verify").run(unit, {})
+    assert out.outcome == "verified", out.reason
+    states = [
+        (e.fields["state"], e.fields["by"]) for e in read_log(take.log) if e.event == "integrity"
+    ]
+    assert states == [("done", "headblock batch verify")]
+    take.master("audio").write_bytes(take.master("audio").read_bytes()[:-2] + b"\x00\x01")
+    out = get_verb("verify").run(unit, {})
+    assert out.outcome == "failed"
+    last = [e for e in read_log(take.log) if e.event == "integrity"][-1]
+    assert (
+        last.level == "ERROR"
+        and last.fields["state"] == "failed"
+        and last.fields["fixity"] == "fail"
+    )
+    assert "differs from the recorded" in last.fields["detail"]
+    assert not (lib / "catalogue.sqlite").exists()
+
+
 def test_fixity_rows_name_the_file_from_the_event_detail(tmp_path):
     from metadata.formats import premis
     from tests.review.takes import make_audio_take
