@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from app.controller import AudioSnapshot, BenchController, TakeOutcome, VideoSnapshot
 from app.widgets.deck_panel import DeckPanel, DeckSignals
 from app.widgets.health import HealthStrip
+from app.widgets.live_events import LIVE_EVENT, LiveEventStrip
 from app.widgets.meters import MeterBridge
 from app.widgets.phase import CorrelationMeter, Goniometer
 from app.widgets.picture_view import PictureView
@@ -39,7 +40,8 @@ FIRST_EVENTS = 8
 
 
 class LastTakePanel(QGroupBox):
-    """The verdict and first QC events of the take just closed, and its folder."""
+    """The take under way or just closed: its verdict, the QC events that fired while it
+    recorded (``live_events``), the first QC events of the verdict, and its folder."""
 
     def __init__(self, parent=None):
         super().__init__("Last take", parent)
@@ -64,13 +66,15 @@ class LastTakePanel(QGroupBox):
         lay.addLayout(left)
         right = QVBoxLayout()
         right.addWidget(self.summary)
+        self.live_events = LiveEventStrip()  # beside the verdict, during the take and after
+        right.addWidget(self.live_events)
         self.events = QListWidget()
         self.events.setObjectName("qcEvents")
         right.addWidget(self.events, 1)
         lay.addLayout(right, 1)
         self.take_dir: Path | None = None
         self.open_button.clicked.connect(self.open_folder)
-        self.setMaximumHeight(190)
+        self.setMaximumHeight(150 + self.live_events.height())
 
     def show_progress(self, fraction: float, message: str) -> None:
         """``message`` is "Step: detail": the bar names the step, its tooltip the detail."""
@@ -180,6 +184,7 @@ class CaptureTab(QWidget):
         self.waveform_monitor = WaveformMonitor()
         self.health = HealthStrip()
         self.last_take = LastTakePanel()
+        self.live_events = self.last_take.live_events
         self.banner = QLabel("")
         self.banner.setObjectName("errorBanner")
         self.banner.setWordWrap(True)
@@ -248,11 +253,13 @@ class CaptureTab(QWidget):
         controller.videoSnapshot.connect(self._show_video)
         controller.health.connect(self.health.show_figures)
         controller.elapsed.connect(self.transport.set_elapsed)
+        controller.elapsed.connect(self._elapsed)
         controller.timecode.connect(self.transport.set_timecode)
         controller.takeClosed.connect(self._deck_take_closed)
         controller.stateChanged.connect(self._state_changed)
         controller.takeStarted.connect(self._take_started)
         controller.takeClosed.connect(self.last_take.show_closed)
+        controller.takeClosed.connect(self._take_closed)
         controller.qcFinished.connect(self._qc_finished)
         controller.proofFinished.connect(self.last_take.show_proof)
         controller.afterTakeProgress.connect(self.last_take.show_progress)
@@ -501,6 +508,14 @@ class CaptureTab(QWidget):
         self.last_take.set_verdict(None, "in progress")
         self.last_take.summary.setText(f"{paths.stem} in {paths.directory}")
         self.last_take.events.clear()
+        self.live_events.start_take(self.controller.take_kind)
+
+    def _elapsed(self, elapsed_s: float) -> None:
+        self.live_events.set_ease(self.controller.ease_level())
+        self.live_events.set_elapsed(elapsed_s)
+
+    def _take_closed(self, outcome: TakeOutcome) -> None:
+        self.live_events.stop_take(outcome.duration_s if not outcome.error else None)
 
     def _qc_finished(self, outcome: TakeOutcome) -> None:
         self.last_outcome = outcome
@@ -509,7 +524,9 @@ class CaptureTab(QWidget):
         self.takeFinished.emit(outcome)
 
     def _engine_event(self, name: str, fields: dict) -> None:
-        if name in ("disk_warning", "disk_stop"):
+        if name == LIVE_EVENT:  # a check fired during the take: its strip
+            self.live_events.add_event(fields)
+        elif name in ("disk_warning", "disk_stop"):
             text = fields.get("message") or fields.get("reason") or name.replace("_", " ")
             if name == "disk_stop":
                 text = f"The take was stopped: {text}"

@@ -216,6 +216,9 @@ class BenchController(QObject):
             self.error.emit(problem)
             return False
         kind = self.settings.mode if self.settings.video.device else "audio"
+        self._drain_events()  # a late event of the last take reaches the window before this one
+        # seen while the last take closed: it must not stop this one at its first refresh
+        self._take_ended_itself = False
         try:
             if kind == "video":
                 self._close_monitor()  # the video take opens its own audio

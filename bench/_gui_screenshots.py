@@ -1,6 +1,9 @@
 """Screenshots of the bench window during a take on the demo deck (run under Xvfb).
 
-xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m bench._gui_screenshots audio|video OUT.png
+xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m bench._gui_screenshots audio|video|live OUT.png
+
+``live`` is a video take of 25 s: the take's live QC reports the demo deck's planted faults
+(``qc_live`` events) on the strip in *Last take* as they fire.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     s.library = str(tmp / "lib")
     s.audio.device = "demo"
     s.item = "ARC-0042" if kind == "audio" else "VHS-0117"
-    if kind == "video":
+    if kind in ("video", "live"):
         s.mode, s.video.device, s.preset = "video", "demo:ntsc", "VHS, SP"
         s.meta = {"carrier": "vhs", "tape_speed": "SP", "deck": "Panasonic AG-1980",
                   "tbc": "DPS-290", "technician": "A. Archivist", "title": "Town meeting 1987"}  # fmt: skip
@@ -52,7 +55,10 @@ def main(argv: list[str] | None = None) -> int:
         w.bench.set_armed(True)
         spin(1.0)
     w.bench.record()
-    spin(7.0 if kind == "video" else 5.0)
+    if kind == "live":
+        spin(LIVE_TAKE_S)
+    else:
+        spin(7.0 if kind == "video" else 5.0)
     out.parent.mkdir(parents=True, exist_ok=True)
     if os.environ.get("DISPLAY"):
         subprocess.run(["import", "-window", "root", str(out)], check=True)
@@ -63,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     w.close()
     print(f"wrote {out}")
     return 0
+
+
+LIVE_TAKE_S = 25.5
 
 
 if __name__ == "__main__":
