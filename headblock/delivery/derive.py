@@ -109,6 +109,7 @@ def _process_words(profile: DeriveProfile, facts: MasterFacts, outcome: Outcome)
             f"{outcome.width}x{outcome.height} yuv420p square pixels"
         )
         words += f", deinterlaced with {outcome.deinterlace}" if outcome.deinterlace else ""
+        words += ", identifier and timecode burnt in" if outcome.burn_in else ""
         if outcome.audio_channels:
             words += f"; AAC {profile.video_audio_bitrate_kbps} kbit/s {outcome.audio_rate_hz} Hz"
         words += "; MP4 with the index first (faststart)"

@@ -84,6 +84,7 @@ class Outcome:
     audio_rate_hz: int = 0
     audio_channels: int = 0
     loudness: str = ""  # what the normalisation measured and did; "" when not asked
+    burn_in: bool = False  # the identifier and timecode burnt into the picture
 
 
 def _open(master: Path):
@@ -342,7 +343,19 @@ def transcode(
 
         last_pts = [-1]
 
+        burn = None
+        if video_out is not None and profile.burn_in:
+            from headblock.delivery.burn_in import BurnIn
+            from qc.timecode import read_take_timecode
+
+            ident = master.stem
+            burn = BurnIn(ident, *facts.access_size, rate, read_take_timecode(master))
+            outcome.burn_in = True
+
         def put_video(frame) -> None:
+            if burn is not None:  # at the master's own time of the frame
+                t_s = float(frame.pts * frame.time_base) if frame.pts is not None else 0.0
+                frame = burn.apply(frame, t_s)
             # the master's own time in output frames (its sound keeps its own time too, so the
             # two stay together); strictly increasing, as the encoder needs
             if frame.pts is not None:

@@ -287,7 +287,7 @@ def test_cli_profile_files_with_bad_or_unavailable_keys(take_copy, tmp_path, cap
     take = take_copy("bwf")
     before = sorted(p.name for p in take.iterdir())
     cases = {
-        "burn.toml": ("[video]\nburn_in = true\n", "drawtext"),
+        "burn.toml": ('[video]\nburn_in = "yes"\n', "expected true or false"),
         "crf.toml": ("[video]\ncrf = 80\n", "video.crf must be between 0 and 51"),
         "typo.toml": ("[audio]\nbitrate = 128\n", "unknown key audio.bitrate"),
         "broken.toml": ("[audio\n", "not valid TOML"),
