@@ -36,6 +36,8 @@ def _parse(argv):
     p.add_argument(
         "--same-priority", action="store_true", help="leave the window's thread at the take's"
     )
+    p.add_argument("--no-qc", action="store_true", help="takes without live QC")
+    p.add_argument("--no-stall", action="store_true", help="skip the take with a GUI stall")
     return p.parse_args(argv)
 
 
@@ -90,7 +92,7 @@ def run_window(args, library: Path, stall: bool) -> dict:
     w.show()
     bench = w.bench
     ctl = bench.controller
-    ctl.qc_after_take = False
+    ctl.qc_after_take = not args.no_qc  # live QC: the verdict at Stop
     paints: list[float] = []
     latencies: list[float] = []
     last = {"snap": None}
@@ -172,8 +174,9 @@ def run_window(args, library: Path, stall: bool) -> dict:
     ctl.stop()
     deadline = time.monotonic() + 300
     while "o" not in closed and time.monotonic() < deadline:
-        _spin(app, 0.1)
+        _spin(app, 0.05)
     outcome = closed.get("o")
+    verdict_s = time.monotonic() - t_stop if outcome is not None else None
     t_end = t_start + args.seconds
 
     def steady(t: float) -> bool:  # recording, settled, not stalled
@@ -213,6 +216,11 @@ def run_window(args, library: Path, stall: bool) -> dict:
         "samples_lost": audio_stats.frames_lost if audio_stats else 0,
         "log_losses": log,
         "encoder_queue_peak": getattr(status, "encoder_queue_peak", None),
+        "encoder_headroom_x": round(status.frames_written / status.encoder_busy_s * 1001 / 30000, 2)
+        if getattr(status, "encoder_busy_s", 0)
+        else None,
+        "verdict": outcome.verdict if outcome is not None else None,
+        "verdict_s_after_stop": None if verdict_s is None else round(verdict_s, 2),
         "queue_depth_by_5s": [
             max((d for t, d in depths if k <= t < k + 5), default=0)
             for k in range(0, int(args.seconds), 5)
@@ -287,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_baseline and args.video != "none":
             results.append(run_headless(args, tmp / "lib"))
         results.append(run_window(args, tmp / "lib", stall=False))
-        results.append(run_window(args, tmp / "lib", stall=True))
+        if not args.no_stall:
+            results.append(run_window(args, tmp / "lib", stall=True))
     finally:
         if player is not None:
             player.kill()
@@ -300,7 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     keys = ("display_fps", "tick_fps", "picture_fps", "gui_thread_cpu_pct", "latency_ms_median", "latency_ms_p95",
             "device_latency_ms", "stall_s", "frames_received", "framemd5_frames", "frames_lost",
             "frames_dropped", "samples_lost", "log_losses", "encoder_queue_peak",
-            "queue_depth_by_5s", "encode_fps",
+            "queue_depth_by_5s", "encode_fps", "encoder_headroom_x", "verdict",
+            "verdict_s_after_stop",
             "audio_s_in_file", "take_wall_s")  # fmt: skip
     for r in results:
         print(f"  {r['run']}:")
