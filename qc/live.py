@@ -409,8 +409,12 @@ class LiveAudio:
         self.chunk_frames = block_frames_for(self.rate_hz) * AUDIO_CHUNK_BLOCKS
         self.counts = LiveCounts()
         self._sent = _Sent(on_event, self.counts) if on_event else None
-        self._parts: list[np.ndarray] = []
-        self._have = 0
+        # chunk buffers, made at the first block (its sample type) and reused: the writer's
+        # thread copies into one and never allocates per block
+        self._free: queue.SimpleQueue = queue.SimpleQueue()
+        self._buffers = max(1, queue_chunks) + 2  # queued, being analysed, being filled
+        self._buf: np.ndarray | None = None
+        self._have = 0  # samples in the buffer being filled
         self._taken = 0  # samples handed over (queued or fed)
         self._state = _AudioState()
         self._q: queue.Queue = queue.Queue(maxsize=max(1, queue_chunks))
@@ -423,26 +427,45 @@ class LiveAudio:
         """Interleaved samples (frames, channels), as written; copied, never blocks."""
         if self._state.abandoned or len(block) == 0:
             return
-        self._parts.append(np.array(block, copy=True))
-        self._have += len(block)
-        while self._have >= self.chunk_frames:
-            self._hand_over(self.chunk_frames)
+        if self._buf is None:
+            if self._taken == 0 and self._free.empty():  # the first block: the buffers
+                for _ in range(self._buffers):
+                    self._free.put(np.empty((self.chunk_frames, self.channels), block.dtype))
+            try:
+                self._buf = self._free.get_nowait()
+            except queue.Empty:
+                self._abandon(f"the analysis fell behind at {self._taken / self.rate_hz:.1f} s")
+                return
+        done = 0
+        while done < len(block):
+            n = min(len(block) - done, self.chunk_frames - self._have)
+            self._buf[self._have : self._have + n] = block[done : done + n]
+            self._have += n
+            done += n
+            if self._have == self.chunk_frames:
+                self._hand_over()
+                if self._state.abandoned:
+                    return
+                try:
+                    self._buf = self._free.get_nowait()
+                except queue.Empty:
+                    self._buf = None
+                    self._abandon(f"the analysis fell behind at {self._taken / self.rate_hz:.1f} s")
+                    return
 
-    def _hand_over(self, n: int) -> None:
-        joined = np.concatenate(self._parts) if len(self._parts) > 1 else self._parts[0]
-        chunk, rest = joined[:n], joined[n:]
-        self._parts = [rest] if len(rest) else []
-        self._have = len(rest)
+    def _hand_over(self) -> None:
+        chunk, n = self._buf, self._have
+        self._buf, self._have = None, 0
         try:
-            self._q.put_nowait(chunk)
-            self._taken += len(chunk)
+            self._q.put_nowait((chunk, n))
+            self._taken += n
         except queue.Full:
             self._abandon(f"the analysis fell behind at {self._taken / self.rate_hz:.1f} s")
 
     def _abandon(self, reason: str) -> None:
         self._state.abandoned = True
         self._state.reason = reason
-        self._parts, self._have = [], 0
+        self._buf, self._have = None, 0
         self.counts.dropped += 1
 
     def _run(self) -> None:
@@ -450,13 +473,16 @@ class LiveAudio:
         cpu0 = time.thread_time()
         try:
             while True:
-                chunk = self._q.get()
-                if chunk is _STOP:
+                item = self._q.get()
+                if item is _STOP:
                     break
-                self.analyzer.feed(to_float(chunk, self.bits))
-                self._state.frames_fed += len(chunk)
+                buf, n = item
+                samples = to_float(buf[:n], self.bits)
+                self._free.put(buf)  # converted: the writer may fill it again
+                self.analyzer.feed(samples)
+                self._state.frames_fed += n
                 self.counts.analysed += 1
-                if self._sent is not None and len(chunk) == self.chunk_frames:
+                if self._sent is not None and n == self.chunk_frames:
                     t0 = time.thread_time()
                     self._judge()
                     self.counts.judge_cpu_s += time.thread_time() - t0
@@ -487,9 +513,9 @@ class LiveAudio:
             return
         self._stopped = True
         if not self._state.abandoned and self._have:
-            chunk = np.concatenate(self._parts) if len(self._parts) > 1 else self._parts[0]
-            self._parts, self._have = [], 0
-            self._q.put(chunk)  # the last, short chunk: waits (the take is over)
+            chunk, n = self._buf, self._have
+            self._buf, self._have = None, 0
+            self._q.put((chunk, n))  # the last, short chunk: waits (the take is over)
         self._q.put(_STOP)
         self._worker.join()
 
